@@ -1,0 +1,133 @@
+use domain::User;
+use leptos::prelude::*;
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::services::{
+    client_ip, cookie, services, session_token, set_cookie, CHALLENGE_COOKIE, CHALLENGE_MAX_AGE_SECS,
+    SESSION_COOKIE, SESSION_MAX_AGE_SECS,
+};
+#[cfg(feature = "ssr")]
+use domain::{ports::SignInOutcome, Email, Handle, NewPassword};
+
+/// The signed-in user, if any. Never fails for a visitor: `Ok(None)`.
+#[server(prefix = "/api", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    let svc = services()?;
+    let Some(token) = session_token() else { return Ok(None) };
+    Ok(svc.auth.session_user(&token).await?.filter(|u| u.handle.is_some()))
+}
+
+#[server(prefix = "/api", endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
+    let svc = services()?;
+    let email = Email::parse(&email)?;
+    match svc.sign_in(&email, &password, client_ip()).await? {
+        SignInOutcome::SignedIn(token) => {
+            // Renew the session id at sign-in: whatever session the browser held ends here.
+            if let Some(old) = session_token() {
+                svc.auth.sign_out(&old).await?;
+            }
+            set_cookie(SESSION_COOKIE, &token.0, SESSION_MAX_AGE_SECS, svc.secure_cookies);
+            leptos_axum::redirect("/dashboard");
+        }
+        SignInOutcome::NewPasswordRequired { challenge } => {
+            set_cookie(CHALLENGE_COOKIE, &challenge, CHALLENGE_MAX_AGE_SECS, svc.secure_cookies);
+            leptos_axum::redirect("/welcome");
+        }
+    }
+    Ok(())
+}
+
+/// First sign-in: the invited user replaces the temporary password and picks a handle.
+#[server(prefix = "/api", endpoint = "complete_first_sign_in")]
+pub async fn complete_first_sign_in(
+    password: String,
+    password_confirm: String,
+    handle: String,
+) -> Result<(), AppError> {
+    let svc = services()?;
+    let challenge = cookie(CHALLENGE_COOKIE)
+        .filter(|c| !c.is_empty())
+        .ok_or(domain::AuthError::ChallengeExpired)?;
+    let handle = Handle::parse(&handle)?;
+    let password = NewPassword::parse(&password, "password")?;
+    if password.expose() != password_confirm {
+        return Err(mismatch("password_confirm"));
+    }
+    let token = svc.auth.complete_new_password(&challenge, &password, &handle).await?;
+    set_cookie(CHALLENGE_COOKIE, "", 0, svc.secure_cookies);
+    set_cookie(SESSION_COOKIE, &token.0, SESSION_MAX_AGE_SECS, svc.secure_cookies);
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    let svc = services()?;
+    if let Some(token) = session_token() {
+        svc.auth.sign_out(&token).await?;
+    }
+    set_cookie(SESSION_COOKIE, "", 0, svc.secure_cookies);
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    new_password_confirm: String,
+) -> Result<(), AppError> {
+    let (svc, _user, token) = crate::services::require_user().await?;
+    let new = NewPassword::parse(&new_password, "new_password")?;
+    if new.expose() != new_password_confirm {
+        return Err(mismatch("new_password_confirm"));
+    }
+    svc.auth.change_password(&token, &current_password, &new).await?;
+    Ok(())
+}
+
+/// Always answers the same way, whether or not the account exists.
+#[server(prefix = "/api", endpoint = "request_password_reset")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    let svc = services()?;
+    let email = Email::parse(&email)?;
+    svc.throttle_reset(&email, client_ip())?;
+    svc.auth.request_password_reset(&email).await?;
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "reset_password")]
+pub async fn reset_password(
+    token: String,
+    new_password: String,
+    new_password_confirm: String,
+) -> Result<(), AppError> {
+    let svc = services()?;
+    let new = NewPassword::parse(&new_password, "new_password")?;
+    if new.expose() != new_password_confirm {
+        return Err(mismatch("new_password_confirm"));
+    }
+    svc.auth.reset_password(&token, &new).await?;
+    leptos_axum::redirect("/signin?reset=done");
+    Ok(())
+}
+
+/// The public waitlist. Answers alike for new and repeated sign-ups; the first entry is kept.
+#[server(prefix = "/api", endpoint = "join_waitlist")]
+pub async fn join_waitlist(email: String, note: String) -> Result<(), AppError> {
+    let svc = services()?;
+    let email = Email::parse(&email)?;
+    let note = note.trim();
+    if note.chars().count() > 500 {
+        return Err(AppError::Invalid { field: "note".into(), message: "Keep the note under 500 characters.".into() });
+    }
+    svc.waitlist.join(&email, note).await?;
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn mismatch(field: &str) -> AppError {
+    AppError::Invalid { field: field.into(), message: "The two passwords don't match.".into() }
+}

@@ -1,0 +1,5 @@
+//! Small building blocks shared by pages.
+
+pub mod form;
+pub mod nav;
+pub mod progress;

@@ -1,0 +1,73 @@
+use domain::{format_date, Role};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::admin::{admin_overview, AdminInvite};
+use crate::components::form::{outcome, FieldError, FormError};
+use crate::pages::error_view;
+
+/// Users and waitlist, and an invitation form (admins only).
+#[component]
+pub fn Admin() -> impl IntoView {
+    let invite = ServerAction::<AdminInvite>::new();
+    let result = outcome(invite);
+    let overview = Resource::new(move || invite.version().get(), |_| admin_overview());
+    view! {
+        <Title text="Admin" />
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Err(e) => error_view(e),
+                    Ok(o) => view! {
+                        <section class="panel">
+                            <h1>"Invite someone"</h1>
+                            <ActionForm action=invite attr:class="new-project" attr:novalidate=true>
+                                <label for="invite-email" class="sr-only">"Email"</label>
+                                <input id="invite-email" name="email" type="email" required placeholder="pilot@example.com" />
+                                <label class="check"><input type="checkbox" name="admin" value="on" />" admin"</label>
+                                <button type="submit">"Invite"</button>
+                                <FieldError result field="email" />
+                                <FormError result />
+                            </ActionForm>
+                            {move || invite.value().get().and_then(Result::ok).map(|r| view! {
+                                <p class="notice" role="status">
+                                    {if r.resent { "Invitation re-sent to " } else { "Invited " }}
+                                    {r.email} ". Temporary password (shown once): " <code>{r.temporary_password}</code>
+                                </p>
+                            })}
+                        </section>
+                        <section class="panel">
+                            <h2>"Users (" {o.users.len()} ")"</h2>
+                            <table>
+                                <thead><tr><th>"Email"</th><th>"Handle"</th><th>"Role"</th><th>"State"</th><th>"Since"</th></tr></thead>
+                                <tbody>
+                                    {o.users.into_iter().map(|u| view! {
+                                        <tr>
+                                            <td>{u.email.to_string()}</td>
+                                            <td>{u.handle.map(|h| h.as_str().to_owned()).unwrap_or_default()}</td>
+                                            <td>{if u.role == Role::Admin { "admin" } else { "user" }}</td>
+                                            <td>{if u.pending { "invited" } else { "active" }}</td>
+                                            <td>{format_date(u.created_at)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
+                        <section class="panel">
+                            <h2>"Waitlist (" {o.waitlist.len()} ")"</h2>
+                            <table>
+                                <thead><tr><th>"Email"</th><th>"Note"</th><th>"Joined"</th></tr></thead>
+                                <tbody>
+                                    {o.waitlist.into_iter().map(|w| view! {
+                                        <tr><td>{w.email.to_string()}</td><td>{w.note}</td><td>{format_date(w.created_at)}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

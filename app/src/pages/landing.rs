@@ -1,0 +1,55 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::auth::JoinWaitlist;
+use crate::components::form::{outcome, FieldError, FormError};
+
+#[component]
+pub fn Landing() -> impl IntoView {
+    let join = ServerAction::<JoinWaitlist>::new();
+    let result = outcome(join);
+    let joined = move || matches!(result.get(), Some(Ok(())));
+    view! {
+        <Title text="Drone flights to 3D models" />
+        <section class="hero">
+            <h1>"From drone flight to a 3D model anyone can open."</h1>
+            <p class="lead">
+                "Plan a battery-aware orbit, fly it, drop your photos in the browser. Spaceport recovers the cameras, "
+                "trains a Gaussian-splat model and streams it to any browser — with live progress all the way."
+            </p>
+            <p class="cta">
+                <a class="button" href="/signin">"Sign in"</a>
+                <a class="button ghost" href="#waitlist">"Join the waitlist"</a>
+            </p>
+        </section>
+        <section class="steps" aria-label="How it works">
+            <ol>
+                <li><h2>"Plan"</h2><p>"A spiral mission split per battery, exported for Litchi."</p></li>
+                <li><h2>"Upload"</h2><p>"Resumable uploads straight from the browser — a folder or a zip."</p></li>
+                <li><h2>"Process"</h2><p>"Structure-from-Motion, Gaussian-splat training and compression, with live progress."</p></li>
+                <li><h2>"Share"</h2><p>"A fast web viewer and a link anyone can open."</p></li>
+            </ol>
+        </section>
+        <section id="waitlist" class="panel narrow">
+            <h2>"Spaceport is invite-only for now"</h2>
+            <p>"Leave your email and we will invite you as soon as we can."</p>
+            <Show
+                when=joined
+                fallback=move || view! {
+                    <ActionForm action=join attr:class="stack" attr:novalidate=true>
+                        <label for="wl-email">"Email"</label>
+                        <input id="wl-email" name="email" type="email" required autocomplete="email" />
+                        <FieldError result field="email" />
+                        <label for="wl-note">"What will you fly? " <span class="muted">"(optional)"</span></label>
+                        <textarea id="wl-note" name="note" maxlength="500" rows="2"></textarea>
+                        <FieldError result field="note" />
+                        <FormError result />
+                        <button type="submit" disabled=move || join.pending().get()>"Join the waitlist"</button>
+                    </ActionForm>
+                }
+            >
+                <p class="notice" role="status">"Thanks — you're on the list. We'll email you when there's room."</p>
+            </Show>
+        </section>
+    }
+}

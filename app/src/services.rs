@@ -1,0 +1,144 @@
+//! Server-side only: the services (ports) the server functions delegate to, and the cookie and
+//! request plumbing they share. The server builds one `Services` at start-up and provides it to
+//! every request through Leptos context.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use domain::ports::{AuthProvider, ProjectStore, SessionToken, Waitlist};
+use domain::ratelimit::SignInLimiter;
+use domain::{Role, User};
+use http::header::{COOKIE, SET_COOKIE};
+use http::HeaderValue;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::error::AppError;
+
+pub const SESSION_COOKIE: &str = "sp_session";
+pub const CHALLENGE_COOKIE: &str = "sp_challenge";
+pub const SESSION_MAX_AGE_SECS: u64 = 14 * 24 * 3600;
+pub const CHALLENGE_MAX_AGE_SECS: u64 = 15 * 60;
+
+#[derive(Clone)]
+pub struct Services {
+    pub auth: Arc<dyn AuthProvider>,
+    pub projects: Arc<dyn ProjectStore>,
+    pub waitlist: Arc<dyn Waitlist>,
+    pub limiter: Arc<Mutex<SignInLimiter>>,
+    /// Adds `Secure` to cookies; on whenever the public URL is https.
+    pub secure_cookies: bool,
+}
+
+pub fn services() -> Result<Services, AppError> {
+    use_context::<Services>().ok_or_else(|| AppError::internal("Services missing from context"))
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn request_parts() -> Option<http::request::Parts> {
+    use_context::<http::request::Parts>()
+}
+
+/// The value of a request cookie.
+pub fn cookie(name: &str) -> Option<String> {
+    let parts = request_parts()?;
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Sets (or, with `max_age_secs == 0`, clears) an HttpOnly cookie on the response.
+pub fn set_cookie(name: &str, value: &str, max_age_secs: u64, secure: bool) {
+    let Some(res) = use_context::<ResponseOptions>() else { return };
+    let secure = if secure { "; Secure" } else { "" };
+    let header = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+    if let Ok(v) = HeaderValue::from_str(&header) {
+        res.append_header(SET_COOKIE, v);
+    }
+}
+
+/// The client's address as the listener saw it (used for rate limiting).
+pub fn client_ip() -> Option<IpAddr> {
+    request_parts()?
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+pub fn session_token() -> Option<SessionToken> {
+    cookie(SESSION_COOKIE).filter(|t| !t.is_empty()).map(SessionToken)
+}
+
+/// The signed-in user, or `Unauthenticated`.
+pub async fn require_user() -> Result<(Services, User, SessionToken), AppError> {
+    let svc = services()?;
+    let token = session_token().ok_or(AppError::Unauthenticated)?;
+    let user = svc.auth.session_user(&token).await?.ok_or(AppError::Unauthenticated)?;
+    if user.handle.is_none() {
+        // A session always belongs to a user who finished first sign-in; be strict anyway.
+        return Err(AppError::Unauthenticated);
+    }
+    Ok((svc, user, token))
+}
+
+pub async fn require_admin() -> Result<(Services, User), AppError> {
+    let (svc, user, _) = require_user().await?;
+    if user.role == Role::Admin {
+        Ok((svc, user))
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+impl Services {
+    /// Sign-in behind the per-account and per-address limiter. Every failure counts, whether or
+    /// not the account exists, so the limiter cannot be used to discover accounts.
+    pub async fn sign_in(
+        &self,
+        email: &domain::Email,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<domain::ports::SignInOutcome, AppError> {
+        self.throttle(email.as_str(), ip)?;
+        let result = self.auth.sign_in(email, password).await;
+        let mut limiter = self.limiter.lock().map_err(AppError::internal)?;
+        match result {
+            Ok(outcome) => {
+                limiter.record_success(email.as_str());
+                Ok(outcome)
+            }
+            Err(e) => {
+                if e == domain::AuthError::InvalidCredentials {
+                    limiter.record_failure(email.as_str(), ip, now_secs());
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Counts a reset request against the same limiter (under its own key), so nobody can flood
+    /// a user's inbox with reset links.
+    pub fn throttle_reset(&self, email: &domain::Email, ip: Option<IpAddr>) -> Result<(), AppError> {
+        let key = format!("reset:{email}");
+        self.throttle(&key, ip)?;
+        self.limiter.lock().map_err(AppError::internal)?.record_failure(&key, ip, now_secs());
+        Ok(())
+    }
+
+    fn throttle(&self, key: &str, ip: Option<IpAddr>) -> Result<(), AppError> {
+        let limiter = self.limiter.lock().map_err(AppError::internal)?;
+        limiter
+            .check(key, ip, now_secs())
+            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
+    }
+}

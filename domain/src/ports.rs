@@ -1,0 +1,118 @@
+//! The ports: what the application needs from the outside world, as traits. The server picks one
+//! implementation of each at start-up from configuration (embedded SQLite and local files on one
+//! machine; Cognito, DynamoDB, S3, SES in the cloud); nothing above the ports knows which.
+
+use async_trait::async_trait;
+
+use crate::error::{AuthError, StoreError};
+use crate::types::{
+    Email, FlightInputs, Handle, NewPassword, Project, ProjectId, ProjectStatus, ProjectTitle, Role,
+    User, UserId, UserSummary, WaitlistEntry,
+};
+
+/// An opaque session token; what the browser's cookie carries. The provider stores only its hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(pub String);
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
+/// The answer to a correct email and password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInOutcome {
+    SignedIn(SessionToken),
+    /// First sign-in with a temporary password (Cognito's `NEW_PASSWORD_REQUIRED`): the user must
+    /// choose a password and a handle. `challenge` is opaque and short-lived.
+    NewPasswordRequired { challenge: String },
+}
+
+/// What an invitation produced, for the admin to pass on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub email: Email,
+    pub temporary_password: String,
+    pub expires_at: i64,
+    /// `true` when the account already existed and its temporary password was re-issued.
+    pub resent: bool,
+}
+
+#[async_trait]
+pub trait AuthProvider: Send + Sync {
+    /// Checks credentials. Unknown accounts and wrong passwords answer alike, in the same time.
+    async fn sign_in(&self, email: &Email, password: &str) -> Result<SignInOutcome, AuthError>;
+    async fn complete_new_password(
+        &self,
+        challenge: &str,
+        password: &NewPassword,
+        handle: &Handle,
+    ) -> Result<SessionToken, AuthError>;
+    /// The user a session token belongs to, or `None` when it is unknown, expired or revoked.
+    async fn session_user(&self, token: &SessionToken) -> Result<Option<User>, AuthError>;
+    async fn sign_out(&self, token: &SessionToken) -> Result<(), AuthError>;
+    /// Changes the password of the session's user and ends their *other* sessions.
+    async fn change_password(
+        &self,
+        token: &SessionToken,
+        current: &str,
+        new: &NewPassword,
+    ) -> Result<(), AuthError>;
+    /// Sends a one-time reset link if the account exists; silent either way.
+    async fn request_password_reset(&self, email: &Email) -> Result<(), AuthError>;
+    /// Spends a reset link: sets the password and ends every session of that user.
+    async fn reset_password(&self, link_token: &str, new: &NewPassword) -> Result<(), AuthError>;
+    /// Creates an account with a temporary password, or re-issues it for a pending account.
+    async fn invite(&self, email: &Email, role: Role) -> Result<Invitation, AuthError>;
+    async fn list_users(&self) -> Result<Vec<UserSummary>, AuthError>;
+}
+
+/// Projects, always addressed through their owner: an implementation must put the owner in every
+/// query so that another user's project is indistinguishable from a missing one.
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
+    async fn list(&self, owner: &UserId) -> Result<Vec<Project>, StoreError>;
+    async fn get(&self, owner: &UserId, id: &ProjectId) -> Result<Project, StoreError>;
+    async fn create(&self, owner: &UserId, title: &ProjectTitle) -> Result<Project, StoreError>;
+    async fn rename(
+        &self,
+        owner: &UserId,
+        id: &ProjectId,
+        title: &ProjectTitle,
+    ) -> Result<Project, StoreError>;
+    async fn set_flight_inputs(
+        &self,
+        owner: &UserId,
+        id: &ProjectId,
+        inputs: &FlightInputs,
+    ) -> Result<Project, StoreError>;
+    async fn set_status(
+        &self,
+        owner: &UserId,
+        id: &ProjectId,
+        status: ProjectStatus,
+    ) -> Result<Project, StoreError>;
+    async fn delete(&self, owner: &UserId, id: &ProjectId) -> Result<(), StoreError>;
+}
+
+/// The public waitlist. Joining twice keeps the first entry untouched.
+#[async_trait]
+pub trait Waitlist: Send + Sync {
+    /// `Ok(true)` when added, `Ok(false)` when the address was already on the list.
+    async fn join(&self, email: &Email, note: &str) -> Result<bool, StoreError>;
+    async fn list(&self) -> Result<Vec<WaitlistEntry>, StoreError>;
+}
+
+/// An email-like message to one person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub to: Email,
+    pub subject: String,
+    pub body: String,
+}
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn send(&self, message: Message) -> Result<(), StoreError>;
+}

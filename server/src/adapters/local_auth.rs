@@ -1,0 +1,382 @@
+//! `AuthProvider` on the embedded database: Argon2id password hashes, server-side sessions, and
+//! the invite-only flow of the old Cognito setup (temporary password → forced new password and
+//! handle), with one-time reset links delivered through the `Notifier`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::ports::{AuthProvider, Invitation, Message, Notifier, SessionToken, SignInOutcome};
+use domain::{AuthError, Email, Handle, NewPassword, Role, User, UserId, UserSummary};
+use sqlx::{Row, SqlitePool};
+
+use crate::adapters::internal;
+use crate::ids::{new_id, new_token, now_secs, temporary_password, token_hash};
+use crate::password;
+
+pub const SESSION_TTL_SECS: i64 = 14 * 24 * 3600;
+const CHALLENGE_TTL_SECS: i64 = 15 * 60;
+
+pub struct LocalAuth {
+    pool: SqlitePool,
+    notifier: Arc<dyn Notifier>,
+    public_url: String,
+    reset_link_ttl_secs: i64,
+    invite_ttl_secs: i64,
+}
+
+fn db(e: impl std::fmt::Display) -> AuthError {
+    AuthError::Internal(internal(e))
+}
+
+fn role_from(text: &str) -> Role {
+    if text == "admin" {
+        Role::Admin
+    } else {
+        Role::User
+    }
+}
+
+fn role_text(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::User => "user",
+    }
+}
+
+impl LocalAuth {
+    pub fn new(
+        pool: SqlitePool,
+        notifier: Arc<dyn Notifier>,
+        public_url: String,
+        reset_link_ttl_secs: u64,
+        invite_ttl_secs: u64,
+    ) -> Self {
+        Self {
+            pool,
+            notifier,
+            public_url,
+            reset_link_ttl_secs: i64::try_from(reset_link_ttl_secs).unwrap_or(3600),
+            invite_ttl_secs: i64::try_from(invite_ttl_secs).unwrap_or(7 * 24 * 3600),
+        }
+    }
+
+    async fn new_session(&self, user_id: &str) -> Result<SessionToken, AuthError> {
+        let token = new_token();
+        let now = now_secs();
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash(&token))
+            .bind(user_id)
+            .bind(now)
+            .bind(now + SESSION_TTL_SECS)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(SessionToken(token))
+    }
+
+    /// Deletes expired sessions, challenges and reset links. Run periodically.
+    pub async fn purge_expired(&self) -> Result<u64, AuthError> {
+        let now = now_secs();
+        let mut removed = 0;
+        for sql in [
+            "DELETE FROM sessions WHERE expires_at <= ?",
+            "DELETE FROM challenges WHERE expires_at <= ?",
+            "DELETE FROM reset_links WHERE expires_at <= ?",
+        ] {
+            removed += sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(db)?.rows_affected();
+        }
+        Ok(removed)
+    }
+}
+
+#[async_trait]
+impl AuthProvider for LocalAuth {
+    async fn sign_in(&self, email: &Email, password: &str) -> Result<SignInOutcome, AuthError> {
+        let row = sqlx::query(
+            "SELECT id, password_hash, must_change_password, temp_password_expires_at, handle
+             FROM users WHERE email = ?",
+        )
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let stored = row.as_ref().map(|r| r.get::<String, _>("password_hash"));
+        // Verify even when the account is unknown (against a dummy hash): same answer, same time.
+        if !password::verify(password.to_owned(), stored).await.map_err(db)? {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let Some(row) = row else { return Err(AuthError::InvalidCredentials) };
+        let user_id: String = row.get("id");
+        let must_change: bool = row.get("must_change_password");
+        let handle: Option<String> = row.get("handle");
+        if must_change {
+            let expires: Option<i64> = row.get("temp_password_expires_at");
+            if expires.is_some_and(|t| t <= now_secs()) {
+                return Err(AuthError::InvitationExpired);
+            }
+        }
+        if must_change || handle.is_none() {
+            let challenge = new_token();
+            sqlx::query("INSERT INTO challenges (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
+                .bind(token_hash(&challenge))
+                .bind(&user_id)
+                .bind(now_secs() + CHALLENGE_TTL_SECS)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+            return Ok(SignInOutcome::NewPasswordRequired { challenge });
+        }
+        Ok(SignInOutcome::SignedIn(self.new_session(&user_id).await?))
+    }
+
+    async fn complete_new_password(
+        &self,
+        challenge: &str,
+        password: &NewPassword,
+        handle: &Handle,
+    ) -> Result<SessionToken, AuthError> {
+        let hash = password::hash(password.expose().to_owned()).await.map_err(db)?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let user_id: String = sqlx::query_scalar(
+            "DELETE FROM challenges WHERE token_hash = ? AND expires_at > ? RETURNING user_id",
+        )
+        .bind(token_hash(challenge))
+        .bind(now_secs())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or(AuthError::ChallengeExpired)?;
+        let updated = sqlx::query(
+            "UPDATE users SET handle = ?, password_hash = ?, must_change_password = 0,
+                 temp_password_expires_at = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(handle.as_str())
+        .bind(hash)
+        .bind(now_secs())
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await;
+        match updated {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(AuthError::HandleTaken),
+            Err(e) => return Err(db(e)),
+            Ok(_) => {}
+        }
+        sqlx::query("DELETE FROM challenges WHERE user_id = ?")
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        self.new_session(&user_id).await
+    }
+
+    async fn session_user(&self, token: &SessionToken) -> Result<Option<User>, AuthError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.handle, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ? AND s.expires_at > ?",
+        )
+        .bind(token_hash(&token.0))
+        .bind(now_secs())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let email = Email::parse(row.get("email")).map_err(db)?;
+        let handle = row.get::<Option<String>, _>("handle").map(|h| Handle::parse(&h)).transpose().map_err(db)?;
+        Ok(Some(User {
+            id: UserId(row.get("id")),
+            email,
+            handle,
+            role: role_from(row.get("role")),
+        }))
+    }
+
+    async fn sign_out(&self, token: &SessionToken) -> Result<(), AuthError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash(&token.0))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn change_password(
+        &self,
+        token: &SessionToken,
+        current: &str,
+        new: &NewPassword,
+    ) -> Result<(), AuthError> {
+        let current_hash = token_hash(&token.0);
+        let row = sqlx::query(
+            "SELECT u.id, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ? AND s.expires_at > ?",
+        )
+        .bind(&current_hash)
+        .bind(now_secs())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .ok_or(AuthError::Unauthenticated)?;
+        let user_id: String = row.get("id");
+        if !password::verify(current.to_owned(), Some(row.get("password_hash"))).await.map_err(db)? {
+            return Err(AuthError::WrongCurrentPassword);
+        }
+        let hash = password::hash(new.expose().to_owned()).await.map_err(db)?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+            .bind(hash)
+            .bind(now_secs())
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?")
+            .bind(&user_id)
+            .bind(&current_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn request_password_reset(&self, email: &Email) -> Result<(), AuthError> {
+        let user_id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        let Some(user_id) = user_id else { return Ok(()) };
+        let link = new_token();
+        sqlx::query("INSERT INTO reset_links (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
+            .bind(token_hash(&link))
+            .bind(&user_id)
+            .bind(now_secs() + self.reset_link_ttl_secs)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        let minutes = self.reset_link_ttl_secs / 60;
+        let body = format!(
+            "Someone (hopefully you) asked to reset your Spaceport password.\n\n\
+             Choose a new password here (the link works once, for {minutes} minutes):\n{}/reset?token={link}\n\n\
+             If this wasn't you, ignore this message; your password is unchanged.\n",
+            self.public_url
+        );
+        self.notifier
+            .send(Message { to: email.clone(), subject: "Reset your Spaceport password".into(), body })
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))
+    }
+
+    async fn reset_password(&self, link_token: &str, new: &NewPassword) -> Result<(), AuthError> {
+        let hash = password::hash(new.expose().to_owned()).await.map_err(db)?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Spend the link atomically: of two concurrent uses, only one finds it unused.
+        let user_id: String = sqlx::query_scalar(
+            "UPDATE reset_links SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+             RETURNING user_id",
+        )
+        .bind(now_secs())
+        .bind(token_hash(link_token))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or(AuthError::InvalidLink)?;
+        sqlx::query(
+            "UPDATE users SET password_hash = ?, must_change_password = 0, temp_password_expires_at = NULL,
+                 updated_at = ? WHERE id = ?",
+        )
+        .bind(hash)
+        .bind(now_secs())
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        for sql in [
+            "DELETE FROM sessions WHERE user_id = ?",
+            "DELETE FROM reset_links WHERE user_id = ? AND used_at IS NULL",
+        ] {
+            sqlx::query(sql).bind(&user_id).execute(&mut *tx).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn invite(&self, email: &Email, role: Role) -> Result<Invitation, AuthError> {
+        let temporary = temporary_password();
+        let hash = password::hash(temporary.clone()).await.map_err(db)?;
+        let now = now_secs();
+        let expires_at = now + self.invite_ttl_secs;
+        let existing: Option<bool> =
+            sqlx::query_scalar("SELECT must_change_password FROM users WHERE email = ?")
+                .bind(email.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        let resent = match existing {
+            Some(false) => return Err(AuthError::AlreadyExists),
+            Some(true) => {
+                sqlx::query(
+                    "UPDATE users SET password_hash = ?, temp_password_expires_at = ?, role = ?, updated_at = ?
+                     WHERE email = ? AND must_change_password = 1",
+                )
+                .bind(&hash)
+                .bind(expires_at)
+                .bind(role_text(role))
+                .bind(now)
+                .bind(email.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+                true
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO users (id, email, password_hash, role, must_change_password,
+                         temp_password_expires_at, created_at, updated_at)
+                     VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
+                )
+                .bind(new_id())
+                .bind(email.as_str())
+                .bind(&hash)
+                .bind(role_text(role))
+                .bind(expires_at)
+                .bind(now)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+                false
+            }
+        };
+        let body = format!(
+            "You're invited to Spaceport.\n\nSign in at {}/signin with\n  email: {email}\n  temporary password: {temporary}\n\n\
+             You'll choose your own password and a handle at first sign-in. The temporary password expires in {} days.\n",
+            self.public_url,
+            self.invite_ttl_secs / 86_400
+        );
+        self.notifier
+            .send(Message { to: email.clone(), subject: "Your Spaceport invitation".into(), body })
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        Ok(Invitation { email: email.clone(), temporary_password: temporary, expires_at, resent })
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserSummary>, AuthError> {
+        let rows = sqlx::query(
+            "SELECT email, handle, role, must_change_password, created_at FROM users ORDER BY created_at, email",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(UserSummary {
+                    email: Email::parse(r.get("email")).map_err(db)?,
+                    handle: r.get::<Option<String>, _>("handle").map(|h| Handle::parse(&h)).transpose().map_err(db)?,
+                    role: role_from(r.get("role")),
+                    pending: r.get("must_change_password"),
+                    created_at: r.get("created_at"),
+                })
+            })
+            .collect()
+    }
+}

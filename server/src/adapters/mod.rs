@@ -1,0 +1,13 @@
+//! The embedded implementations of the ports: SQLite for accounts, projects, the waitlist and the
+//! outbox. Cloud implementations will sit beside these, chosen by configuration in `startup`.
+
+pub mod local_auth;
+pub mod notifier;
+pub mod sqlite_projects;
+pub mod sqlite_waitlist;
+
+/// Maps a database failure to the ports' `Internal` variants; the cause is logged by the caller
+/// exactly once (see `AppError::internal`).
+pub fn internal(e: impl std::fmt::Display) -> String {
+    format!("database: {e}")
+}

@@ -1,0 +1,71 @@
+//! `Notifier` on the embedded database: every message goes into the `outbox` table, which the
+//! admin reads with `server outbox`. (An SMTP relay configured with `smtp_url` is not wired up
+//! yet; until it is, the server says so at start-up instead of silently dropping mail.)
+
+use async_trait::async_trait;
+use domain::ports::{Message, Notifier};
+use domain::StoreError;
+use sqlx::{Row, SqlitePool};
+
+use crate::adapters::internal;
+use crate::ids::now_secs;
+
+pub struct Outbox {
+    pool: SqlitePool,
+}
+
+/// A message as stored, for the admin command and tests.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+impl Outbox {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// The newest `limit` messages, newest first; only those to `to` when given.
+    pub async fn recent(&self, to: Option<&str>, limit: i64) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, to_email, subject, body, created_at FROM outbox
+             WHERE (?1 IS NULL OR to_email = ?1) ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(to)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| StoreError::Internal(internal(e)))?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredMessage {
+                id: r.get("id"),
+                to: r.get("to_email"),
+                subject: r.get("subject"),
+                body: r.get("body"),
+                created_at: r.get("created_at"),
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Notifier for Outbox {
+    async fn send(&self, message: Message) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO outbox (to_email, subject, body, created_at) VALUES (?, ?, ?, ?)")
+            .bind(message.to.as_str())
+            .bind(&message.subject)
+            .bind(&message.body)
+            .bind(now_secs())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::Internal(internal(e)))?;
+        // Logged without the body: it may carry a one-time link or a temporary password.
+        tracing::info!(to = %message.to, subject = %message.subject, "message added to the outbox");
+        Ok(())
+    }
+}

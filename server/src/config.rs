@@ -1,0 +1,317 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `SPACEPORT_*` environment
+//! variables, then command-line flags — each layer overriding the one before. Everything is
+//! checked at start-up; a mistake stops the server with a message that names the setting, what is
+//! wrong with it and how to fix it. Secrets are wrapped so they never print.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A value that must never reach a log or an error message.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the HTTP server listens.
+    pub addr: SocketAddr,
+    /// Everything local lives here: the SQLite database, uploads, job artifacts.
+    pub data_dir: PathBuf,
+    /// The address users reach the app at, for links in emails. Defaults to `http://{addr}`.
+    pub public_url: String,
+    /// The browser bundle written by `cargo leptos build` (`pkg/` and public assets).
+    pub site_root: PathBuf,
+    /// SMTP relay for outgoing mail (`smtp://user:pass@host:port`); without it mail stays in the
+    /// outbox, readable with `server outbox`.
+    pub smtp_url: Option<Secret>,
+    /// `tracing` filter, e.g. `info` or `server=debug,info`.
+    pub log: String,
+    /// Lifetime of a password-reset link.
+    pub reset_link_ttl_secs: u64,
+    /// Lifetime of an invitation's temporary password.
+    pub invite_ttl_secs: u64,
+    /// Largest request body the API accepts (uploads have their own routes and limits).
+    pub max_body_bytes: usize,
+}
+
+/// The optional file's shape; every key is optional and unknown keys are refused (typos should
+/// fail loudly, not be silently ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLayer {
+    addr: Option<String>,
+    data_dir: Option<PathBuf>,
+    public_url: Option<String>,
+    site_root: Option<PathBuf>,
+    smtp_url: Option<Secret>,
+    log: Option<String>,
+    reset_link_ttl_secs: Option<u64>,
+    invite_ttl_secs: Option<u64>,
+    max_body_bytes: Option<usize>,
+}
+
+const ENV_KEYS: [&str; 10] = [
+    "SPACEPORT_ADDR",
+    "SPACEPORT_DATA_DIR",
+    "SPACEPORT_PUBLIC_URL",
+    "SPACEPORT_SITE_ROOT",
+    "SPACEPORT_SMTP_URL",
+    "SPACEPORT_LOG",
+    "SPACEPORT_RESET_LINK_TTL_SECS",
+    "SPACEPORT_INVITE_TTL_SECS",
+    "SPACEPORT_MAX_BODY_BYTES",
+    "SPACEPORT_CONFIG",
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+fn err(msg: impl Into<String>) -> ConfigError {
+    ConfigError(msg.into())
+}
+
+/// Flags given on the command line (highest precedence).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub addr: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the layers from the process environment.
+    pub fn load(overrides: &Overrides) -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> =
+            std::env::vars().filter(|(k, _)| k.starts_with("SPACEPORT_")).collect();
+        Self::from_layers(&env, overrides)
+    }
+
+    /// Pure: the environment is passed in, so tests need not touch the process's.
+    pub fn from_layers(env: &BTreeMap<String, String>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        if let Some(unknown) = env.keys().find(|k| !ENV_KEYS.contains(&k.as_str())) {
+            return Err(err(format!(
+                "{unknown} is not a Spaceport setting; known ones are {}",
+                ENV_KEYS.join(", ")
+            )));
+        }
+        let file_path = overrides
+            .config_file
+            .clone()
+            .or_else(|| env.get("SPACEPORT_CONFIG").map(PathBuf::from));
+        let file = match &file_path {
+            Some(path) => read_file(path)?,
+            None => FileLayer::default(),
+        };
+
+        let addr_text = overrides
+            .addr
+            .clone()
+            .or_else(|| env.get("SPACEPORT_ADDR").cloned())
+            .or(file.addr)
+            .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let addr: SocketAddr = addr_text.parse().map_err(|_| {
+            err(format!(
+                "addr '{addr_text}' is not an IP address and port; use e.g. 127.0.0.1:3000 (or 0.0.0.0:3000 to listen on every interface)"
+            ))
+        })?;
+
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or_else(|| env.get("SPACEPORT_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(err("data_dir is empty; give a directory, e.g. --data-dir ./data"));
+        }
+
+        let public_url = env
+            .get("SPACEPORT_PUBLIC_URL")
+            .cloned()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
+            || public_url.len() <= "https://".len()
+        {
+            return Err(err(format!(
+                "public_url '{public_url}' must start with http:// or https://, e.g. https://spaceport.example.com"
+            )));
+        }
+
+        let site_root = env
+            .get("SPACEPORT_SITE_ROOT")
+            .map(PathBuf::from)
+            .or(file.site_root)
+            .unwrap_or_else(default_site_root);
+
+        let smtp_url = env.get("SPACEPORT_SMTP_URL").cloned().map(Secret::new).or(file.smtp_url);
+        if let Some(url) = &smtp_url {
+            if !url.expose().starts_with("smtp://") {
+                return Err(err("smtp_url must look like smtp://user:password@host:port (its value is not shown because it may hold a password)"));
+            }
+        }
+
+        let log = env.get("SPACEPORT_LOG").cloned().or(file.log).unwrap_or_else(|| "info".to_owned());
+        let reset_link_ttl_secs =
+            number(env, "SPACEPORT_RESET_LINK_TTL_SECS", file.reset_link_ttl_secs, 3600, 1..=7 * 24 * 3600)?;
+        let invite_ttl_secs =
+            number(env, "SPACEPORT_INVITE_TTL_SECS", file.invite_ttl_secs, 7 * 24 * 3600, 60..=90 * 24 * 3600)?;
+        let max_body_bytes = usize::try_from(number(
+            env,
+            "SPACEPORT_MAX_BODY_BYTES",
+            file.max_body_bytes.map(|v| v as u64),
+            64 * 1024,
+            1024..=16 * 1024 * 1024,
+        )?)
+        .map_err(|_| err("max_body_bytes is too large"))?;
+
+        Ok(Self {
+            addr,
+            data_dir,
+            public_url,
+            site_root,
+            smtp_url,
+            log,
+            reset_link_ttl_secs,
+            invite_ttl_secs,
+            max_body_bytes,
+        })
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("spaceport.sqlite3")
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileLayer, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(format!("cannot read the config file {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| err(format!("in the config file {}: {e}", path.display())))
+}
+
+fn number(
+    env: &BTreeMap<String, String>,
+    key: &str,
+    from_file: Option<u64>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let value = match env.get(key) {
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| err(format!("{key}='{text}' is not a whole number")))?,
+        None => from_file.unwrap_or(default),
+    };
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(err(format!(
+            "{key} (or its file key) is {value}; it must be between {} and {}",
+            range.start(),
+            range.end()
+        )))
+    }
+}
+
+/// `cargo leptos` exports `LEPTOS_SITE_ROOT`; a plain `cargo run` does not, so fall back to the
+/// workspace's `target/site` (where `cargo leptos build` writes) and then to `./target/site`.
+fn default_site_root() -> PathBuf {
+    if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
+        return PathBuf::from(root);
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("site");
+    if workspace.exists() {
+        workspace
+    } else {
+        PathBuf::from("target/site")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_work_with_nothing_set() {
+        let c = Config::from_layers(&env(&[]), &Overrides::default()).expect("defaults");
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("spaceport.toml");
+        std::fs::write(&file, "addr = \"127.0.0.1:4000\"\ndata_dir = \"/from/file\"\nlog = \"debug\"\n")
+            .expect("write");
+        let e = env(&[("SPACEPORT_DATA_DIR", "/from/env"), ("SPACEPORT_PUBLIC_URL", "https://x.example/")]);
+        let o = Overrides { config_file: Some(file), addr: Some("127.0.0.1:5000".into()), data_dir: None };
+        let c = Config::from_layers(&e, &o).expect("valid");
+        assert_eq!(c.addr.port(), 5000, "flag beats file");
+        assert_eq!(c.data_dir, PathBuf::from("/from/env"), "env beats file");
+        assert_eq!(c.log, "debug", "file beats default");
+        assert_eq!(c.public_url, "https://x.example");
+        assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        let msg = |e: &[(&str, &str)]| {
+            Config::from_layers(&env(e), &Overrides::default()).expect_err("invalid").to_string()
+        };
+        assert!(msg(&[("SPACEPORT_ADDR", "localhost")]).contains("127.0.0.1:3000"));
+        assert!(msg(&[("SPACEPORT_ADRR", "x")]).contains("not a Spaceport setting"));
+        assert!(msg(&[("SPACEPORT_PUBLIC_URL", "example.com")]).contains("http://"));
+        assert!(msg(&[("SPACEPORT_MAX_BODY_BYTES", "ten")]).contains("whole number"));
+        assert!(msg(&[("SPACEPORT_RESET_LINK_TTL_SECS", "0")]).contains("between"));
+        let smtp = msg(&[("SPACEPORT_SMTP_URL", "mail.example.com:hunter2")]);
+        assert!(!smtp.contains("hunter2"), "secrets never echo: {smtp}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "adress = \"x\"\n").expect("write");
+        let o = Overrides { config_file: Some(file), ..Overrides::default() };
+        let e = Config::from_layers(&env(&[]), &o).expect_err("typo");
+        assert!(e.to_string().contains("adress"), "{e}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "<secret>");
+    }
+}

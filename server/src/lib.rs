@@ -1,0 +1,11 @@
+//! Spaceport's server: configuration, the embedded adapters behind the domain's ports, the axum
+//! application (SSR pages, server functions, static assets, security middleware) and the admin
+//! commands. `startup::Application` is what both the binary and the integration tests run.
+
+pub mod adapters;
+pub mod config;
+pub mod db;
+pub mod ids;
+pub mod password;
+pub mod security;
+pub mod startup;

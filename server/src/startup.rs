@@ -1,0 +1,174 @@
+//! Building and running the application: open the data directory and database, choose the port
+//! implementations (the embedded ones today; cloud ones arrive behind the same traits), and
+//! assemble the axum router. Tests call `Application::build` with port 0 and a temporary data
+//! directory and talk to the real server over HTTP.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use app::services::Services;
+use app::{shell, App};
+use axum::Router;
+use domain::ratelimit::{Policy, SignInLimiter};
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::SqlitePool;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::adapters::local_auth::LocalAuth;
+use crate::adapters::notifier::Outbox;
+use crate::adapters::sqlite_projects::SqliteProjects;
+use crate::adapters::sqlite_waitlist::SqliteWaitlist;
+use crate::config::Config;
+use crate::security::{check_origin, origin_of, security_headers, AllowedOrigin};
+use crate::{db, password};
+
+/// The embedded adapters over one database, shared by the server and the admin commands.
+pub struct Embedded {
+    pub pool: SqlitePool,
+    pub auth: Arc<LocalAuth>,
+    pub outbox: Arc<Outbox>,
+    pub projects: Arc<SqliteProjects>,
+    pub waitlist: Arc<SqliteWaitlist>,
+}
+
+impl Embedded {
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}; choose another with --data-dir or SPACEPORT_DATA_DIR",
+                config.data_dir.display()
+            )
+        })?;
+        let pool = db::open(&config.database_path())
+            .await
+            .with_context(|| format!("cannot open the database {}", config.database_path().display()))?;
+        let outbox = Arc::new(Outbox::new(pool.clone()));
+        let auth = Arc::new(LocalAuth::new(
+            pool.clone(),
+            outbox.clone(),
+            config.public_url.clone(),
+            config.reset_link_ttl_secs,
+            config.invite_ttl_secs,
+        ));
+        Ok(Self {
+            projects: Arc::new(SqliteProjects::new(pool.clone())),
+            waitlist: Arc::new(SqliteWaitlist::new(pool.clone())),
+            pool,
+            auth,
+            outbox,
+        })
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub embedded: Arc<Embedded>,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let embedded = Arc::new(Embedded::open(config).await?);
+        if config.smtp_url.is_some() {
+            tracing::warn!("smtp_url is set, but SMTP delivery is not available in this build; mail stays in the outbox (read it with `server outbox`)");
+        }
+        let pkg = config.site_root.join("pkg");
+        if !pkg.exists() {
+            tracing::warn!(
+                "no browser bundle at {}: pages will render but not hydrate. Build it with `cargo leptos build --release` (the README's run command does this).",
+                pkg.display()
+            );
+        }
+        password::warm_up();
+        spawn_housekeeping(embedded.auth.clone());
+
+        let services = Services {
+            auth: embedded.auth.clone(),
+            projects: embedded.projects.clone(),
+            waitlist: embedded.waitlist.clone(),
+            limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
+            secure_cookies: config.secure_cookies(),
+        };
+        let router = router(config, services);
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}; is another program using it? Choose another with --addr", config.addr))?;
+        Ok(Self { listener, router, embedded })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until Ctrl-C / SIGTERM, finishing in-flight requests.
+    pub async fn run(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        Ok(())
+    }
+}
+
+fn router(config: &Config, services: Services) -> Router {
+    let site_root = config.site_root.to_string_lossy().to_string();
+    let options = LeptosOptions::builder()
+        .output_name("spaceport")
+        .site_root(site_root.as_str())
+        .site_pkg_dir("pkg")
+        .env(Env::PROD)
+        .site_addr(config.addr)
+        .build();
+    let routes = generate_route_list(App);
+    let context = move || provide_context(services.clone());
+    Router::new()
+        .leptos_routes_with_context(&options, routes, context.clone(), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
+        .with_state(options)
+        .layer(axum::middleware::from_fn_with_state(
+            AllowedOrigin(origin_of(&config.public_url)),
+            check_origin,
+        ))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+fn spawn_housekeeping(auth: Arc<LocalAuth>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match auth.purge_expired().await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired sessions and links"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "purging expired sessions failed"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
