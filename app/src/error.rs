@@ -128,6 +128,9 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => Self::BadRequest(m),
+            // On the server this is an unreadable request body (bad UTF-8, cut off, too big).
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(m) => Self::BadRequest(m),
             ServerFnErrorErr::Request(_) => Self::Network,
             other => Self::internal(other),
         }

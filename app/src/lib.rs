@@ -15,7 +15,7 @@ pub mod services;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use crate::components::nav::NavBar;
 use crate::pages::{account, admin, auth, dashboard, landing, not_found::NotFound, project};
@@ -55,10 +55,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/welcome") view=auth::Welcome />
                     <Route path=path!("/forgot") view=auth::Forgot />
                     <Route path=path!("/reset") view=auth::Reset />
-                    <Route path=path!("/dashboard") view=dashboard::Dashboard />
-                    <Route path=path!("/projects/:id") view=project::ProjectPage />
-                    <Route path=path!("/account") view=account::Account />
-                    <Route path=path!("/admin") view=admin::Admin />
+                    <Route path=path!("/dashboard") view=dashboard::Dashboard ssr=SsrMode::Async />
+                    <Route path=path!("/projects/:id") view=project::ProjectPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=account::Account ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=admin::Admin ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

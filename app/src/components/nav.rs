@@ -29,7 +29,7 @@ pub fn NavBar() -> impl IntoView {
                                     <A href="/dashboard">"Projects"</A>
                                     {is_admin.then(|| view! { <A href="/admin">"Admin"</A> })}
                                     <A href="/account">
-                                        <span class="who">"@" {handle}</span>
+                                        <span class="who">{format!("@{handle}")}</span>
                                     </A>
                                     <ActionForm action=sign_out attr:class="inline">
                                         <button type="submit" class="link">"Sign out"</button>

@@ -1,0 +1,154 @@
+//! Starts the real application (port 0, a temporary data directory) and talks to it over HTTP,
+//! the way a browser's server-function calls do.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use domain::ports::AuthProvider;
+use domain::{Email, Role};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Client, StatusCode};
+use server::config::{Config, Overrides};
+use server::startup::{Application, Embedded};
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub base: String,
+    pub embedded: Arc<Embedded>,
+    _data: TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
+    let data = tempfile::tempdir().unwrap();
+    let env: BTreeMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let overrides = Overrides {
+        config_file: None,
+        addr: Some("127.0.0.1:0".into()),
+        data_dir: Some(data.path().to_path_buf()),
+    };
+    let config = Config::from_layers(&env, &overrides).unwrap();
+    let app = Application::build(&config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let embedded = app.embedded.clone();
+    tokio::spawn(app.run());
+    TestApp { base, embedded, _data: data }
+}
+
+/// A browser-like client: its own cookie jar, redirects not followed (so tests see them).
+pub struct Browser {
+    pub client: Client,
+    pub jar: Arc<Jar>,
+    pub base: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub redirect: Option<String>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl TestApp {
+    pub fn browser(&self) -> Browser {
+        let jar = Arc::new(Jar::default());
+        let client = Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser { client, jar, base: self.base.clone() }
+    }
+
+    /// Invites `email` the way `server invite` does and returns the temporary password.
+    pub async fn invite(&self, email: &str, role: Role) -> String {
+        let inv = self.embedded.auth.invite(&Email::parse(email).unwrap(), role).await.unwrap();
+        inv.temporary_password
+    }
+
+    /// An invited user who has completed first sign-in, signed in in a fresh browser.
+    pub async fn active_user(&self, email: &str, handle: &str, password: &str) -> Browser {
+        let temporary = self.invite(email, Role::User).await;
+        let b = self.browser();
+        let r = b.call("sign_in", &[("email", email), ("password", &temporary)]).await;
+        assert_eq!(r.redirect.as_deref(), Some("/welcome"), "{}", r.body);
+        let r = b
+            .call("complete_first_sign_in", &[("password", password), ("password_confirm", password), ("handle", handle)])
+            .await;
+        assert_eq!(r.redirect.as_deref(), Some("/dashboard"), "{}", r.body);
+        b
+    }
+
+    /// Newest outbox message to `to`.
+    pub async fn last_mail(&self, to: &str) -> Option<String> {
+        self.embedded.outbox.recent(Some(to), 1).await.unwrap().into_iter().next().map(|m| m.body)
+    }
+}
+
+impl Browser {
+    /// Calls a server function with a url-encoded form, as Leptos's client does.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Reply {
+        let res = self
+            .client
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        reply(res).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        let res = self.client.get(format!("{}{path}", self.base)).header("accept", "text/html").send().await.unwrap();
+        reply(res).await
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// Replaces the session cookie (to replay an old token).
+    pub fn set_session(&self, token: &str) {
+        let url = self.base.parse().unwrap();
+        self.jar.add_cookie_str(&format!("sp_session={token}; Path=/"), &url);
+    }
+}
+
+async fn reply(res: reqwest::Response) -> Reply {
+    let status = res.status();
+    let redirect = res
+        .headers()
+        .get("serverfnredirect")
+        .or_else(|| res.headers().get("location"))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            res.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or(v).to_owned()
+        });
+    let body = res.text().await.unwrap();
+    Reply { status, redirect, body }
+}
+
+/// The `token` query value in a reset mail.
+pub fn reset_token(mail: &str) -> String {
+    let start = mail.find("token=").unwrap() + "token=".len();
+    mail[start..].chars().take_while(char::is_ascii_hexdigit).collect()
+}

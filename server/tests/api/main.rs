@@ -1,0 +1,6 @@
+//! Integration tests: the real server on port 0 with a temporary data directory, driven over HTTP.
+
+mod accounts;
+mod common;
+mod projects;
+mod robustness;
