@@ -13,7 +13,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy: server build (ssr)"
-cargo clippy --locked -p domain -p server --all-targets -- -D warnings
+cargo clippy --locked -p domain -p app -p server --all-targets -- -D warnings   # app gets `ssr` from server
 
 step "clippy: browser build (hydrate, wasm32)"
 cargo clippy --locked -p app -p domain --lib --features app/hydrate --target wasm32-unknown-unknown -- -D warnings

@@ -77,7 +77,10 @@ impl AppError {
 
 impl From<ValidationError> for AppError {
     fn from(e: ValidationError) -> Self {
-        Self::Invalid { field: e.field, message: e.message }
+        Self::Invalid {
+            field: e.field,
+            message: e.message,
+        }
     }
 }
 
@@ -92,9 +95,9 @@ impl From<AuthError> for AppError {
             AuthError::ChallengeExpired => Self::Expired(
                 "This step timed out. Sign in again with your temporary password.".into(),
             ),
-            AuthError::InvalidLink => Self::Expired(
-                "This link is invalid, used or expired. Request a new one.".into(),
-            ),
+            AuthError::InvalidLink => {
+                Self::Expired("This link is invalid, used or expired. Request a new one.".into())
+            }
             AuthError::WrongCurrentPassword => Self::Invalid {
                 field: "current_password".into(),
                 message: "That is not your current password.".into(),
@@ -103,7 +106,9 @@ impl From<AuthError> for AppError {
                 field: "handle".into(),
                 message: "That handle is taken. Choose another.".into(),
             },
-            AuthError::AlreadyExists => Self::Conflict("An account with that email already exists.".into()),
+            AuthError::AlreadyExists => {
+                Self::Conflict("An account with that email already exists.".into())
+            }
             AuthError::Unauthenticated => Self::Unauthenticated,
             AuthError::Validation(v) => v.into(),
             AuthError::Internal(cause) => Self::internal(cause),

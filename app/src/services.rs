@@ -36,7 +36,9 @@ pub fn services() -> Result<Services, AppError> {
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn request_parts() -> Option<http::request::Parts> {
@@ -59,9 +61,12 @@ pub fn cookie(name: &str) -> Option<String> {
 
 /// Sets (or, with `max_age_secs == 0`, clears) an HttpOnly cookie on the response.
 pub fn set_cookie(name: &str, value: &str, max_age_secs: u64, secure: bool) {
-    let Some(res) = use_context::<ResponseOptions>() else { return };
+    let Some(res) = use_context::<ResponseOptions>() else {
+        return;
+    };
     let secure = if secure { "; Secure" } else { "" };
-    let header = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+    let header =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
     if let Ok(v) = HeaderValue::from_str(&header) {
         res.append_header(SET_COOKIE, v);
     }
@@ -76,14 +81,20 @@ pub fn client_ip() -> Option<IpAddr> {
 }
 
 pub fn session_token() -> Option<SessionToken> {
-    cookie(SESSION_COOKIE).filter(|t| !t.is_empty()).map(SessionToken)
+    cookie(SESSION_COOKIE)
+        .filter(|t| !t.is_empty())
+        .map(SessionToken)
 }
 
 /// The signed-in user, or `Unauthenticated`.
 pub async fn require_user() -> Result<(Services, User, SessionToken), AppError> {
     let svc = services()?;
     let token = session_token().ok_or(AppError::Unauthenticated)?;
-    let user = svc.auth.session_user(&token).await?.ok_or(AppError::Unauthenticated)?;
+    let user = svc
+        .auth
+        .session_user(&token)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if user.handle.is_none() {
         // A session always belongs to a user who finished first sign-in; be strict anyway.
         return Err(AppError::Unauthenticated);
@@ -128,10 +139,17 @@ impl Services {
 
     /// Counts a reset request against the same limiter (under its own key), so nobody can flood
     /// a user's inbox with reset links.
-    pub fn throttle_reset(&self, email: &domain::Email, ip: Option<IpAddr>) -> Result<(), AppError> {
+    pub fn throttle_reset(
+        &self,
+        email: &domain::Email,
+        ip: Option<IpAddr>,
+    ) -> Result<(), AppError> {
         let key = format!("reset:{email}");
         self.throttle(&key, ip)?;
-        self.limiter.lock().map_err(AppError::internal)?.record_failure(&key, ip, now_secs());
+        self.limiter
+            .lock()
+            .map_err(AppError::internal)?
+            .record_failure(&key, ip, now_secs());
         Ok(())
     }
 

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use crate::error::{AuthError, StoreError};
 use crate::types::{
-    Email, FlightInputs, Handle, NewPassword, Project, ProjectId, ProjectStatus, ProjectTitle, Role,
-    User, UserId, UserSummary, WaitlistEntry,
+    Email, FlightInputs, Handle, NewPassword, Project, ProjectId, ProjectStatus, ProjectTitle,
+    Role, User, UserId, UserSummary, WaitlistEntry,
 };
 
 /// An opaque session token; what the browser's cookie carries. The provider stores only its hash.
@@ -26,7 +26,9 @@ pub enum SignInOutcome {
     SignedIn(SessionToken),
     /// First sign-in with a temporary password (Cognito's `NEW_PASSWORD_REQUIRED`): the user must
     /// choose a password and a handle. `challenge` is opaque and short-lived.
-    NewPasswordRequired { challenge: String },
+    NewPasswordRequired {
+        challenge: String,
+    },
 }
 
 /// What an invitation produced, for the admin to pass on.

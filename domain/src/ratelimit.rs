@@ -49,14 +49,22 @@ pub struct SignInLimiter {
 
 impl SignInLimiter {
     pub fn new(policy: Policy) -> Self {
-        Self { policy, windows: HashMap::new() }
+        Self {
+            policy,
+            windows: HashMap::new(),
+        }
     }
 
     /// `Err(seconds)` to wait when either the account or the address is locked out.
     pub fn check(&self, account: &str, address: Option<IpAddr>, now: u64) -> Result<(), u64> {
-        let account_wait = self.wait(&Key::Account(account.to_owned()), self.policy.max_failures_per_account, now);
-        let address_wait = address
-            .map_or(0, |a| self.wait(&Key::Address(a), self.policy.max_failures_per_address, now));
+        let account_wait = self.wait(
+            &Key::Account(account.to_owned()),
+            self.policy.max_failures_per_account,
+            now,
+        );
+        let address_wait = address.map_or(0, |a| {
+            self.wait(&Key::Address(a), self.policy.max_failures_per_address, now)
+        });
         match account_wait.max(address_wait) {
             0 => Ok(()),
             secs => Err(secs),
@@ -97,9 +105,15 @@ impl SignInLimiter {
                 self.windows.retain(|_, w| w.started_at > cutoff);
             }
         }
-        let w = self.windows.entry(key).or_insert(Window { started_at: now, failures: 0 });
+        let w = self.windows.entry(key).or_insert(Window {
+            started_at: now,
+            failures: 0,
+        });
         if w.started_at + window_secs <= now {
-            *w = Window { started_at: now, failures: 0 };
+            *w = Window {
+                started_at: now,
+                failures: 0,
+            };
         }
         w.failures = w.failures.saturating_add(1);
     }
@@ -109,38 +123,55 @@ impl SignInLimiter {
 mod tests {
     use super::*;
 
-    fn ip(last: u8) -> Option<IpAddr> {
-        Some(IpAddr::from([10, 0, 0, last]))
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::from([10, 0, 0, last])
     }
 
     #[test]
     fn locks_an_account_after_its_failures_and_releases_after_the_window() {
         let mut l = SignInLimiter::new(Policy::default());
         for t in 0..5 {
-            assert_eq!(l.check("a@x.com", ip(1), t), Ok(()));
-            l.record_failure("a@x.com", ip(1), t);
+            assert_eq!(l.check("a@x.com", Some(ip(1)), t), Ok(()));
+            l.record_failure("a@x.com", Some(ip(1)), t);
         }
-        assert_eq!(l.check("a@x.com", ip(2), 10), Err(900 - 10), "locked from any address");
-        assert_eq!(l.check("b@x.com", ip(1), 10), Ok(()), "other accounts unaffected");
-        assert_eq!(l.check("a@x.com", ip(1), 900), Ok(()), "window over");
+        assert_eq!(
+            l.check("a@x.com", Some(ip(2)), 10),
+            Err(900 - 10),
+            "locked from any address"
+        );
+        assert_eq!(
+            l.check("b@x.com", Some(ip(1)), 10),
+            Ok(()),
+            "other accounts unaffected"
+        );
+        assert_eq!(l.check("a@x.com", Some(ip(1)), 900), Ok(()), "window over");
     }
 
     #[test]
     fn locks_an_address_spraying_many_accounts() {
-        let policy = Policy { max_failures_per_address: 3, ..Policy::default() };
+        let policy = Policy {
+            max_failures_per_address: 3,
+            ..Policy::default()
+        };
         let mut l = SignInLimiter::new(policy);
         for (i, who) in ["a", "b", "c"].iter().enumerate() {
-            l.record_failure(who, ip(9), i as u64);
+            l.record_failure(who, Some(ip(9)), i as u64);
         }
-        assert!(l.check("d", ip(9), 5).is_err());
-        assert!(l.check("d", ip(8), 5).is_ok());
+        assert!(l.check("d", Some(ip(9)), 5).is_err());
+        assert!(l.check("d", Some(ip(8)), 5).is_ok());
         l.record_success("d");
-        assert!(l.check("d", ip(9), 5).is_err(), "success does not clear the address");
+        assert!(
+            l.check("d", Some(ip(9)), 5).is_err(),
+            "success does not clear the address"
+        );
     }
 
     #[test]
     fn memory_stays_bounded() {
-        let policy = Policy { max_tracked_keys: 100, ..Policy::default() };
+        let policy = Policy {
+            max_tracked_keys: 100,
+            ..Policy::default()
+        };
         let mut l = SignInLimiter::new(policy);
         for i in 0..10_000u64 {
             l.record_failure(&format!("user{i}"), None, i);

@@ -16,12 +16,16 @@ impl Email {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let value = raw.trim().to_lowercase();
-        let invalid = || ValidationError::new("email", "enter an email address like name@example.com");
+        let invalid =
+            || ValidationError::new("email", "enter an email address like name@example.com");
         if value.is_empty() {
             return Err(ValidationError::new("email", "enter your email address"));
         }
         if value.len() > Self::MAX_LEN {
-            return Err(ValidationError::new("email", "that email address is too long"));
+            return Err(ValidationError::new(
+                "email",
+                "that email address is too long",
+            ));
         }
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
@@ -59,9 +63,15 @@ impl Handle {
         let value = raw.trim();
         let len = value.chars().count();
         if !(3..=30).contains(&len) {
-            return Err(ValidationError::new("handle", "a handle is 3 to 30 characters long"));
+            return Err(ValidationError::new(
+                "handle",
+                "a handle is 3 to 30 characters long",
+            ));
         }
-        if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
             return Err(ValidationError::new(
                 "handle",
                 "use only letters, digits, '.', '_' and '-' in a handle",
@@ -98,8 +108,12 @@ impl NewPassword {
                 format!("use at most {} characters", Self::MAX_CHARS),
             ));
         }
-        if raw.chars().all(|c| Some(c) == raw.chars().next()) {
-            return Err(ValidationError::new(field, "that password is too easy to guess"));
+        let first = raw.chars().next();
+        if raw.chars().all(|c| Some(c) == first) {
+            return Err(ValidationError::new(
+                field,
+                "that password is too easy to guess",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -192,7 +206,10 @@ impl ProjectTitle {
             ));
         }
         if value.chars().any(char::is_control) {
-            return Err(ValidationError::new("title", "the title contains invisible control characters"));
+            return Err(ValidationError::new(
+                "title",
+                "the title contains invisible control characters",
+            ));
         }
         Ok(Self(value.to_owned()))
     }
@@ -290,7 +307,8 @@ impl FlightInputs {
         max_height_ft: &str,
     ) -> Result<Self, ValidationError> {
         let (center_lat, center_lon) = parse_center(center)?;
-        let battery_minutes = parse_int(battery_minutes, "battery_minutes", 1, 60, "battery minutes")?;
+        let battery_minutes =
+            parse_int(battery_minutes, "battery_minutes", 1, 60, "battery minutes")?;
         let batteries = parse_int(batteries, "batteries", 1, 12, "batteries")?;
         let min_height_ft = parse_height(min_height_ft, "min_height_ft")?;
         let max_height_ft = parse_height(max_height_ft, "max_height_ft")?;
@@ -300,7 +318,14 @@ impl FlightInputs {
                 "the maximum height must be at least the minimum height",
             ));
         }
-        Ok(Self { center_lat, center_lon, battery_minutes, batteries, min_height_ft, max_height_ft })
+        Ok(Self {
+            center_lat,
+            center_lon,
+            battery_minutes,
+            batteries,
+            min_height_ft,
+            max_height_ft,
+        })
     }
 
     pub fn center_text(&self) -> String {
@@ -309,25 +334,47 @@ impl FlightInputs {
 }
 
 fn parse_center(raw: &str) -> Result<(f64, f64), ValidationError> {
-    let err = || ValidationError::new("center", "type the centre as \"latitude, longitude\", e.g. 47.6205, -122.3493");
+    let err = || {
+        ValidationError::new(
+            "center",
+            "type the centre as \"latitude, longitude\", e.g. 47.6205, -122.3493",
+        )
+    };
     let (lat, lon) = raw.split_once(',').ok_or_else(err)?;
     let lat: f64 = lat.trim().parse().map_err(|_| err())?;
     let lon: f64 = lon.trim().parse().map_err(|_| err())?;
     if !(-90.0..=90.0).contains(&lat) {
-        return Err(ValidationError::new("center", "latitude must be between -90 and 90"));
+        return Err(ValidationError::new(
+            "center",
+            "latitude must be between -90 and 90",
+        ));
     }
     if !(-180.0..=180.0).contains(&lon) {
-        return Err(ValidationError::new("center", "longitude must be between -180 and 180"));
+        return Err(ValidationError::new(
+            "center",
+            "longitude must be between -180 and 180",
+        ));
     }
     Ok((lat, lon))
 }
 
-fn parse_int(raw: &str, field: &str, min: u32, max: u32, what: &str) -> Result<u32, ValidationError> {
+fn parse_int(
+    raw: &str,
+    field: &str,
+    min: u32,
+    max: u32,
+    what: &str,
+) -> Result<u32, ValidationError> {
     raw.trim()
         .parse::<u32>()
         .ok()
         .filter(|v| (min..=max).contains(v))
-        .ok_or_else(|| ValidationError::new(field, format!("{what} must be a whole number from {min} to {max}")))
+        .ok_or_else(|| {
+            ValidationError::new(
+                field,
+                format!("{what} must be a whole number from {min} to {max}"),
+            )
+        })
 }
 
 /// Heights are feet above ground; 400 ft is the usual legal ceiling for small drones.
@@ -373,8 +420,21 @@ mod tests {
 
     #[test]
     fn email_is_normalised_and_checked() {
-        assert_eq!(Email::parse("  Pilot@Example.COM ").map(|e| e.0), Ok("pilot@example.com".into()));
-        for bad in ["", "no-at", "a@b", "a@@b.com", "a b@c.com", "@x.com", "a@.com", "a@x..com", "a@x.com."] {
+        assert_eq!(
+            Email::parse("  Pilot@Example.COM ").map(|e| e.0),
+            Ok("pilot@example.com".into())
+        );
+        for bad in [
+            "",
+            "no-at",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "@x.com",
+            "a@.com",
+            "a@x..com",
+            "a@x.com.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Email::parse(&format!("{}@x.com", "a".repeat(260))).is_err());
@@ -400,7 +460,10 @@ mod tests {
 
     #[test]
     fn title_rules() {
-        assert_eq!(ProjectTitle::parse("  Barn  ").map(|t| t.0), Ok("Barn".into()));
+        assert_eq!(
+            ProjectTitle::parse("  Barn  ").map(|t| t.0),
+            Ok("Barn".into())
+        );
         assert!(ProjectTitle::parse("   ").is_err());
         assert!(ProjectTitle::parse(&"x".repeat(101)).is_err());
         assert!(ProjectTitle::parse("a\u{0}b").is_err());
@@ -411,8 +474,14 @@ mod tests {
         for s in ProjectStatus::ALL {
             assert_eq!(ProjectStatus::parse(s.as_str()), Some(s));
         }
-        let bars: Vec<_> = ProjectStatus::ALL.iter().map(|s| s.progress_percent()).collect();
-        assert_eq!(bars, [Some(5), Some(20), Some(50), Some(75), Some(100), None]);
+        let bars: Vec<_> = ProjectStatus::ALL
+            .iter()
+            .map(|s| s.progress_percent())
+            .collect();
+        assert_eq!(
+            bars,
+            [Some(5), Some(20), Some(50), Some(75), Some(100), None]
+        );
     }
 
     #[test]
@@ -428,12 +497,30 @@ mod tests {
         assert_eq!(ok.batteries, 3);
         assert_eq!(ok.center_text(), "47.620500, -122.349300");
         let field = |r: Result<FlightInputs, ValidationError>| r.err().map(|e| e.field);
-        assert_eq!(field(FlightInputs::parse("47.6", "20", "3", "120", "300")), Some("center".into()));
-        assert_eq!(field(FlightInputs::parse("91, 0", "20", "3", "120", "300")), Some("center".into()));
-        assert_eq!(field(FlightInputs::parse("1, 2", "0", "3", "120", "300")), Some("battery_minutes".into()));
-        assert_eq!(field(FlightInputs::parse("1, 2", "20", "13", "120", "300")), Some("batteries".into()));
-        assert_eq!(field(FlightInputs::parse("1, 2", "20", "3", "NaN", "300")), Some("min_height_ft".into()));
-        assert_eq!(field(FlightInputs::parse("1, 2", "20", "3", "200", "150")), Some("max_height_ft".into()));
+        assert_eq!(
+            field(FlightInputs::parse("47.6", "20", "3", "120", "300")),
+            Some("center".into())
+        );
+        assert_eq!(
+            field(FlightInputs::parse("91, 0", "20", "3", "120", "300")),
+            Some("center".into())
+        );
+        assert_eq!(
+            field(FlightInputs::parse("1, 2", "0", "3", "120", "300")),
+            Some("battery_minutes".into())
+        );
+        assert_eq!(
+            field(FlightInputs::parse("1, 2", "20", "13", "120", "300")),
+            Some("batteries".into())
+        );
+        assert_eq!(
+            field(FlightInputs::parse("1, 2", "20", "3", "NaN", "300")),
+            Some("min_height_ft".into())
+        );
+        assert_eq!(
+            field(FlightInputs::parse("1, 2", "20", "3", "200", "150")),
+            Some("max_height_ft".into())
+        );
     }
 
     #[test]

@@ -101,13 +101,17 @@ pub struct Overrides {
 impl Config {
     /// Loads the layers from the process environment.
     pub fn load(overrides: &Overrides) -> Result<Self, ConfigError> {
-        let env: BTreeMap<String, String> =
-            std::env::vars().filter(|(k, _)| k.starts_with("SPACEPORT_")).collect();
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("SPACEPORT_"))
+            .collect();
         Self::from_layers(&env, overrides)
     }
 
     /// Pure: the environment is passed in, so tests need not touch the process's.
-    pub fn from_layers(env: &BTreeMap<String, String>, overrides: &Overrides) -> Result<Self, ConfigError> {
+    pub fn from_layers(
+        env: &BTreeMap<String, String>,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
         if let Some(unknown) = env.keys().find(|k| !ENV_KEYS.contains(&k.as_str())) {
             return Err(err(format!(
                 "{unknown} is not a Spaceport setting; known ones are {}",
@@ -142,7 +146,9 @@ impl Config {
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("data"));
         if data_dir.as_os_str().is_empty() {
-            return Err(err("data_dir is empty; give a directory, e.g. --data-dir ./data"));
+            return Err(err(
+                "data_dir is empty; give a directory, e.g. --data-dir ./data",
+            ));
         }
 
         let public_url = env
@@ -165,18 +171,36 @@ impl Config {
             .or(file.site_root)
             .unwrap_or_else(default_site_root);
 
-        let smtp_url = env.get("SPACEPORT_SMTP_URL").cloned().map(Secret::new).or(file.smtp_url);
+        let smtp_url = env
+            .get("SPACEPORT_SMTP_URL")
+            .cloned()
+            .map(Secret::new)
+            .or(file.smtp_url);
         if let Some(url) = &smtp_url {
             if !url.expose().starts_with("smtp://") {
                 return Err(err("smtp_url must look like smtp://user:password@host:port (its value is not shown because it may hold a password)"));
             }
         }
 
-        let log = env.get("SPACEPORT_LOG").cloned().or(file.log).unwrap_or_else(|| "info".to_owned());
-        let reset_link_ttl_secs =
-            number(env, "SPACEPORT_RESET_LINK_TTL_SECS", file.reset_link_ttl_secs, 3600, 1..=7 * 24 * 3600)?;
-        let invite_ttl_secs =
-            number(env, "SPACEPORT_INVITE_TTL_SECS", file.invite_ttl_secs, 7 * 24 * 3600, 60..=90 * 24 * 3600)?;
+        let log = env
+            .get("SPACEPORT_LOG")
+            .cloned()
+            .or(file.log)
+            .unwrap_or_else(|| "info".to_owned());
+        let reset_link_ttl_secs = number(
+            env,
+            "SPACEPORT_RESET_LINK_TTL_SECS",
+            file.reset_link_ttl_secs,
+            3600,
+            1..=7 * 24 * 3600,
+        )?;
+        let invite_ttl_secs = number(
+            env,
+            "SPACEPORT_INVITE_TTL_SECS",
+            file.invite_ttl_secs,
+            7 * 24 * 3600,
+            60..=90 * 24 * 3600,
+        )?;
         let max_body_bytes = usize::try_from(number(
             env,
             "SPACEPORT_MAX_BODY_BYTES",
@@ -209,8 +233,12 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<FileLayer, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(format!("cannot read the config file {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        err(format!(
+            "cannot read the config file {}: {e}",
+            path.display()
+        ))
+    })?;
     toml::from_str(&text).map_err(|e| err(format!("in the config file {}: {e}", path.display())))
 }
 
@@ -245,7 +273,10 @@ fn default_site_root() -> PathBuf {
     if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
         return PathBuf::from(root);
     }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("site");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("site");
     if workspace.exists() {
         workspace
     } else {
@@ -258,7 +289,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -274,10 +308,20 @@ mod tests {
     fn layers_override_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("spaceport.toml");
-        std::fs::write(&file, "addr = \"127.0.0.1:4000\"\ndata_dir = \"/from/file\"\nlog = \"debug\"\n")
-            .expect("write");
-        let e = env(&[("SPACEPORT_DATA_DIR", "/from/env"), ("SPACEPORT_PUBLIC_URL", "https://x.example/")]);
-        let o = Overrides { config_file: Some(file), addr: Some("127.0.0.1:5000".into()), data_dir: None };
+        std::fs::write(
+            &file,
+            "addr = \"127.0.0.1:4000\"\ndata_dir = \"/from/file\"\nlog = \"debug\"\n",
+        )
+        .expect("write");
+        let e = env(&[
+            ("SPACEPORT_DATA_DIR", "/from/env"),
+            ("SPACEPORT_PUBLIC_URL", "https://x.example/"),
+        ]);
+        let o = Overrides {
+            config_file: Some(file),
+            addr: Some("127.0.0.1:5000".into()),
+            data_dir: None,
+        };
         let c = Config::from_layers(&e, &o).expect("valid");
         assert_eq!(c.addr.port(), 5000, "flag beats file");
         assert_eq!(c.data_dir, PathBuf::from("/from/env"), "env beats file");
@@ -289,7 +333,9 @@ mod tests {
     #[test]
     fn mistakes_are_explained() {
         let msg = |e: &[(&str, &str)]| {
-            Config::from_layers(&env(e), &Overrides::default()).expect_err("invalid").to_string()
+            Config::from_layers(&env(e), &Overrides::default())
+                .expect_err("invalid")
+                .to_string()
         };
         assert!(msg(&[("SPACEPORT_ADDR", "localhost")]).contains("127.0.0.1:3000"));
         assert!(msg(&[("SPACEPORT_ADRR", "x")]).contains("not a Spaceport setting"));
@@ -305,7 +351,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "adress = \"x\"\n").expect("write");
-        let o = Overrides { config_file: Some(file), ..Overrides::default() };
+        let o = Overrides {
+            config_file: Some(file),
+            ..Overrides::default()
+        };
         let e = Config::from_layers(&env(&[]), &o).expect_err("typo");
         assert!(e.to_string().contains("adress"), "{e}");
     }

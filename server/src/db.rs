@@ -20,14 +20,20 @@ pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
     migrate(&pool).await?;
     Ok(pool)
 }
 
 async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
     let mut conn = pool.acquire().await?;
-    let current: i64 = sqlx::query("PRAGMA user_version").fetch_one(&mut *conn).await?.get(0);
+    let current: i64 = sqlx::query("PRAGMA user_version")
+        .fetch_one(&mut *conn)
+        .await?
+        .get(0);
     let known = i64::try_from(MIGRATIONS.len())?;
     if current > known {
         anyhow::bail!(
@@ -35,12 +41,18 @@ async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
              run a newer Spaceport or restore a matching backup"
         );
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current)?) {
+    for (index, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current)?)
+    {
         let version = index + 1;
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
         // PRAGMA takes no bind parameters; `version` is our own integer.
-        sqlx::raw_sql(&format!("PRAGMA user_version = {version}")).execute(&mut *tx).await?;
+        sqlx::raw_sql(&format!("PRAGMA user_version = {version}"))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         tracing::info!(version, "applied database migration");
     }

@@ -1,5 +1,8 @@
 //! The `server` binary: serves Spaceport, or runs an admin command against its data directory.
 
+// Doc comments on the CLI types are its `--help` text, where Markdown backticks would show.
+#![allow(clippy::doc_markdown)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,7 +13,11 @@ use server::config::{Config, Overrides};
 use server::startup::{Application, Embedded};
 
 #[derive(Parser)]
-#[command(name = "server", about = "Spaceport: drone photos to 3D models", version)]
+#[command(
+    name = "server",
+    about = "Spaceport: drone photos to 3D models",
+    version
+)]
 struct Cli {
     /// A TOML configuration file (also SPACEPORT_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
@@ -52,7 +59,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let overrides = Overrides { config_file: cli.config.clone(), addr: cli.addr.clone(), data_dir: cli.data_dir.clone() };
+    let overrides = Overrides {
+        config_file: cli.config.clone(),
+        addr: cli.addr.clone(),
+        data_dir: cli.data_dir.clone(),
+    };
     let config = match Config::load(&overrides) {
         Ok(c) => c,
         Err(e) => {
@@ -61,10 +72,15 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -85,7 +101,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => {
             let app = Application::build(&config).await?;
             let addr = app.local_addr();
-            println!("Spaceport is running at http://{addr}  (data in {})", config.data_dir.display());
+            println!(
+                "Spaceport is running at http://{addr}  (data in {})",
+                config.data_dir.display()
+            );
             println!("Invite yourself with: cargo run --release -p server -- invite you@example.com --admin --data-dir {}", config.data_dir.display());
             app.run().await
         }
@@ -93,10 +112,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
             let embedded = Embedded::open(&config).await?;
             let role = if admin { Role::Admin } else { Role::User };
-            let inv = embedded.auth.invite(&email, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let inv = embedded
+                .auth
+                .invite(&email, role)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "{} {} ({}). Sign in at {}/signin before {} with this temporary password:",
-                if inv.resent { "Re-sent the invitation to" } else { "Invited" },
+                if inv.resent {
+                    "Re-sent the invitation to"
+                } else {
+                    "Invited"
+                },
                 inv.email,
                 if admin { "admin" } else { "user" },
                 config.public_url,
@@ -107,12 +134,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Users => {
             let embedded = Embedded::open(&config).await?;
-            for u in embedded.auth.list_users().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            for u in embedded
+                .auth
+                .list_users()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
                 println!(
                     "{:<40} {:<20} {:<5} {:<7} {}",
                     u.email.as_str(),
                     u.handle.as_ref().map_or("-", |h| h.as_str()),
-                    if u.role == Role::Admin { "admin" } else { "user" },
+                    if u.role == Role::Admin {
+                        "admin"
+                    } else {
+                        "user"
+                    },
                     if u.pending { "invited" } else { "active" },
                     format_date(u.created_at)
                 );
@@ -121,16 +157,38 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Waitlist => {
             let embedded = Embedded::open(&config).await?;
-            for w in embedded.waitlist.list().await.map_err(|e| anyhow::anyhow!("{e}"))? {
-                println!("{:<40} {} {}", w.email.as_str(), format_date(w.created_at), w.note);
+            for w in embedded
+                .waitlist
+                .list()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                println!(
+                    "{:<40} {} {}",
+                    w.email.as_str(),
+                    format_date(w.created_at),
+                    w.note
+                );
             }
             Ok(())
         }
         Command::Outbox { to, limit } => {
             let embedded = Embedded::open(&config).await?;
             let to = to.map(|t| t.trim().to_lowercase());
-            for m in embedded.outbox.recent(to.as_deref(), limit).await.map_err(|e| anyhow::anyhow!("{e}"))? {
-                println!("#{} {} to {}\nSubject: {}\n\n{}\n", m.id, format_date(m.created_at), m.to, m.subject, m.body);
+            for m in embedded
+                .outbox
+                .recent(to.as_deref(), limit)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                println!(
+                    "#{} {} to {}\nSubject: {}\n\n{}\n",
+                    m.id,
+                    format_date(m.created_at),
+                    m.to,
+                    m.subject,
+                    m.body
+                );
             }
             Ok(())
         }

@@ -32,8 +32,13 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
         None => dummy_hash().to_owned(),
     };
     let matches = tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
-        Ok::<_, anyhow::Error>(argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        let parsed = PasswordHash::new(&stored)
+            .map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+        Ok::<_, anyhow::Error>(
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
+        )
     })
     .await??;
     Ok(matches && is_real)
@@ -64,8 +69,12 @@ mod tests {
     async fn hashes_verify_and_unknown_accounts_never_match() {
         let h = hash("correct horse battery".into()).await.expect("hash");
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse battery".into(), Some(h.clone())).await.expect("verify"));
+        assert!(verify("correct horse battery".into(), Some(h.clone()))
+            .await
+            .expect("verify"));
         assert!(!verify("wrong".into(), Some(h)).await.expect("verify"));
-        assert!(!verify("no account has this password".into(), None).await.expect("verify"));
+        assert!(!verify("no account has this password".into(), None)
+            .await
+            .expect("verify"));
     }
 }

@@ -17,7 +17,11 @@ pub struct AllowedOrigin(pub String);
 /// forged form or `fetch` from another site is caught here; clients that are not browsers send
 /// neither and are not a CSRF vector. The origin may match the configured public URL or the
 /// request's own `Host` (the app reached directly, e.g. on a LAN address).
-pub async fn check_origin(State(allowed): State<AllowedOrigin>, req: Request, next: Next) -> Response {
+pub async fn check_origin(
+    State(allowed): State<AllowedOrigin>,
+    req: Request,
+    next: Next,
+) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
@@ -30,18 +34,23 @@ pub async fn check_origin(State(allowed): State<AllowedOrigin>, req: Request, ne
                 || headers
                     .get(HOST)
                     .and_then(|h| h.to_str().ok())
-                    .is_some_and(|host| origin.split_once("://").is_some_and(|(_, rest)| rest == host))
+                    .is_some_and(|host| {
+                        origin
+                            .split_once("://")
+                            .is_some_and(|(_, rest)| rest == host)
+                    })
         }
-        None => !headers
-            .get("sec-fetch-site")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|site| site == "cross-site"),
+        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) != Some("cross-site"),
     };
     if ok {
         next.run(req).await
     } else {
         tracing::warn!(origin = origin.unwrap_or("-"), path = %req.uri().path(), "refused a cross-site request");
-        (StatusCode::FORBIDDEN, "Cross-site request refused. Use Spaceport from its own address.").into_response()
+        (
+            StatusCode::FORBIDDEN,
+            "Cross-site request refused. Use Spaceport from its own address.",
+        )
+            .into_response()
     }
 }
 
@@ -55,7 +64,8 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         ("x-frame-options", "DENY"),
         ("cross-origin-opener-policy", "same-origin"),
     ] {
-        h.entry(HeaderName::from_static(name)).or_insert(HeaderValue::from_static(value));
+        h.entry(HeaderName::from_static(name))
+            .or_insert(HeaderValue::from_static(value));
     }
     res
 }

@@ -44,9 +44,12 @@ impl Embedded {
                 config.data_dir.display()
             )
         })?;
-        let pool = db::open(&config.database_path())
-            .await
-            .with_context(|| format!("cannot open the database {}", config.database_path().display()))?;
+        let pool = db::open(&config.database_path()).await.with_context(|| {
+            format!(
+                "cannot open the database {}",
+                config.database_path().display()
+            )
+        })?;
         let outbox = Arc::new(Outbox::new(pool.clone()));
         let auth = Arc::new(LocalAuth::new(
             pool.clone(),
@@ -95,21 +98,34 @@ impl Application {
             secure_cookies: config.secure_cookies(),
         };
         let router = router(config, services);
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}; is another program using it? Choose another with --addr", config.addr))?;
-        Ok(Self { listener, router, embedded })
+        let listener = TcpListener::bind(config.addr).await.with_context(|| {
+            format!(
+                "cannot listen on {}; is another program using it? Choose another with --addr",
+                config.addr
+            )
+        })?;
+        Ok(Self {
+            listener,
+            router,
+            embedded,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     /// Serves until Ctrl-C / SIGTERM, finishing in-flight requests.
     pub async fn run(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         Ok(())
     }
 }
@@ -130,7 +146,9 @@ fn router(config: &Config, services: Services) -> Router {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context, shell,
+        ))
         .with_state(options)
         .layer(axum::middleware::from_fn_with_state(
             AllowedOrigin(origin_of(&config.public_url)),
@@ -142,7 +160,7 @@ fn router(config: &Config, services: Services) -> Router {
 
 fn spawn_housekeeping(auth: Arc<LocalAuth>) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        let mut every = tokio::time::interval(Duration::from_hours(1));
         loop {
             every.tick().await;
             match auth.purge_expired().await {
@@ -160,7 +178,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

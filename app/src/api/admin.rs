@@ -22,7 +22,10 @@ pub struct InviteResult {
 #[server(prefix = "/api", endpoint = "admin_overview")]
 pub async fn admin_overview() -> Result<Overview, AppError> {
     let (svc, _) = require_admin().await?;
-    Ok(Overview { users: svc.auth.list_users().await?, waitlist: svc.waitlist.list().await? })
+    Ok(Overview {
+        users: svc.auth.list_users().await?,
+        waitlist: svc.waitlist.list().await?,
+    })
 }
 
 /// Invites someone (or re-sends a pending invitation). The temporary password is shown once to
@@ -31,7 +34,11 @@ pub async fn admin_overview() -> Result<Overview, AppError> {
 pub async fn admin_invite(email: String, admin: Option<String>) -> Result<InviteResult, AppError> {
     let (svc, _) = require_admin().await?;
     let email = domain::Email::parse(&email)?;
-    let role = if admin.is_some() { domain::Role::Admin } else { domain::Role::User };
+    let role = if admin.is_some() {
+        domain::Role::Admin
+    } else {
+        domain::Role::User
+    };
     let inv = svc.auth.invite(&email, role).await?;
     Ok(InviteResult {
         email: inv.email.to_string(),

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::services::{
-    client_ip, cookie, services, session_token, set_cookie, CHALLENGE_COOKIE, CHALLENGE_MAX_AGE_SECS,
-    SESSION_COOKIE, SESSION_MAX_AGE_SECS,
+    client_ip, cookie, services, session_token, set_cookie, CHALLENGE_COOKIE,
+    CHALLENGE_MAX_AGE_SECS, SESSION_COOKIE, SESSION_MAX_AGE_SECS,
 };
 #[cfg(feature = "ssr")]
 use domain::{ports::SignInOutcome, Email, Handle, NewPassword};
@@ -14,8 +14,14 @@ use domain::{ports::SignInOutcome, Email, Handle, NewPassword};
 #[server(prefix = "/api", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<User>, AppError> {
     let svc = services()?;
-    let Some(token) = session_token() else { return Ok(None) };
-    Ok(svc.auth.session_user(&token).await?.filter(|u| u.handle.is_some()))
+    let Some(token) = session_token() else {
+        return Ok(None);
+    };
+    Ok(svc
+        .auth
+        .session_user(&token)
+        .await?
+        .filter(|u| u.handle.is_some()))
 }
 
 #[server(prefix = "/api", endpoint = "sign_in")]
@@ -28,11 +34,21 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             if let Some(old) = session_token() {
                 svc.auth.sign_out(&old).await?;
             }
-            set_cookie(SESSION_COOKIE, &token.0, SESSION_MAX_AGE_SECS, svc.secure_cookies);
+            set_cookie(
+                SESSION_COOKIE,
+                &token.0,
+                SESSION_MAX_AGE_SECS,
+                svc.secure_cookies,
+            );
             leptos_axum::redirect("/dashboard");
         }
         SignInOutcome::NewPasswordRequired { challenge } => {
-            set_cookie(CHALLENGE_COOKIE, &challenge, CHALLENGE_MAX_AGE_SECS, svc.secure_cookies);
+            set_cookie(
+                CHALLENGE_COOKIE,
+                &challenge,
+                CHALLENGE_MAX_AGE_SECS,
+                svc.secure_cookies,
+            );
             leptos_axum::redirect("/welcome");
         }
     }
@@ -55,9 +71,17 @@ pub async fn complete_first_sign_in(
     if password.expose() != password_confirm {
         return Err(mismatch("password_confirm"));
     }
-    let token = svc.auth.complete_new_password(&challenge, &password, &handle).await?;
+    let token = svc
+        .auth
+        .complete_new_password(&challenge, &password, &handle)
+        .await?;
     set_cookie(CHALLENGE_COOKIE, "", 0, svc.secure_cookies);
-    set_cookie(SESSION_COOKIE, &token.0, SESSION_MAX_AGE_SECS, svc.secure_cookies);
+    set_cookie(
+        SESSION_COOKIE,
+        &token.0,
+        SESSION_MAX_AGE_SECS,
+        svc.secure_cookies,
+    );
     leptos_axum::redirect("/dashboard");
     Ok(())
 }
@@ -84,7 +108,9 @@ pub async fn change_password(
     if new.expose() != new_password_confirm {
         return Err(mismatch("new_password_confirm"));
     }
-    svc.auth.change_password(&token, &current_password, &new).await?;
+    svc.auth
+        .change_password(&token, &current_password, &new)
+        .await?;
     Ok(())
 }
 
@@ -121,7 +147,10 @@ pub async fn join_waitlist(email: String, note: String) -> Result<(), AppError> 
     let email = Email::parse(&email)?;
     let note = note.trim();
     if note.chars().count() > 500 {
-        return Err(AppError::Invalid { field: "note".into(), message: "Keep the note under 500 characters.".into() });
+        return Err(AppError::Invalid {
+            field: "note".into(),
+            message: "Keep the note under 500 characters.".into(),
+        });
     }
     svc.waitlist.join(&email, note).await?;
     Ok(())
@@ -129,5 +158,8 @@ pub async fn join_waitlist(email: String, note: String) -> Result<(), AppError> 
 
 #[cfg(feature = "ssr")]
 fn mismatch(field: &str) -> AppError {
-    AppError::Invalid { field: field.into(), message: "The two passwords don't match.".into() }
+    AppError::Invalid {
+        field: field.into(),
+        message: "The two passwords don't match.".into(),
+    }
 }

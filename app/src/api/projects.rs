@@ -28,14 +28,20 @@ pub async fn get_project(id: String) -> Result<Project, AppError> {
 #[server(prefix = "/api", endpoint = "create_project")]
 pub async fn create_project(title: String) -> Result<Project, AppError> {
     let (svc, user, _) = require_user().await?;
-    Ok(svc.projects.create(&user.id, &ProjectTitle::parse(&title)?).await?)
+    Ok(svc
+        .projects
+        .create(&user.id, &ProjectTitle::parse(&title)?)
+        .await?)
 }
 
 #[server(prefix = "/api", endpoint = "rename_project")]
 pub async fn rename_project(id: String, title: String) -> Result<Project, AppError> {
     let (svc, user, _) = require_user().await?;
     let id = project_id(&id)?;
-    Ok(svc.projects.rename(&user.id, &id, &ProjectTitle::parse(&title)?).await?)
+    Ok(svc
+        .projects
+        .rename(&user.id, &id, &ProjectTitle::parse(&title)?)
+        .await?)
 }
 
 #[server(prefix = "/api", endpoint = "save_flight_inputs")]
@@ -49,9 +55,17 @@ pub async fn save_flight_inputs(
 ) -> Result<Project, AppError> {
     let (svc, user, _) = require_user().await?;
     let id = project_id(&id)?;
-    let inputs =
-        FlightInputs::parse(&center, &battery_minutes, &batteries, &min_height_ft, &max_height_ft)?;
-    Ok(svc.projects.set_flight_inputs(&user.id, &id, &inputs).await?)
+    let inputs = FlightInputs::parse(
+        &center,
+        &battery_minutes,
+        &batteries,
+        &min_height_ft,
+        &max_height_ft,
+    )?;
+    Ok(svc
+        .projects
+        .set_flight_inputs(&user.id, &id, &inputs)
+        .await?)
 }
 
 /// Deletes a project. The page asks for confirmation before calling this.

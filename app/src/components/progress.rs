@@ -7,7 +7,10 @@ pub fn StatusBar(status: ProjectStatus) -> impl IntoView {
     let percent = status.progress_percent();
     let failed = percent.is_none();
     let width = format!("width: {}%", percent.unwrap_or(100));
-    let text = percent.map_or_else(|| "Failed".to_owned(), |p| format!("{} · {p}%", status.label()));
+    let text = percent.map_or_else(
+        || "Failed".to_owned(),
+        |p| format!("{} · {p}%", status.label()),
+    );
     view! {
         <div class="status" class:failed=failed data-status=status.as_str()>
             <div

@@ -83,7 +83,12 @@ impl LocalAuth {
             "DELETE FROM challenges WHERE expires_at <= ?",
             "DELETE FROM reset_links WHERE expires_at <= ?",
         ] {
-            removed += sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(db)?.rows_affected();
+            removed += sqlx::query(sql)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?
+                .rows_affected();
         }
         Ok(removed)
     }
@@ -102,10 +107,15 @@ impl AuthProvider for LocalAuth {
         .map_err(db)?;
         let stored = row.as_ref().map(|r| r.get::<String, _>("password_hash"));
         // Verify even when the account is unknown (against a dummy hash): same answer, same time.
-        if !password::verify(password.to_owned(), stored).await.map_err(db)? {
+        if !password::verify(password.to_owned(), stored)
+            .await
+            .map_err(db)?
+        {
             return Err(AuthError::InvalidCredentials);
         }
-        let Some(row) = row else { return Err(AuthError::InvalidCredentials) };
+        let Some(row) = row else {
+            return Err(AuthError::InvalidCredentials);
+        };
         let user_id: String = row.get("id");
         let must_change: bool = row.get("must_change_password");
         let handle: Option<String> = row.get("handle");
@@ -117,13 +127,15 @@ impl AuthProvider for LocalAuth {
         }
         if must_change || handle.is_none() {
             let challenge = new_token();
-            sqlx::query("INSERT INTO challenges (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
-                .bind(token_hash(&challenge))
-                .bind(&user_id)
-                .bind(now_secs() + CHALLENGE_TTL_SECS)
-                .execute(&self.pool)
-                .await
-                .map_err(db)?;
+            sqlx::query(
+                "INSERT INTO challenges (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
+            )
+            .bind(token_hash(&challenge))
+            .bind(&user_id)
+            .bind(now_secs() + CHALLENGE_TTL_SECS)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
             return Ok(SignInOutcome::NewPasswordRequired { challenge });
         }
         Ok(SignInOutcome::SignedIn(self.new_session(&user_id).await?))
@@ -135,7 +147,9 @@ impl AuthProvider for LocalAuth {
         password: &NewPassword,
         handle: &Handle,
     ) -> Result<SessionToken, AuthError> {
-        let hash = password::hash(password.expose().to_owned()).await.map_err(db)?;
+        let hash = password::hash(password.expose().to_owned())
+            .await
+            .map_err(db)?;
         let mut tx = self.pool.begin().await.map_err(db)?;
         let user_id: String = sqlx::query_scalar(
             "DELETE FROM challenges WHERE token_hash = ? AND expires_at > ? RETURNING user_id",
@@ -157,7 +171,9 @@ impl AuthProvider for LocalAuth {
         .execute(&mut *tx)
         .await;
         match updated {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(AuthError::HandleTaken),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(AuthError::HandleTaken)
+            }
             Err(e) => return Err(db(e)),
             Ok(_) => {}
         }
@@ -182,7 +198,11 @@ impl AuthProvider for LocalAuth {
         .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
         let email = Email::parse(row.get("email")).map_err(db)?;
-        let handle = row.get::<Option<String>, _>("handle").map(|h| Handle::parse(&h)).transpose().map_err(db)?;
+        let handle = row
+            .get::<Option<String>, _>("handle")
+            .map(|h| Handle::parse(&h))
+            .transpose()
+            .map_err(db)?;
         Ok(Some(User {
             id: UserId(row.get("id")),
             email,
@@ -218,7 +238,10 @@ impl AuthProvider for LocalAuth {
         .map_err(db)?
         .ok_or(AuthError::Unauthenticated)?;
         let user_id: String = row.get("id");
-        if !password::verify(current.to_owned(), Some(row.get("password_hash"))).await.map_err(db)? {
+        if !password::verify(current.to_owned(), Some(row.get("password_hash")))
+            .await
+            .map_err(db)?
+        {
             return Err(AuthError::WrongCurrentPassword);
         }
         let hash = password::hash(new.expose().to_owned()).await.map_err(db)?;
@@ -245,7 +268,9 @@ impl AuthProvider for LocalAuth {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        let Some(user_id) = user_id else { return Ok(()) };
+        let Some(user_id) = user_id else {
+            return Ok(());
+        };
         let link = new_token();
         sqlx::query("INSERT INTO reset_links (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
             .bind(token_hash(&link))
@@ -262,7 +287,11 @@ impl AuthProvider for LocalAuth {
             self.public_url
         );
         self.notifier
-            .send(Message { to: email.clone(), subject: "Reset your Spaceport password".into(), body })
+            .send(Message {
+                to: email.clone(),
+                subject: "Reset your Spaceport password".into(),
+                body,
+            })
             .await
             .map_err(|e| AuthError::Internal(e.to_string()))
     }
@@ -295,7 +324,11 @@ impl AuthProvider for LocalAuth {
             "DELETE FROM sessions WHERE user_id = ?",
             "DELETE FROM reset_links WHERE user_id = ? AND used_at IS NULL",
         ] {
-            sqlx::query(sql).bind(&user_id).execute(&mut *tx).await.map_err(db)?;
+            sqlx::query(sql)
+                .bind(&user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
         }
         tx.commit().await.map_err(db)
     }
@@ -354,10 +387,19 @@ impl AuthProvider for LocalAuth {
             self.invite_ttl_secs / 86_400
         );
         self.notifier
-            .send(Message { to: email.clone(), subject: "Your Spaceport invitation".into(), body })
+            .send(Message {
+                to: email.clone(),
+                subject: "Your Spaceport invitation".into(),
+                body,
+            })
             .await
             .map_err(|e| AuthError::Internal(e.to_string()))?;
-        Ok(Invitation { email: email.clone(), temporary_password: temporary, expires_at, resent })
+        Ok(Invitation {
+            email: email.clone(),
+            temporary_password: temporary,
+            expires_at,
+            resent,
+        })
     }
 
     async fn list_users(&self) -> Result<Vec<UserSummary>, AuthError> {
@@ -371,7 +413,11 @@ impl AuthProvider for LocalAuth {
             .map(|r| {
                 Ok(UserSummary {
                     email: Email::parse(r.get("email")).map_err(db)?,
-                    handle: r.get::<Option<String>, _>("handle").map(|h| Handle::parse(&h)).transpose().map_err(db)?,
+                    handle: r
+                        .get::<Option<String>, _>("handle")
+                        .map(|h| Handle::parse(&h))
+                        .transpose()
+                        .map_err(db)?,
                     role: role_from(r.get("role")),
                     pending: r.get("must_change_password"),
                     created_at: r.get("created_at"),

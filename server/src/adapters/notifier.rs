@@ -30,7 +30,11 @@ impl Outbox {
     }
 
     /// The newest `limit` messages, newest first; only those to `to` when given.
-    pub async fn recent(&self, to: Option<&str>, limit: i64) -> Result<Vec<StoredMessage>, StoreError> {
+    pub async fn recent(
+        &self,
+        to: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, to_email, subject, body, created_at FROM outbox
              WHERE (?1 IS NULL OR to_email = ?1) ORDER BY id DESC LIMIT ?2",

@@ -33,8 +33,12 @@ fn project_from(row: &SqliteRow) -> Result<Project, StoreError> {
     Ok(Project {
         id: ProjectId(row.get("id")),
         title: ProjectTitle::parse(row.get("title")).map_err(db)?,
-        status: ProjectStatus::parse(&status_text).ok_or_else(|| db(format!("unknown status {status_text}")))?,
-        flight: flight.map(|f| serde_json::from_str::<FlightInputs>(&f)).transpose().map_err(db)?,
+        status: ProjectStatus::parse(&status_text)
+            .ok_or_else(|| db(format!("unknown status {status_text}")))?,
+        flight: flight
+            .map(|f| serde_json::from_str::<FlightInputs>(&f))
+            .transpose()
+            .map_err(db)?,
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     })
@@ -45,7 +49,13 @@ const COLUMNS: &str = "id, title, status, flight, created_at, updated_at";
 impl SqliteProjects {
     /// Runs an `UPDATE … WHERE id = ? AND owner_id = ? RETURNING …` built from `set`, binding
     /// `value` first; `NotFound` when no row of this owner matched.
-    async fn update(&self, owner: &UserId, id: &ProjectId, set: &str, value: String) -> Result<Project, StoreError> {
+    async fn update(
+        &self,
+        owner: &UserId,
+        id: &ProjectId,
+        set: &str,
+        value: String,
+    ) -> Result<Project, StoreError> {
         let sql = format!(
             "UPDATE projects SET {set} = ?, updated_at = ? WHERE id = ? AND owner_id = ? RETURNING {COLUMNS}"
         );
@@ -65,8 +75,14 @@ impl SqliteProjects {
 #[async_trait]
 impl ProjectStore for SqliteProjects {
     async fn list(&self, owner: &UserId) -> Result<Vec<Project>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM projects WHERE owner_id = ? ORDER BY updated_at DESC, id");
-        let rows = sqlx::query(&sql).bind(&owner.0).fetch_all(&self.pool).await.map_err(db)?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM projects WHERE owner_id = ? ORDER BY updated_at DESC, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&owner.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
         rows.iter().map(project_from).collect()
     }
 
@@ -111,8 +127,14 @@ impl ProjectStore for SqliteProjects {
         project_from(&row)
     }
 
-    async fn rename(&self, owner: &UserId, id: &ProjectId, title: &ProjectTitle) -> Result<Project, StoreError> {
-        self.update(owner, id, "title", title.as_str().to_owned()).await
+    async fn rename(
+        &self,
+        owner: &UserId,
+        id: &ProjectId,
+        title: &ProjectTitle,
+    ) -> Result<Project, StoreError> {
+        self.update(owner, id, "title", title.as_str().to_owned())
+            .await
     }
 
     async fn set_flight_inputs(
@@ -125,8 +147,14 @@ impl ProjectStore for SqliteProjects {
         self.update(owner, id, "flight", json).await
     }
 
-    async fn set_status(&self, owner: &UserId, id: &ProjectId, status: ProjectStatus) -> Result<Project, StoreError> {
-        self.update(owner, id, "status", status.as_str().to_owned()).await
+    async fn set_status(
+        &self,
+        owner: &UserId,
+        id: &ProjectId,
+        status: ProjectStatus,
+    ) -> Result<Project, StoreError> {
+        self.update(owner, id, "status", status.as_str().to_owned())
+            .await
     }
 
     async fn delete(&self, owner: &UserId, id: &ProjectId) -> Result<(), StoreError> {

@@ -33,14 +33,16 @@ impl Waitlist for SqliteWaitlist {
     }
 
     async fn list(&self) -> Result<Vec<WaitlistEntry>, StoreError> {
-        let rows = sqlx::query("SELECT email, note, created_at FROM waitlist ORDER BY created_at, email")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| StoreError::Internal(internal(e)))?;
+        let rows =
+            sqlx::query("SELECT email, note, created_at FROM waitlist ORDER BY created_at, email")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| StoreError::Internal(internal(e)))?;
         rows.iter()
             .map(|r| {
                 Ok(WaitlistEntry {
-                    email: Email::parse(r.get("email")).map_err(|e| StoreError::Internal(internal(e)))?,
+                    email: Email::parse(r.get("email"))
+                        .map_err(|e| StoreError::Internal(internal(e)))?,
                     note: r.get("note"),
                     created_at: r.get("created_at"),
                 })

@@ -26,7 +26,10 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let data = tempfile::tempdir().unwrap();
-    let env: BTreeMap<String, String> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let env: BTreeMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let overrides = Overrides {
         config_file: None,
         addr: Some("127.0.0.1:0".into()),
@@ -37,7 +40,11 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let base = format!("http://{}", app.local_addr());
     let embedded = app.embedded.clone();
     tokio::spawn(app.run());
-    TestApp { base, embedded, _data: data }
+    TestApp {
+        base,
+        embedded,
+        _data: data,
+    }
 }
 
 /// A browser-like client: its own cookie jar, redirects not followed (so tests see them).
@@ -67,12 +74,21 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Browser { client, jar, base: self.base.clone() }
+        Browser {
+            client,
+            jar,
+            base: self.base.clone(),
+        }
     }
 
     /// Invites `email` the way `server invite` does and returns the temporary password.
     pub async fn invite(&self, email: &str, role: Role) -> String {
-        let inv = self.embedded.auth.invite(&Email::parse(email).unwrap(), role).await.unwrap();
+        let inv = self
+            .embedded
+            .auth
+            .invite(&Email::parse(email).unwrap(), role)
+            .await
+            .unwrap();
         inv.temporary_password
     }
 
@@ -80,10 +96,19 @@ impl TestApp {
     pub async fn active_user(&self, email: &str, handle: &str, password: &str) -> Browser {
         let temporary = self.invite(email, Role::User).await;
         let b = self.browser();
-        let r = b.call("sign_in", &[("email", email), ("password", &temporary)]).await;
+        let r = b
+            .call("sign_in", &[("email", email), ("password", &temporary)])
+            .await;
         assert_eq!(r.redirect.as_deref(), Some("/welcome"), "{}", r.body);
         let r = b
-            .call("complete_first_sign_in", &[("password", password), ("password_confirm", password), ("handle", handle)])
+            .call(
+                "complete_first_sign_in",
+                &[
+                    ("password", password),
+                    ("password_confirm", password),
+                    ("handle", handle),
+                ],
+            )
             .await;
         assert_eq!(r.redirect.as_deref(), Some("/dashboard"), "{}", r.body);
         b
@@ -91,7 +116,14 @@ impl TestApp {
 
     /// Newest outbox message to `to`.
     pub async fn last_mail(&self, to: &str) -> Option<String> {
-        self.embedded.outbox.recent(Some(to), 1).await.unwrap().into_iter().next().map(|m| m.body)
+        self.embedded
+            .outbox
+            .recent(Some(to), 1)
+            .await
+            .unwrap()
+            .into_iter()
+            .next()
+            .map(|m| m.body)
     }
 }
 
@@ -110,7 +142,13 @@ impl Browser {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        let res = self.client.get(format!("{}{path}", self.base)).header("accept", "text/html").send().await.unwrap();
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
         reply(res).await
     }
 
@@ -129,7 +167,8 @@ impl Browser {
     /// Replaces the session cookie (to replay an old token).
     pub fn set_session(&self, token: &str) {
         let url = self.base.parse().unwrap();
-        self.jar.add_cookie_str(&format!("sp_session={token}; Path=/"), &url);
+        self.jar
+            .add_cookie_str(&format!("sp_session={token}; Path=/"), &url);
     }
 }
 
@@ -141,14 +180,25 @@ async fn reply(res: reqwest::Response) -> Reply {
         .or_else(|| res.headers().get("location"))
         .and_then(|v| v.to_str().ok())
         .map(|v| {
-            res.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or(v).to_owned()
+            res.headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or(v)
+                .to_owned()
         });
     let body = res.text().await.unwrap();
-    Reply { status, redirect, body }
+    Reply {
+        status,
+        redirect,
+        body,
+    }
 }
 
 /// The `token` query value in a reset mail.
 pub fn reset_token(mail: &str) -> String {
     let start = mail.find("token=").unwrap() + "token=".len();
-    mail[start..].chars().take_while(char::is_ascii_hexdigit).collect()
+    mail[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
 }

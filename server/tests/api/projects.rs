@@ -9,8 +9,12 @@ const PASSWORD: &str = "correct horse battery";
 #[tokio::test]
 async fn owners_create_rename_plan_and_delete_projects() {
     let app = spawn_app().await;
-    let b = app.active_user("owner@example.com", "owner", PASSWORD).await;
-    let created = b.call("create_project", &[("title", "  Hillside barn  ")]).await;
+    let b = app
+        .active_user("owner@example.com", "owner", PASSWORD)
+        .await;
+    let created = b
+        .call("create_project", &[("title", "  Hillside barn  ")])
+        .await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.body);
     let p = created.json();
     assert_eq!(p["title"], "Hillside barn");
@@ -20,15 +24,38 @@ async fn owners_create_rename_plan_and_delete_projects() {
     let empty = b.call("create_project", &[("title", "   ")]).await;
     assert_eq!(empty.json()["Invalid"]["field"], "title");
 
-    let renamed = b.call("rename_project", &[("id", &id), ("title", "North barn")]).await.json();
+    let renamed = b
+        .call("rename_project", &[("id", &id), ("title", "North barn")])
+        .await
+        .json();
     assert_eq!(renamed["title"], "North barn");
     let flight = b
-        .call("save_flight_inputs", &[("id", &id), ("center", "47.6205, -122.3493"), ("battery_minutes", "20"), ("batteries", "3"), ("min_height_ft", "120"), ("max_height_ft", "300")])
+        .call(
+            "save_flight_inputs",
+            &[
+                ("id", &id),
+                ("center", "47.6205, -122.3493"),
+                ("battery_minutes", "20"),
+                ("batteries", "3"),
+                ("min_height_ft", "120"),
+                ("max_height_ft", "300"),
+            ],
+        )
         .await
         .json();
     assert_eq!(flight["flight"]["batteries"], 3);
     let bad_flight = b
-        .call("save_flight_inputs", &[("id", &id), ("center", "north"), ("battery_minutes", "20"), ("batteries", "3"), ("min_height_ft", "120"), ("max_height_ft", "300")])
+        .call(
+            "save_flight_inputs",
+            &[
+                ("id", &id),
+                ("center", "north"),
+                ("battery_minutes", "20"),
+                ("batteries", "3"),
+                ("min_height_ft", "120"),
+                ("max_height_ft", "300"),
+            ],
+        )
         .await;
     assert_eq!(bad_flight.json()["Invalid"]["field"], "center");
 
@@ -40,21 +67,47 @@ async fn owners_create_rename_plan_and_delete_projects() {
 
     let deleted = b.call("delete_project", &[("id", &id)]).await;
     assert_eq!(deleted.redirect.as_deref(), Some("/dashboard"));
-    assert_eq!(b.call("get_project", &[("id", &id)]).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(b.call("list_projects", &[]).await.json(), serde_json::json!([]));
+    assert_eq!(
+        b.call("get_project", &[("id", &id)]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        b.call("list_projects", &[]).await.json(),
+        serde_json::json!([])
+    );
 }
 
 #[tokio::test]
 async fn another_users_project_is_invisible_and_unmodifiable() {
     let app = spawn_app().await;
-    let alice = app.active_user("alice@example.com", "alice", PASSWORD).await;
-    let mallory = app.active_user("mallory@example.com", "mallory", PASSWORD).await;
-    let id = alice.call("create_project", &[("title", "Alice's farm")]).await.json()["id"].as_str().unwrap().to_owned();
+    let alice = app
+        .active_user("alice@example.com", "alice", PASSWORD)
+        .await;
+    let mallory = app
+        .active_user("mallory@example.com", "mallory", PASSWORD)
+        .await;
+    let id = alice
+        .call("create_project", &[("title", "Alice's farm")])
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let attempts: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("get_project", vec![("id", &id)]),
         ("rename_project", vec![("id", &id), ("title", "pwned")]),
-        ("save_flight_inputs", vec![("id", &id), ("center", "0, 0"), ("battery_minutes", "20"), ("batteries", "3"), ("min_height_ft", "120"), ("max_height_ft", "300")]),
+        (
+            "save_flight_inputs",
+            vec![
+                ("id", &id),
+                ("center", "0, 0"),
+                ("battery_minutes", "20"),
+                ("batteries", "3"),
+                ("min_height_ft", "120"),
+                ("max_height_ft", "300"),
+            ],
+        ),
         ("delete_project", vec![("id", &id)]),
     ];
     for (endpoint, form) in &attempts {
@@ -62,15 +115,38 @@ async fn another_users_project_is_invisible_and_unmodifiable() {
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{endpoint}: {}", r.body);
         assert_eq!(r.json(), serde_json::json!("NotFound"), "{endpoint}");
         // Same answer as for a project that does not exist at all.
-        let missing: Vec<(&str, &str)> =
-            form.iter().map(|(k, v)| if *k == "id" { (*k, "0123456789abcdef0123456789abcdef") } else { (*k, *v) }).collect();
-        assert_eq!(mallory.call(endpoint, &missing).await.body, r.body, "{endpoint}");
+        let missing: Vec<(&str, &str)> = form
+            .iter()
+            .map(|(k, v)| {
+                if *k == "id" {
+                    (*k, "0123456789abcdef0123456789abcdef")
+                } else {
+                    (*k, *v)
+                }
+            })
+            .collect();
+        assert_eq!(
+            mallory.call(endpoint, &missing).await.body,
+            r.body,
+            "{endpoint}"
+        );
         // Visitors are told to sign in instead.
-        assert_eq!(app.browser().call(endpoint, form).await.status, StatusCode::UNAUTHORIZED, "{endpoint}");
+        assert_eq!(
+            app.browser().call(endpoint, form).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{endpoint}"
+        );
     }
-    assert_eq!(mallory.call("list_projects", &[]).await.json(), serde_json::json!([]));
+    assert_eq!(
+        mallory.call("list_projects", &[]).await.json(),
+        serde_json::json!([])
+    );
     let page = mallory.get(&format!("/projects/{id}")).await;
-    assert_eq!(page.status, StatusCode::NOT_FOUND, "the page is a real 404 too");
+    assert_eq!(
+        page.status,
+        StatusCode::NOT_FOUND,
+        "the page is a real 404 too"
+    );
     assert!(!page.body.contains("Alice's farm"));
 
     let still = alice.call("get_project", &[("id", &id)]).await.json();

@@ -12,13 +12,41 @@ async fn malformed_bodies_get_4xx() {
     let b = app.active_user("fuzz@example.com", "fuzz", PASSWORD).await;
     let url = |e: &str| format!("{}/api/{e}", app.base);
     let cases: Vec<(&str, &str, Vec<u8>)> = vec![
-        ("sign_in", "application/x-www-form-urlencoded", b"email=a@b.com".to_vec()),
-        ("sign_in", "application/x-www-form-urlencoded", b"%%%=%zz&&==".to_vec()),
-        ("sign_in", "application/x-www-form-urlencoded", vec![0xff, 0xfe, 0x00, 0x80]),
-        ("create_project", "application/json", b"{\"title\": [1,2,3]}".to_vec()),
-        ("create_project", "application/x-www-form-urlencoded", b"".to_vec()),
-        ("rename_project", "application/x-www-form-urlencoded", b"id=../../etc/passwd&title=x".to_vec()),
-        ("save_flight_inputs", "application/x-www-form-urlencoded", b"id=0123456789abcdef0123456789abcdef".to_vec()),
+        (
+            "sign_in",
+            "application/x-www-form-urlencoded",
+            b"email=a@b.com".to_vec(),
+        ),
+        (
+            "sign_in",
+            "application/x-www-form-urlencoded",
+            b"%%%=%zz&&==".to_vec(),
+        ),
+        (
+            "sign_in",
+            "application/x-www-form-urlencoded",
+            vec![0xff, 0xfe, 0x00, 0x80],
+        ),
+        (
+            "create_project",
+            "application/json",
+            b"{\"title\": [1,2,3]}".to_vec(),
+        ),
+        (
+            "create_project",
+            "application/x-www-form-urlencoded",
+            b"".to_vec(),
+        ),
+        (
+            "rename_project",
+            "application/x-www-form-urlencoded",
+            b"id=../../etc/passwd&title=x".to_vec(),
+        ),
+        (
+            "save_flight_inputs",
+            "application/x-www-form-urlencoded",
+            b"id=0123456789abcdef0123456789abcdef".to_vec(),
+        ),
     ];
     for (endpoint, content_type, body) in cases {
         let res = b
@@ -53,7 +81,9 @@ async fn oversized_bodies_are_refused() {
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // A long-but-allowed title is a validation error, not a crash.
     let user = app.active_user("big@example.com", "big", PASSWORD).await;
-    let r = user.call("create_project", &[("title", &"x".repeat(5000))]).await;
+    let r = user
+        .call("create_project", &[("title", &"x".repeat(5000))])
+        .await;
     assert_eq!(r.json()["Invalid"]["field"], "title");
 }
 
@@ -75,11 +105,38 @@ async fn cross_site_posts_are_refused() {
         }
         req.send()
     };
-    assert_eq!(post(Some("https://evil.example"), None).await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(post(Some("null"), None).await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(post(None, Some("cross-site")).await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(post(Some(&app.base), Some("same-origin")).await.unwrap().status(), StatusCode::OK);
-    assert_eq!(b.call("list_projects", &[]).await.json().as_array().unwrap().len(), 1, "only the same-origin one");
+    assert_eq!(
+        post(Some("https://evil.example"), None)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(Some("null"), None).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(None, Some("cross-site")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(Some(&app.base), Some("same-origin"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        b.call("list_projects", &[])
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "only the same-origin one"
+    );
 }
 
 #[tokio::test]
@@ -94,5 +151,8 @@ async fn unknown_pages_are_real_404s_and_pages_render() {
     assert!(landing.body.contains("invite-only"));
     assert_eq!(b.get("/signin").await.status, StatusCode::OK);
     let res = b.client.get(&app.base).send().await.unwrap();
-    assert_eq!(res.headers().get("x-content-type-options").unwrap(), "nosniff");
+    assert_eq!(
+        res.headers().get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
 }
