@@ -77,9 +77,14 @@ impl AppError {
 
 impl From<ValidationError> for AppError {
     fn from(e: ValidationError) -> Self {
+        // Domain messages are lower-case fragments; on a form they read as sentences.
+        let mut chars = e.message.chars();
+        let message = chars.next().map_or_else(String::new, |first| {
+            first.to_uppercase().chain(chars).collect()
+        });
         Self::Invalid {
             field: e.field,
-            message: e.message,
+            message,
         }
     }
 }

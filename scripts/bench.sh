@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests): prints p50/p99 latency and throughput of listing 1,000 projects under
+# concurrent load on loopback, and the release wasm bundle's size (raw and gzip).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/setup.sh
+cargo leptos build --release
+cargo run --release --locked -p server --example list_projects_bench
