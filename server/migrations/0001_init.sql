@@ -41,16 +41,19 @@ CREATE TABLE waitlist (
     created_at INTEGER NOT NULL
 );
 
--- Mail the app sends; the admin reads it locally (`server outbox`) when no SMTP relay is set.
+-- Mail the app sends. It is always written here first (so nothing is lost if delivery fails or the
+-- server stops); with an SMTP relay configured a background task delivers it.
 CREATE TABLE outbox (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     to_email   TEXT NOT NULL,
     subject    TEXT NOT NULL,
     body       TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    sent_at    INTEGER,
-    error      TEXT
+    sent_at    INTEGER,            -- set once an SMTP relay accepted it
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    error      TEXT                -- the last delivery failure, for the admin
 );
+CREATE INDEX outbox_undelivered ON outbox(id) WHERE sent_at IS NULL;
 
 CREATE TABLE projects (
     id         TEXT PRIMARY KEY,

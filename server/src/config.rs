@@ -40,9 +40,11 @@ pub struct Config {
     pub public_url: String,
     /// The browser bundle written by `cargo leptos build` (`pkg/` and public assets).
     pub site_root: PathBuf,
-    /// SMTP relay for outgoing mail (`smtp://user:pass@host:port`); without it mail stays in the
-    /// outbox, readable with `server outbox`.
+    /// SMTP relay for outgoing mail (`smtp://user:pass@host:port`, `smtps://…`; `?tls=required`
+    /// for STARTTLS); without it mail stays in the outbox, readable with `server outbox`.
     pub smtp_url: Option<Secret>,
+    /// The `From:` of outgoing mail.
+    pub mail_from: String,
     /// `tracing` filter, e.g. `info` or `server=debug,info`.
     pub log: String,
     /// Lifetime of a password-reset link.
@@ -63,18 +65,20 @@ struct FileLayer {
     public_url: Option<String>,
     site_root: Option<PathBuf>,
     smtp_url: Option<Secret>,
+    mail_from: Option<String>,
     log: Option<String>,
     reset_link_ttl_secs: Option<u64>,
     invite_ttl_secs: Option<u64>,
     max_body_bytes: Option<usize>,
 }
 
-const ENV_KEYS: [&str; 10] = [
+const ENV_KEYS: [&str; 11] = [
     "SPACEPORT_ADDR",
     "SPACEPORT_DATA_DIR",
     "SPACEPORT_PUBLIC_URL",
     "SPACEPORT_SITE_ROOT",
     "SPACEPORT_SMTP_URL",
+    "SPACEPORT_MAIL_FROM",
     "SPACEPORT_LOG",
     "SPACEPORT_RESET_LINK_TTL_SECS",
     "SPACEPORT_INVITE_TTL_SECS",
@@ -177,9 +181,19 @@ impl Config {
             .map(Secret::new)
             .or(file.smtp_url);
         if let Some(url) = &smtp_url {
-            if !url.expose().starts_with("smtp://") {
-                return Err(err("smtp_url must look like smtp://user:password@host:port (its value is not shown because it may hold a password)"));
+            if !(url.expose().starts_with("smtp://") || url.expose().starts_with("smtps://")) {
+                return Err(err("smtp_url must look like smtp://user:password@host:port or smtps://… (its value is not shown because it may hold a password)"));
             }
+        }
+        let mail_from = env
+            .get("SPACEPORT_MAIL_FROM")
+            .cloned()
+            .or(file.mail_from)
+            .unwrap_or_else(|| format!("Spaceport <noreply@{}>", host_of(&public_url)));
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(err(format!(
+                "mail_from '{mail_from}' is not an address; use e.g. \"Spaceport <noreply@example.com>\""
+            )));
         }
 
         let log = env
@@ -216,6 +230,7 @@ impl Config {
             public_url,
             site_root,
             smtp_url,
+            mail_from,
             log,
             reset_link_ttl_secs,
             invite_ttl_secs,
@@ -229,6 +244,17 @@ impl Config {
 
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+}
+
+/// The host of a URL without port, for the default sender address (`localhost` for an IP).
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', ':']).next().unwrap_or("localhost");
+    if host.is_empty() || host.parse::<std::net::IpAddr>().is_ok() {
+        "localhost".to_owned()
+    } else {
+        host.to_owned()
     }
 }
 
@@ -302,6 +328,7 @@ mod tests {
         assert_eq!(c.public_url, "http://127.0.0.1:3000");
         assert_eq!(c.data_dir, PathBuf::from("data"));
         assert!(!c.secure_cookies());
+        assert_eq!(c.mail_from, "Spaceport <noreply@localhost>");
     }
 
     #[test]

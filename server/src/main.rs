@@ -181,8 +181,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?
             {
+                let state = match (m.sent_at, &m.error) {
+                    (Some(t), _) => format!("sent {}", format_date(t)),
+                    (None, Some(e)) => {
+                        format!("not delivered after {} attempt(s): {e}", m.attempts)
+                    }
+                    (None, None) => "in the outbox".to_owned(),
+                };
                 println!(
-                    "#{} {} to {}\nSubject: {}\n\n{}\n",
+                    "#{} {} to {} ({state})\nSubject: {}\n\n{}\n",
                     m.id,
                     format_date(m.created_at),
                     m.to,

@@ -21,6 +21,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::adapters::local_auth::LocalAuth;
 use crate::adapters::notifier::Outbox;
+use crate::adapters::smtp::SmtpDelivery;
 use crate::adapters::sqlite_projects::SqliteProjects;
 use crate::adapters::sqlite_waitlist::SqliteWaitlist;
 use crate::config::Config;
@@ -77,8 +78,14 @@ pub struct Application {
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let embedded = Arc::new(Embedded::open(config).await?);
-        if config.smtp_url.is_some() {
-            tracing::warn!("smtp_url is set, but SMTP delivery is not available in this build; mail stays in the outbox (read it with `server outbox`)");
+        match &config.smtp_url {
+            Some(url) => {
+                let delivery = SmtpDelivery::new(embedded.pool.clone(), url, &config.mail_from)?;
+                Arc::new(delivery).spawn(embedded.outbox.wake_handle());
+            }
+            None => tracing::info!(
+                "no smtp_url: mail stays in the outbox (read it with `server outbox`)"
+            ),
         }
         let pkg = config.site_root.join("pkg");
         if !pkg.exists() {

@@ -1,8 +1,9 @@
 //! The embedded implementations of the ports: SQLite for accounts, projects, the waitlist and the
-//! outbox. Cloud implementations will sit beside these, chosen by configuration in `startup`.
+//! outbox (delivered by SMTP when a relay is configured). Cloud implementations will sit beside these, chosen by configuration in `startup`.
 
 pub mod local_auth;
 pub mod notifier;
+pub mod smtp;
 pub mod sqlite_projects;
 pub mod sqlite_waitlist;
 

@@ -2,5 +2,6 @@
 
 mod accounts;
 mod common;
+mod mail;
 mod projects;
 mod robustness;

@@ -1,0 +1,143 @@
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+use crate::common::{spawn_app_with, TestApp};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A minimal SMTP relay speaking just enough of RFC 5321 for one client; it records each DATA.
+async fn fake_relay() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let store = received.clone();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+                let mut in_data = false;
+                let mut data = String::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            store.lock().unwrap().push(std::mem::take(&mut data));
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            data.push_str(&line);
+                            data.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 fake\r\n",
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, received)
+}
+
+async fn request_reset(app: &TestApp, email: &str) {
+    app.active_user(email, "mailer", PASSWORD).await;
+    let r = app
+        .browser()
+        .call("request_password_reset", &[("email", email)])
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+}
+
+#[tokio::test]
+async fn mail_is_delivered_through_the_configured_relay() {
+    let (port, received) = fake_relay().await;
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app_with(&[
+        ("SPACEPORT_SMTP_URL", &url),
+        ("SPACEPORT_MAIL_FROM", "Spaceport <noreply@test.example>"),
+    ])
+    .await;
+    request_reset(&app, "inbox@example.com").await;
+    let mut delivered = Vec::new();
+    for _ in 0..100 {
+        delivered = received.lock().unwrap().clone();
+        if delivered.iter().any(|m| m.contains("reset?token=")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reset = delivered
+        .iter()
+        .find(|m| m.contains("reset?token="))
+        .expect("the reset mail reached the relay");
+    assert!(reset.contains("To: inbox@example.com"), "{reset}");
+    assert!(
+        reset.contains("From: Spaceport <noreply@test.example>"),
+        "{reset}"
+    );
+    let stored = app
+        .embedded
+        .outbox
+        .recent(Some("inbox@example.com"), 5)
+        .await
+        .unwrap();
+    assert!(
+        stored.iter().all(|m| m.sent_at.is_some()),
+        "the outbox records delivery"
+    );
+}
+
+#[tokio::test]
+async fn a_relay_outage_loses_nothing() {
+    // A port nobody listens on: delivery fails, the message stays with its error for a retry.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("smtp://127.0.0.1:{closed}");
+    let app = spawn_app_with(&[("SPACEPORT_SMTP_URL", &url)]).await;
+    request_reset(&app, "later@example.com").await;
+    let mut reset = None;
+    for _ in 0..100 {
+        let stored = app
+            .embedded
+            .outbox
+            .recent(Some("later@example.com"), 1)
+            .await
+            .unwrap();
+        if stored.first().is_some_and(|m| m.attempts > 0) {
+            reset = stored.into_iter().next();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reset = reset.expect("a delivery attempt was made");
+    assert!(reset.sent_at.is_none());
+    assert!(reset.error.is_some());
+    assert!(
+        reset.body.contains("reset?token="),
+        "the message itself is intact"
+    );
+}
