@@ -5,7 +5,13 @@
 //! Run with `scripts/bench.sh` (which builds what this needs). Options (environment):
 //! `BENCH_CONCURRENCY` (default 32), `BENCH_SECONDS` (default 10), `BENCH_PROJECTS` (default 1000).
 
-#![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
+// Percentile arithmetic on sample counts: precision far beyond what a benchmark reports.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -43,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
         addr: Some("127.0.0.1:0".into()),
         data_dir: Some(data.path().into()),
     };
-    let config = Config::from_layers(&Default::default(), &overrides)?;
+    let config = Config::from_layers(&std::collections::BTreeMap::default(), &overrides)?;
     let embedded = Embedded::open(&config).await?;
     let email = Email::parse("bench@example.com").map_err(anyhow::Error::msg)?;
     let temporary = embedded

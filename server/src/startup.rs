@@ -78,14 +78,11 @@ pub struct Application {
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let embedded = Arc::new(Embedded::open(config).await?);
-        match &config.smtp_url {
-            Some(url) => {
-                let delivery = SmtpDelivery::new(embedded.pool.clone(), url, &config.mail_from)?;
-                Arc::new(delivery).spawn(embedded.outbox.wake_handle());
-            }
-            None => tracing::info!(
-                "no smtp_url: mail stays in the outbox (read it with `server outbox`)"
-            ),
+        if let Some(url) = &config.smtp_url {
+            let delivery = SmtpDelivery::new(embedded.pool.clone(), url, &config.mail_from)?;
+            Arc::new(delivery).spawn(embedded.outbox.wake_handle());
+        } else {
+            tracing::info!("no smtp_url: mail stays in the outbox (read it with `server outbox`)");
         }
         let pkg = config.site_root.join("pkg");
         if !pkg.exists() {
