@@ -137,14 +137,16 @@ impl Services {
         }
     }
 
-    /// Counts a reset request against the same limiter (under its own key), so nobody can flood
-    /// a user's inbox with reset links.
-    pub fn throttle_reset(
+    /// Counts a public, unauthenticated request (`kind`: "reset", "waitlist") against the same
+    /// limiter under its own key, so nobody can flood a user's inbox with reset links or the
+    /// waitlist with junk.
+    pub fn throttle_public(
         &self,
+        kind: &str,
         email: &domain::Email,
         ip: Option<IpAddr>,
     ) -> Result<(), AppError> {
-        let key = format!("reset:{email}");
+        let key = format!("{kind}:{email}");
         self.throttle(&key, ip)?;
         self.limiter
             .lock()

@@ -119,7 +119,7 @@ pub async fn change_password(
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     let svc = services()?;
     let email = Email::parse(&email)?;
-    svc.throttle_reset(&email, client_ip())?;
+    svc.throttle_public("reset", &email, client_ip())?;
     svc.auth.request_password_reset(&email).await?;
     Ok(())
 }
@@ -145,6 +145,7 @@ pub async fn reset_password(
 pub async fn join_waitlist(email: String, note: String) -> Result<(), AppError> {
     let svc = services()?;
     let email = Email::parse(&email)?;
+    svc.throttle_public("waitlist", &email, client_ip())?;
     let note = note.trim();
     if note.chars().count() > 500 {
         return Err(AppError::Invalid {

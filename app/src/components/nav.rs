@@ -4,13 +4,17 @@ use leptos_router::hooks::use_location;
 
 use crate::api::auth::{current_user, SignOut};
 
-/// The top bar. It re-asks who is signed in on every navigation, so signing in or out anywhere
-/// is reflected at once.
+/// The top bar. It re-asks who is signed in on every navigation and sign-out, so signing in or
+/// out anywhere is reflected at once.
 #[component]
 pub fn NavBar() -> impl IntoView {
     let location = use_location();
-    let user = Resource::new(move || location.pathname.get(), |_| current_user());
     let sign_out = ServerAction::<SignOut>::new();
+    // Signing out from the landing page redirects to the same path, hence the action's version.
+    let user = Resource::new(
+        move || (location.pathname.get(), sign_out.version().get()),
+        |_| current_user(),
+    );
     view! {
         <header class="topbar">
             <a class="skip" href="#main">"Skip to content"</a>

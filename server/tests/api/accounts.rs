@@ -560,3 +560,44 @@ async fn the_waitlist_keeps_the_first_sign_up() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn public_forms_are_throttled() {
+    let app = spawn_app().await;
+    let b = app.browser();
+    for _ in 0..5 {
+        let r = b
+            .call(
+                "request_password_reset",
+                &[("email", "flooded@example.com")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let flood = b
+        .call(
+            "request_password_reset",
+            &[("email", "flooded@example.com")],
+        )
+        .await;
+    assert_eq!(
+        flood.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        flood.body
+    );
+    for _ in 0..5 {
+        b.call(
+            "join_waitlist",
+            &[("email", "spam@example.com"), ("note", "")],
+        )
+        .await;
+    }
+    let spam = b
+        .call(
+            "join_waitlist",
+            &[("email", "spam@example.com"), ("note", "")],
+        )
+        .await;
+    assert_eq!(spam.status, StatusCode::TOO_MANY_REQUESTS);
+}
