@@ -17,6 +17,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::SqlitePool;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::adapters::local_auth::LocalAuth;
@@ -159,6 +160,8 @@ fn router(config: &Config, services: Services) -> Router {
             check_origin,
         ))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        // The wasm bundle shrinks ~2.7x under gzip; pages and API replies compress well too.
+        .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(security_headers))
 }
 
