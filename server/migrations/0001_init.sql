@@ -64,4 +64,4 @@ CREATE TABLE projects (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
-CREATE INDEX projects_by_owner ON projects(owner_id, updated_at DESC);
+CREATE INDEX projects_by_owner ON projects(owner_id, updated_at DESC, id);

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use domain::ports::ProjectStore;
 use domain::{FlightInputs, Project, ProjectId, ProjectStatus, ProjectTitle, StoreError, UserId};
+use serde::Deserialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
@@ -27,21 +28,49 @@ fn db(e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(internal(e))
 }
 
+/// A project as stored, before its fields are re-validated into domain types. Rows arrive either
+/// as SQLite rows or, for listings, as JSON built inside SQLite (see `list`).
+#[derive(Deserialize)]
+struct StoredProject {
+    id: String,
+    title: String,
+    status: String,
+    flight: Option<FlightInputs>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl StoredProject {
+    fn from_row(row: &SqliteRow) -> Result<Self, StoreError> {
+        let flight: Option<String> = row.get(3);
+        Ok(Self {
+            id: row.get(0),
+            title: row.get(1),
+            status: row.get(2),
+            flight: flight
+                .map(|f| serde_json::from_str(&f))
+                .transpose()
+                .map_err(db)?,
+            created_at: row.get(4),
+            updated_at: row.get(5),
+        })
+    }
+
+    fn into_project(self) -> Result<Project, StoreError> {
+        Ok(Project {
+            id: ProjectId(self.id),
+            title: ProjectTitle::parse(&self.title).map_err(db)?,
+            status: ProjectStatus::parse(&self.status)
+                .ok_or_else(|| db(format!("unknown status {}", self.status)))?,
+            flight: self.flight,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
 fn project_from(row: &SqliteRow) -> Result<Project, StoreError> {
-    let status_text: String = row.get("status");
-    let flight: Option<String> = row.get("flight");
-    Ok(Project {
-        id: ProjectId(row.get("id")),
-        title: ProjectTitle::parse(row.get("title")).map_err(db)?,
-        status: ProjectStatus::parse(&status_text)
-            .ok_or_else(|| db(format!("unknown status {status_text}")))?,
-        flight: flight
-            .map(|f| serde_json::from_str::<FlightInputs>(&f))
-            .transpose()
-            .map_err(db)?,
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-    })
+    StoredProject::from_row(row)?.into_project()
 }
 
 const COLUMNS: &str = "id, title, status, flight, created_at, updated_at";
@@ -75,15 +104,25 @@ impl SqliteProjects {
 #[async_trait]
 impl ProjectStore for SqliteProjects {
     async fn list(&self, owner: &UserId) -> Result<Vec<Project>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM projects WHERE owner_id = ? ORDER BY updated_at DESC, id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(&owner.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        rows.iter().map(project_from).collect()
+        // One JSON array built inside SQLite instead of one row per project: sqlx's SQLite driver
+        // hands every row across threads, and for long lists that hand-off, not the query,
+        // dominated the time (`scripts/bench.sh`: see ARCHITECTURE.md for the figures).
+        let json: String = sqlx::query_scalar(
+            "SELECT json_group_array(json_object(
+                 'id', id, 'title', title, 'status', status, 'flight', json(flight),
+                 'created_at', created_at, 'updated_at', updated_at)
+               ORDER BY updated_at DESC, id)
+             FROM projects WHERE owner_id = ?",
+        )
+        .bind(&owner.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        serde_json::from_str::<Vec<StoredProject>>(&json)
+            .map_err(db)?
+            .into_iter()
+            .map(StoredProject::into_project)
+            .collect()
     }
 
     async fn get(&self, owner: &UserId, id: &ProjectId) -> Result<Project, StoreError> {

@@ -61,6 +61,32 @@ async fn owners_create_rename_plan_and_delete_projects() {
 
     let list = b.call("list_projects", &[]).await.json();
     assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(
+        list[0]["flight"]["center_lon"], -122.3493,
+        "listings carry the flight inputs"
+    );
+    assert_eq!(list[0]["title"], "North barn");
+
+    // Most recently touched first.
+    let other = b
+        .call("create_project", &[("title", "Second")])
+        .await
+        .json();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    b.call("rename_project", &[("id", &id), ("title", "North barn")])
+        .await;
+    let titles: Vec<String> = b
+        .call("list_projects", &[])
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(titles, ["North barn", "Second"]);
+    b.call("delete_project", &[("id", other["id"].as_str().unwrap())])
+        .await;
     let page = b.get(&format!("/projects/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("North barn"));
