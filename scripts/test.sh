@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command to install what is missing and run every check: formatting, lints for both builds
-# (server `ssr`, browser `hydrate` on wasm32), unit and integration tests, and the Playwright
-# journeys in Debian's Chromium against the release build.
+# (server `ssr`, browser `hydrate` on wasm32), unit and integration tests (the splat tests read
+# ../shared/splats and compare with PlayCanvas's splat-transform), and the Playwright journeys in
+# Debian's Chromium against the release build.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,16 +14,16 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy: server build (ssr)"
-cargo clippy --locked -p domain -p app -p server --all-targets -- -D warnings   # app gets `ssr` from server
+cargo clippy --locked -p domain -p app -p server -p splat -p pipeline --all-targets -- -D warnings   # app gets `ssr` from server
 
-step "clippy: browser build (hydrate, wasm32)"
-cargo clippy --locked -p app -p domain --lib --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+step "clippy: browser build (hydrate, wasm32) and the format core on wasm32"
+cargo clippy --locked -p app -p domain -p splat --lib --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
 step "release build: server + wasm bundle (cargo leptos)"
 cargo leptos build --release
 
 step "unit and integration tests (release profile, sharing the build above)"
-cargo test --locked --release -p domain -p server
+cargo test --locked --release -p domain -p server -p splat -p pipeline
 
 step "end-to-end tests (Playwright, Debian Chromium)"
 (cd end2end && npx playwright test)

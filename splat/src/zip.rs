@@ -1,0 +1,219 @@
+//! Just enough ZIP to read a `.sog` bundle: the end-of-central-directory record, the central
+//! directory, and stored (uncompressed) entries. The central directory is the only source of
+//! sizes — splat-transform writes data descriptors, so local headers carry zeros. Every offset is
+//! checked against the buffer; Zip64, multi-disk and compressed entries are refused by name.
+
+use crate::error::FormatError;
+
+const EOCD_SIG: u32 = 0x0605_4b50;
+const CENTRAL_SIG: u32 = 0x0201_4b50;
+const LOCAL_SIG: u32 = 0x0403_4b50;
+/// A SOG bundle holds at most 8 files; anything with far more entries is not one.
+const MAX_ENTRIES: usize = 64;
+
+fn bad(msg: impl Into<String>) -> FormatError {
+    FormatError::BadZip(msg.into())
+}
+
+fn u16_at(b: &[u8], at: usize) -> Result<u16, FormatError> {
+    b.get(at..at + 2)
+        .and_then(|s| s.try_into().ok())
+        .map(u16::from_le_bytes)
+        .ok_or_else(|| bad("record cut off"))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Result<u32, FormatError> {
+    b.get(at..at + 4)
+        .and_then(|s| s.try_into().ok())
+        .map(u32::from_le_bytes)
+        .ok_or_else(|| bad("record cut off"))
+}
+
+fn usize_at(b: &[u8], at: usize) -> Result<usize, FormatError> {
+    usize::try_from(u32_at(b, at)?).map_err(|_| bad("offset does not fit"))
+}
+
+/// The stored entries of a ZIP archive, in central-directory order, borrowing their bytes.
+pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, FormatError> {
+    if bytes.len() < 22 {
+        return Err(bad("too short to be a ZIP archive"));
+    }
+    let lowest = bytes.len().saturating_sub(22 + 0xFFFF);
+    let eocd = (lowest..=bytes.len() - 22)
+        .rev()
+        .find(|&i| u32_at(bytes, i).ok() == Some(EOCD_SIG))
+        .ok_or_else(|| bad("no end-of-central-directory record (not a ZIP archive?)"))?;
+    if u16_at(bytes, eocd + 4)? != 0 || u16_at(bytes, eocd + 6)? != 0 {
+        return Err(bad("multi-disk archives are not supported"));
+    }
+    let count = usize::from(u16_at(bytes, eocd + 10)?);
+    let cd_size = usize_at(bytes, eocd + 12)?;
+    let cd_offset = usize_at(bytes, eocd + 16)?;
+    if count == 0xFFFF || cd_offset == 0xFFFF_FFFF {
+        return Err(bad("Zip64 archives are not supported"));
+    }
+    if count > MAX_ENTRIES {
+        return Err(bad(format!("{count} entries; a SOG bundle has a handful")));
+    }
+    let cd_end = cd_offset
+        .checked_add(cd_size)
+        .filter(|&e| e <= eocd)
+        .ok_or_else(|| bad("central directory out of range"))?;
+    let mut entries = Vec::with_capacity(count);
+    let mut at = cd_offset;
+    for _ in 0..count {
+        if at + 46 > cd_end || u32_at(bytes, at)? != CENTRAL_SIG {
+            return Err(bad("broken central directory entry"));
+        }
+        let method = u16_at(bytes, at + 10)?;
+        let compressed = usize_at(bytes, at + 20)?;
+        let size = usize_at(bytes, at + 24)?;
+        let name_len = usize::from(u16_at(bytes, at + 28)?);
+        let extra_len = usize::from(u16_at(bytes, at + 30)?);
+        let comment_len = usize::from(u16_at(bytes, at + 32)?);
+        let local = usize_at(bytes, at + 42)?;
+        let name_bytes = bytes
+            .get(at + 46..at + 46 + name_len)
+            .ok_or_else(|| bad("entry name out of range"))?;
+        let name = String::from_utf8_lossy(name_bytes).into_owned();
+        if method != 0 {
+            return Err(bad(format!(
+                "entry '{name}' is compressed (method {method}); SOG bundles store their files"
+            )));
+        }
+        if compressed != size {
+            return Err(bad(format!("entry '{name}' has inconsistent sizes")));
+        }
+        if u32_at(bytes, local)? != LOCAL_SIG {
+            return Err(bad(format!("entry '{name}' points at no local header")));
+        }
+        let data_start = local
+            + 30
+            + usize::from(u16_at(bytes, local + 26)?)
+            + usize::from(u16_at(bytes, local + 28)?);
+        let data = data_start
+            .checked_add(size)
+            .and_then(|end| bytes.get(data_start..end))
+            .ok_or_else(|| bad(format!("entry '{name}' runs past the end of the archive")))?;
+        entries.push((name, data));
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    Ok(entries)
+}
+
+/// Writes a stored ZIP (no compression: WebP is already compressed, and stored entries can be
+/// range-requested). Entries are written in the given order; `meta.json` should come last.
+pub fn write_stored(entries: &[(&str, &[u8])]) -> Result<Vec<u8>, FormatError> {
+    let too_big = || {
+        FormatError::TooLarge(
+            "a ZIP entry or the archive exceeds 4 GiB (Zip64 is not written)".into(),
+        )
+    };
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in entries {
+        let crc = crc32(data);
+        let size = u32::try_from(data.len()).map_err(|_| too_big())?;
+        let offset = u32::try_from(out.len()).map_err(|_| too_big())?;
+        let name_len = u16::try_from(name.len()).map_err(|_| too_big())?;
+        // Local header: version 20, flags bit 11 (UTF-8 names), method 0, no time, crc, sizes.
+        out.extend_from_slice(&LOCAL_SIG.to_le_bytes());
+        for v in [20u16, 0x0800, 0, 0, 0x21] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, size, size] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&name_len.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+
+        central.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
+        for v in [20u16, 20, 0x0800, 0, 0, 0x21] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, size, size] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [name_len, 0, 0, 0, 0] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        central.extend_from_slice(&0u32.to_le_bytes());
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let cd_offset = u32::try_from(out.len()).map_err(|_| too_big())?;
+    let cd_size = u32::try_from(central.len()).map_err(|_| too_big())?;
+    let count = u16::try_from(entries.len()).map_err(|_| too_big())?;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&EOCD_SIG.to_le_bytes());
+    for v in [0u16, 0, count, count] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&cd_size.to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    Ok(out)
+}
+
+/// CRC-32 (IEEE), bitwise; bundles are written once, so table-free is fast enough.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_crc() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        let zip = write_stored(&[("a.webp", b"hello"), ("meta.json", b"{}")]).expect("writes");
+        let entries = read_entries(&zip).expect("reads");
+        assert_eq!(
+            entries,
+            vec![
+                ("a.webp".to_owned(), &b"hello"[..]),
+                ("meta.json".to_owned(), &b"{}"[..])
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_archives_are_refused() {
+        let zip = write_stored(&[("a.webp", b"hello world")]).expect("writes");
+        assert!(read_entries(b"PK").is_err());
+        assert!(read_entries(&[0u8; 100]).is_err());
+        // An entry size pointing past the end.
+        let mut lying = zip.clone();
+        let cd = lying.len() - 22 - (46 + 6);
+        lying[cd + 20..cd + 28].copy_from_slice(&[0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f]);
+        assert!(
+            matches!(read_entries(&lying), Err(FormatError::BadZip(m)) if m.contains("past the end"))
+        );
+        // A central directory offset out of range.
+        let mut far = zip.clone();
+        let n = far.len();
+        far[n - 6..n - 2].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+        assert!(read_entries(&far).is_err());
+        // Compressed entries are named, not misread.
+        let mut deflated = zip;
+        let cd = deflated.len() - 22 - (46 + 6);
+        deflated[cd + 10] = 8;
+        assert!(
+            matches!(read_entries(&deflated), Err(FormatError::BadZip(m)) if m.contains("compressed"))
+        );
+    }
+}
