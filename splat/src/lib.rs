@@ -8,6 +8,7 @@
 pub mod cloud;
 pub mod error;
 pub mod ply;
+pub mod render;
 pub mod sog;
 pub mod zip;
 

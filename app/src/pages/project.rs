@@ -6,6 +6,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::projects::{get_project, DeleteProject, RenameProject, SaveFlightInputs};
 use crate::components::form::{outcome, FieldError, FormError};
 use crate::components::progress::StatusBar;
+use crate::error::AppError;
 use crate::pages::error_view;
 
 #[component]
@@ -148,5 +149,3 @@ fn FlightForm(
         </section>
     }
 }
-
-use crate::error::AppError;
