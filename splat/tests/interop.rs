@@ -89,7 +89,7 @@ fn their_decoder_and_ours_agree_on_playcanvas_output() {
     // Rendered by the reference rasterizer, the two clouds are the same picture, and it is a
     // picture of something: a good share of the frame differs from the white background.
     let (lo, hi) = ours.bounds().unwrap();
-    let centre: [f32; 3] = std::array::from_fn(|i| (lo[i] + hi[i]) / 2.0);
+    let centre: [f32; 3] = std::array::from_fn(|i| f32::midpoint(lo[i], hi[i]));
     let eye = [centre[0], centre[1], centre[2] + 3.5];
     let cam = Camera::look_at(eye, centre, [0.0, -1.0, 0.0], 0.8, 128, 128);
     let a = render(&ours, &cam, [1.0; 3]);
