@@ -76,7 +76,9 @@ impl Image {
     }
 }
 
-fn decode_webp(name: &str, bytes: &[u8]) -> Result<Image, FormatError> {
+/// Decodes a lossless WebP to RGBA8, refusing (before allocating) images of more than
+/// `max_pixels`: a few bytes of WebP can claim a gigapixel.
+fn decode_webp(name: &str, bytes: &[u8], max_pixels: usize) -> Result<Image, FormatError> {
     let err = |message: String| FormatError::BadImage {
         name: name.to_owned(),
         message,
@@ -87,6 +89,11 @@ fn decode_webp(name: &str, bytes: &[u8]) -> Result<Image, FormatError> {
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
         return Err(err(format!(
             "{width}×{height} is not a valid SOG image size"
+        )));
+    }
+    if (width as usize) * (height as usize) > max_pixels {
+        return Err(err(format!(
+            "{width}×{height} is far larger than the splat count needs"
         )));
     }
     if decoder.is_lossy() {
@@ -168,6 +175,14 @@ pub fn decode<'a>(
             )))
         }
     }
+    let count = meta.count.ok_or_else(|| bad("meta.json has no count"))?;
+    let side = MAX_SIDE as usize;
+    if count > side * side {
+        return Err(bad(format!("count {count} exceeds what one SOG can hold")));
+    }
+    // Images hold `count` texels padded to multiples of 4; the SH palette is at most 65,536
+    // entries of 15 texels. Nothing legitimate is bigger than this.
+    let max_pixels = count.saturating_mul(2).max(1 << 20);
     let load = |list: &[String], index: usize, what: &str| -> Result<Image, FormatError> {
         let name = list
             .get(index)
@@ -175,12 +190,11 @@ pub fn decode<'a>(
         if name.contains('/') || name.contains('\\') || name.contains("..") {
             return Err(bad(format!("file name '{name}' must be a plain name")));
         }
-        decode_webp(name, &file(name)?)
+        decode_webp(name, &file(name)?, max_pixels)
     };
     let means_l = load(&meta.means.files, 0, "means")?;
     let (width, height) = (means_l.width, means_l.height);
     let texels = (width as usize) * (height as usize);
-    let count = meta.count.ok_or_else(|| bad("meta.json has no count"))?;
     if count > texels {
         return Err(bad(format!(
             "count {count} exceeds the {width}×{height} images"
@@ -349,6 +363,22 @@ mod tests {
         let cb = codebook("t", &raw).expect("patched");
         assert!((cb[0] - (1.0 + (1.0 - 255.0) / 255.0)).abs() < 1e-6);
         assert!(codebook("t", &raw[..255]).is_err());
+    }
+
+    #[test]
+    fn a_tiny_webp_claiming_a_gigapixel_is_refused_before_allocating() {
+        // A lossless (VP8L) header declaring 16383×16383, and nothing behind it.
+        let bits: u32 = 0x3ffe | (0x3ffe << 14); // width − 1 and height − 1, 14 bits each
+        let mut webp = b"RIFF\x15\0\0\0WEBPVP8L\x09\0\0\0\x2f".to_vec();
+        webp.extend_from_slice(&bits.to_le_bytes());
+        webp.extend_from_slice(&[0, 0, 0, 0]);
+        let err = decode_webp("means_l.webp", &webp, 1 << 20)
+            .map(|_| ())
+            .expect_err("refused");
+        assert!(
+            matches!(&err, FormatError::BadImage { message, .. } if message.contains("far larger")),
+            "{err}"
+        );
     }
 
     #[test]
