@@ -8,7 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
+use splat::render::{psnr, render, Camera};
+use splat::sog::encode::{encode, STAGES};
 use splat::{ply, sog, FormatError, GaussianCloud};
+use std::time::Instant;
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +31,15 @@ enum Command {
     /// Decode a SOG (a .sog bundle, a meta.json, or its folder) — or re-write a PLY — as a
     /// standard 3DGS PLY.
     Decompress { input: PathBuf, output: PathBuf },
+    /// Compress a PLY (or re-encode a SOG) as SOG v2: OUT.sog for a bundle, any other path for a
+    /// folder of meta.json + WebP. Prints a report: size, bytes per splat, render PSNR.
+    Compress {
+        input: PathBuf,
+        output: PathBuf,
+        /// Skip the quality report (rendering 8 views of both clouds).
+        #[arg(long)]
+        no_report: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -35,6 +47,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info { file } => info(&file),
         Command::Decompress { input, output } => decompress(&input, &output),
+        Command::Compress {
+            input,
+            output,
+            no_report,
+        } => compress(&input, &output, !no_report),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -132,10 +149,7 @@ fn info(path: &Path) -> anyhow::Result<()> {
 fn decompress(input: &Path, output: &Path) -> anyhow::Result<()> {
     let loaded = load(input)?;
     let bytes = ply::write(&loaded.cloud);
-    // Write beside the target and rename, so a failure never leaves a half-written PLY.
-    let tmp = output.with_extension("ply.partial");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, output).with_context(|| format!("cannot write {}", output.display()))?;
+    write_atomically(output, &bytes)?;
     println!(
         "wrote {} splats (SH degree {}) to {}",
         loaded.cloud.len(),
@@ -143,4 +157,79 @@ fn decompress(input: &Path, output: &Path) -> anyhow::Result<()> {
         output.display()
     );
     Ok(())
+}
+
+fn compress(input: &Path, output: &Path, report: bool) -> anyhow::Result<()> {
+    let loaded = load(input)?;
+    let cloud = &loaded.cloud;
+    let started = Instant::now();
+    let encoded = encode(cloud, |stage| {
+        eprintln!(
+            "[{}/{}] {} ({:.1} s)",
+            stage + 1,
+            STAGES.len(),
+            STAGES[stage],
+            started.elapsed().as_secs_f64()
+        );
+    })?;
+    let encode_secs = started.elapsed().as_secs_f64();
+    let bundled = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("sog"));
+    let bytes = if bundled {
+        let bundle = encoded.bundle()?;
+        write_atomically(output, &bundle)?;
+        bundle.len()
+    } else {
+        std::fs::create_dir_all(output)
+            .with_context(|| format!("cannot create {}", output.display()))?;
+        for (name, data) in &encoded.files {
+            write_atomically(&output.join(name), data)?;
+        }
+        encoded.total_bytes()
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let per_splat = bytes as f64 / cloud.len().max(1) as f64;
+    println!(
+        "wrote {} splats to {} in {encode_secs:.1} s: {bytes} bytes, {per_splat:.2} bytes per splat",
+        cloud.len(),
+        output.display()
+    );
+    if report {
+        let decoded = sog::decode_bundle(&encoded.bundle()?)?;
+        let (mean, worst) = ring_psnr(cloud, &decoded);
+        println!("quality: render PSNR over 8 views mean {mean:.2} dB, worst {worst:.2} dB");
+    }
+    Ok(())
+}
+
+/// Renders both clouds from 8 viewpoints on a ring around the scene and compares them.
+fn ring_psnr(a: &GaussianCloud, b: &GaussianCloud) -> (f64, f64) {
+    let Some((lo, hi)) = a.bounds() else {
+        return (f64::INFINITY, f64::INFINITY);
+    };
+    let centre: [f32; 3] = std::array::from_fn(|i| f32::midpoint(lo[i], hi[i]));
+    let radius = (0..3).map(|i| hi[i] - lo[i]).fold(0.0f32, f32::max) * 1.2;
+    let scores: Vec<f64> = (0..8u8)
+        .map(|k| {
+            let angle = f32::from(k) * std::f32::consts::TAU / 8.0;
+            let eye = [
+                centre[0] + radius * angle.cos(),
+                centre[1],
+                centre[2] + radius * angle.sin(),
+            ];
+            let cam = Camera::look_at(eye, centre, [0.0, -1.0, 0.0], 0.9, 256, 256);
+            psnr(&render(a, &cam, [0.0; 3]), &render(b, &cam, [0.0; 3]))
+        })
+        .collect();
+    #[allow(clippy::cast_precision_loss)]
+    let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+    (mean, scores.iter().copied().fold(f64::INFINITY, f64::min))
+}
+
+/// Writes beside the target and renames, so a failure never leaves a half-written file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -75,3 +75,53 @@ fn bad_inputs_fail_with_one_line() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn compress_writes_a_bundle_or_a_folder_with_a_report() {
+    let dir = std::env::temp_dir().join(format!("spaceport-cli-compress-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ply = dir.join("playbot.ply");
+    assert!(
+        spaceport(&["decompress".as_ref(), scene().as_os_str(), ply.as_os_str()])
+            .status
+            .success()
+    );
+
+    let bundle = dir.join("out.sog");
+    let out = spaceport(&["compress".as_ref(), ply.as_os_str(), bundle.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        report.contains("bytes per splat") && report.contains("render PSNR"),
+        "{report}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("[6/6] images"),
+        "progress is reported"
+    );
+    let info = String::from_utf8(spaceport(&["info".as_ref(), bundle.as_os_str()]).stdout).unwrap();
+    assert!(
+        info.contains("SOG v2 bundle") && info.contains("splats: 125000"),
+        "{info}"
+    );
+
+    let folder = dir.join("unbundled");
+    let out = spaceport(&[
+        "compress".as_ref(),
+        ply.as_os_str(),
+        folder.as_os_str(),
+        "--no-report".as_ref(),
+    ]);
+    assert!(out.status.success());
+    assert!(folder.join("meta.json").exists() && folder.join("shN_labels.webp").exists());
+    let info = String::from_utf8(spaceport(&["info".as_ref(), folder.as_os_str()]).stdout).unwrap();
+    assert!(
+        info.contains("meta.json + WebP") && info.contains("sh_degree: 2"),
+        "{info}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

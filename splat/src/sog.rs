@@ -12,6 +12,9 @@ use crate::cloud::{sh_rest_coeffs, GaussianCloud};
 use crate::error::FormatError;
 use crate::zip;
 
+pub mod encode;
+pub mod quantize;
+
 /// The WebP limit, and so the largest image a SOG can hold.
 const MAX_SIDE: u32 = 16_383;
 
