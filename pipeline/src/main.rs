@@ -40,6 +40,12 @@ enum Command {
         #[arg(long)]
         no_report: bool,
     },
+    /// Render two splat files (same scene) from a ring of 8 viewpoints and print the PSNR of the
+    /// second against the first.
+    Compare {
+        reference: PathBuf,
+        candidate: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -52,6 +58,10 @@ fn main() -> ExitCode {
             output,
             no_report,
         } => compress(&input, &output, !no_report),
+        Command::Compare {
+            reference,
+            candidate,
+        } => compare(&reference, &candidate),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -200,6 +210,16 @@ fn compress(input: &Path, output: &Path, report: bool) -> anyhow::Result<()> {
         let (mean, worst) = ring_psnr(cloud, &decoded);
         println!("quality: render PSNR over 8 views mean {mean:.2} dB, worst {worst:.2} dB");
     }
+    Ok(())
+}
+
+fn compare(reference: &Path, candidate: &Path) -> anyhow::Result<()> {
+    let (a, b) = (load(reference)?.cloud, load(candidate)?.cloud);
+    if a.len() != b.len() {
+        eprintln!("note: {} vs {} splats", a.len(), b.len());
+    }
+    let (mean, worst) = ring_psnr(&a, &b);
+    println!("render PSNR over 8 views: mean {mean:.2} dB, worst {worst:.2} dB");
     Ok(())
 }
 
