@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = args
         .next()
         .ok_or("usage: synthetic_cloud OUT.ply [N] [DEGREE]")?;
-    let n: usize = args.next().map_or(Ok(1_000_000), |a| a.parse())?;
+    let count: usize = args.next().map_or(Ok(1_000_000), |a| a.parse())?;
     let degree: u8 = args.next().map_or(Ok(2), |a| a.parse())?;
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut uniform = move || {
@@ -28,23 +28,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sh_degree: degree,
         ..GaussianCloud::default()
     };
-    for i in 0..n {
+    for i in 0..count {
         // Three surfaces: a ground plane, a sphere and a wall, each with a little noise.
-        let (u, v, w) = (uniform(), uniform(), uniform() - 0.5);
-        let p = match i % 3 {
-            0 => [u * 20.0 - 10.0, 1.5 + w * 0.05, v * 20.0 - 10.0],
+        let (u, v, jitter) = (uniform(), uniform(), uniform() - 0.5);
+        let position = match i % 3 {
+            0 => [u * 20.0 - 10.0, 1.5 + jitter * 0.05, v * 20.0 - 10.0],
             1 => {
                 let (theta, phi) = (u * std::f32::consts::TAU, (v * 2.0 - 1.0).acos());
-                let r = 3.0 + w * 0.05;
+                let radius = 3.0 + jitter * 0.05;
                 [
-                    r * phi.sin() * theta.cos(),
-                    r * phi.cos() - 1.0,
-                    r * phi.sin() * theta.sin(),
+                    radius * phi.sin() * theta.cos(),
+                    radius * phi.cos() - 1.0,
+                    radius * phi.sin() * theta.sin(),
                 ]
             }
-            _ => [u * 12.0 - 6.0, v * -6.0 + 1.5, 6.0 + w * 0.05],
+            _ => [u * 12.0 - 6.0, v * -6.0 + 1.5, 6.0 + jitter * 0.05],
         };
-        cloud.positions.push(p);
+        cloud.positions.push(position);
         cloud.log_scales.push([
             uniform() * 2.5 - 5.5,
             uniform() * 2.5 - 5.5,
@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             uniform() - 0.5,
         ]);
         cloud.opacity_logits.push(uniform() * 8.0 - 2.0);
-        let shade = (p[1] * 0.3).sin();
+        let shade = (position[1] * 0.3).sin();
         cloud.sh_dc.push([
             shade + uniform() * 0.4,
             0.5 * shade + uniform() * 0.4,
@@ -68,6 +68,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .extend((0..coeffs).map(|_| (uniform() - 0.5) * 0.2));
     }
     std::fs::write(&out, ply::write(&cloud))?;
-    println!("wrote {n} splats (SH degree {degree}) to {out}");
+    println!("wrote {count} splats (SH degree {degree}) to {out}");
     Ok(())
 }
