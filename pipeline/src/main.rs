@@ -207,21 +207,15 @@ fn compress(input: &Path, output: &Path, report: bool) -> anyhow::Result<()> {
     );
     if report {
         // Decode exactly the files written, through the same path a reader takes.
-        let decoded = sog::decode(
-            &encoded
+        let (_, meta) = encoded.files.last().context("the encoder wrote no files")?;
+        let decoded = sog::decode(meta, |name| {
+            encoded
                 .files
-                .last()
-                .map(|f| f.1.clone())
-                .unwrap_or_default(),
-            |name| {
-                encoded
-                    .files
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, d)| Cow::Borrowed(d.as_slice()))
-                    .ok_or_else(|| FormatError::BadSog(format!("the encoder wrote no {name}")))
-            },
-        )?;
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, d)| Cow::Borrowed(d.as_slice()))
+                .ok_or_else(|| FormatError::BadSog(format!("the encoder wrote no {name}")))
+        })?;
         let (mean, worst) = ring_psnr(cloud, &decoded);
         println!("quality: render PSNR over 8 views mean {mean:.2} dB, worst {worst:.2} dB");
     }
