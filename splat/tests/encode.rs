@@ -7,29 +7,15 @@
     clippy::float_cmp
 )]
 
-use std::borrow::Cow;
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
+use common::{decode_scene, decode_with_splat_transform, max_diff};
 use splat::render::{psnr, render, Camera};
 use splat::sog::encode::encode;
-use splat::{ply, sog, GaussianCloud};
+use splat::{sog, GaussianCloud};
 
 fn playbot() -> GaussianCloud {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/splats/playbot-lod2-125k");
-    let meta = std::fs::read(dir.join("meta.json")).unwrap();
-    sog::decode(&meta, |f| {
-        Ok(Cow::Owned(std::fs::read(dir.join(f)).unwrap()))
-    })
-    .unwrap()
-}
-
-fn max_diff(a: impl IntoIterator<Item = f32>, b: impl IntoIterator<Item = f32>) -> f32 {
-    a.into_iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    decode_scene("playbot-lod2-125k")
 }
 
 /// The picture quality of `b` against `a` from one viewpoint.
@@ -136,26 +122,9 @@ fn splat_transform_reads_our_sog() {
     let bundle = encode(&original, |_| {}).unwrap().bundle().unwrap();
     let dir = std::env::temp_dir().join(format!("spaceport-encode-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (sog_path, ply_path) = (dir.join("ours.sog"), dir.join("theirs.ply"));
+    let sog_path = dir.join("ours.sog");
     std::fs::write(&sog_path, &bundle).unwrap();
-    let tool = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../end2end/node_modules/.bin/splat-transform");
-    assert!(
-        tool.exists(),
-        "splat-transform is missing: run `npm ci` in end2end/ (scripts/test.sh does)"
-    );
-    let out = Command::new(tool)
-        .arg(&sog_path)
-        .arg(&ply_path)
-        .arg("-w")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs = ply::read(&std::fs::read(&ply_path).unwrap()).unwrap();
+    let theirs = decode_with_splat_transform(&sog_path);
     let ours = sog::decode_bundle(&bundle).unwrap();
     assert_eq!(
         (theirs.len(), theirs.sh_degree),

@@ -9,6 +9,8 @@
     clippy::cast_precision_loss
 )]
 
+mod common;
+
 use std::borrow::Cow;
 
 use splat::{ply, sog, zip, GaussianCloud};
@@ -107,8 +109,7 @@ fn zip_reader_survives_mutations() {
 
 #[test]
 fn sog_decoder_survives_mutated_metadata_and_images() {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/splats/playbot-lod2-125k");
+    let dir = common::scene_dir("playbot-lod2-125k");
     let meta = std::fs::read(dir.join("meta.json")).unwrap();
     // The smallest real images keep each attempt fast; the rest are served unchanged.
     let sh0 = std::fs::read(dir.join("sh0.webp")).unwrap();

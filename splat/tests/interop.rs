@@ -4,59 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::borrow::Cow;
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
+use common::{decode_scene, decode_with_splat_transform, max_diff, scene_dir};
 use splat::render::{psnr, render, Camera};
-use splat::{ply, sog};
-
-fn splat_transform() -> PathBuf {
-    let path = std::env::var_os("SPLAT_TRANSFORM").map_or_else(
-        || {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../end2end/node_modules/.bin/splat-transform")
-        },
-        PathBuf::from,
-    );
-    assert!(
-        path.exists(),
-        "splat-transform is missing at {}: run `npm ci` in end2end/ (scripts/test.sh does)",
-        path.display()
-    );
-    path
-}
-
-fn max_diff(a: impl IntoIterator<Item = f32>, b: impl IntoIterator<Item = f32>) -> f32 {
-    a.into_iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
 
 #[test]
 fn their_decoder_and_ours_agree_on_playcanvas_output() {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/splats/playbot-lod2-125k");
-    let out = tempfile_path("theirs.ply");
-    let status = Command::new(splat_transform())
-        .arg(dir.join("meta.json"))
-        .arg(&out)
-        .arg("-w")
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let theirs = ply::read(&std::fs::read(&out).unwrap()).unwrap();
-
-    let meta = std::fs::read(dir.join("meta.json")).unwrap();
-    let ours = sog::decode(&meta, |f| {
-        Ok(Cow::Owned(std::fs::read(dir.join(f)).unwrap()))
-    })
-    .unwrap();
+    let theirs = decode_with_splat_transform(&scene_dir("playbot-lod2-125k").join("meta.json"));
+    let ours = decode_scene("playbot-lod2-125k");
 
     assert_eq!(
         (ours.len(), ours.sh_degree),
@@ -101,9 +57,4 @@ fn their_decoder_and_ours_agree_on_playcanvas_output() {
         covered > a.rgb.len() / 10,
         "only {covered} pixels show the model"
     );
-    let _ = std::fs::remove_file(out);
-}
-
-fn tempfile_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("spaceport-interop-{}-{name}", std::process::id()))
 }

@@ -2,33 +2,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::borrow::Cow;
-use std::path::PathBuf;
 
-use splat::{sog, zip, FormatError, GaussianCloud};
-
-fn scene_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/splats")
-        .join(name);
-    assert!(
-        dir.is_dir(),
-        "the shared scenes must sit beside the checkout: {} is missing",
-        dir.display()
-    );
-    dir
-}
-
-fn decode_dir(name: &str) -> GaussianCloud {
-    let dir = scene_dir(name);
-    let meta = std::fs::read(dir.join("meta.json")).unwrap();
-    sog::decode(&meta, |f| {
-        std::fs::read(dir.join(f))
-            .map(Cow::Owned)
-            .map_err(|e| FormatError::BadSog(e.to_string()))
-    })
-    .unwrap()
-}
+use common::{decode_scene as decode_dir, scene_dir};
+use splat::{sog, zip, FormatError};
 
 #[test]
 fn playbot_125k_decodes_to_a_plausible_cloud() {
