@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
+use pipeline::colmap_model::Reconstruction;
+use pipeline::eval;
 use splat::render::{psnr, render, Camera};
 use splat::sog::encode::{encode, STAGES};
 use splat::{ply, sog, FormatError, GaussianCloud};
@@ -46,6 +48,10 @@ enum Command {
         reference: PathBuf,
         candidate: PathBuf,
     },
+    /// Compare a job's reconstruction (or a COLMAP sparse model folder) with ground-truth
+    /// cameras (a folder of Strecha `.camera` files): similarity-align the camera centres, then
+    /// print the centre error (% of the camera extent) and rotation error.
+    EvalSfm { job: PathBuf, truth: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +68,7 @@ fn main() -> ExitCode {
             reference,
             candidate,
         } => compare(&reference, &candidate),
+        Command::EvalSfm { job, truth } => eval_sfm(&job, &truth),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -261,4 +268,39 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("partial");
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn eval_sfm(job: &Path, truth: &Path) -> anyhow::Result<()> {
+    let model_dir = if job.join("cameras.bin").exists() {
+        job.to_path_buf()
+    } else {
+        job.join("sfm").join("sparse")
+    };
+    let model = Reconstruction::read(&model_dir).with_context(|| {
+        format!("no reconstruction in {} (run `spaceport sfm` first)", job.display())
+    })?;
+    let truth = eval::read_strecha_dir(truth)?;
+    let e = eval::evaluate(&model, &truth)?;
+    for (name, centre, rot) in &e.per_image {
+        println!("{name}: centre {:.1} mm, rotation {rot:.3}°", centre * 1000.0);
+    }
+    if let Some((est, real)) = e.focal {
+        println!("focal {est:.1} px (truth {real:.1} px, {:+.3} %)", 100.0 * (est - real) / real);
+    }
+    println!(
+        "centre error mean {:.1} mm, max {:.1} mm over a {:.2} m extent; rotation mean {:.3}°, max {:.3}°",
+        e.centre_err_mean * 1000.0,
+        e.centre_err_max * 1000.0,
+        e.extent,
+        e.rot_err_mean_deg,
+        e.rot_err_max_deg
+    );
+    println!(
+        "registered={}/{} centre_err_pct={:.3} rot_err_deg={:.3}",
+        e.registered,
+        e.total,
+        e.centre_err_pct(),
+        e.rot_err_mean_deg
+    );
+    Ok(())
 }
