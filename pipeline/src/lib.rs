@@ -8,3 +8,8 @@ pub mod colmap_model;
 pub mod eval;
 pub mod exif;
 pub mod geo;
+pub mod ingest;
+pub mod job;
+pub mod progress;
+pub mod colmap;
+pub mod sfm;

@@ -10,6 +10,10 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use pipeline::colmap_model::Reconstruction;
 use pipeline::eval;
+use pipeline::ingest::{self, IngestOptions};
+use pipeline::job::JobDir;
+use pipeline::progress::JsonLines;
+use pipeline::sfm;
 use splat::render::{psnr, render, Camera};
 use splat::sog::encode::{encode, STAGES};
 use splat::{ply, sog, FormatError, GaussianCloud};
@@ -52,6 +56,32 @@ enum Command {
     /// cameras (a folder of Strecha `.camera` files): similarity-align the camera centres, then
     /// print the centre error (% of the camera extent) and rotation error.
     EvalSfm { job: PathBuf, truth: PathBuf },
+    /// Accept photos (a zip or a folder of JPEG/PNG) into a job directory: validate each, read
+    /// its EXIF, keep the original and write a downscaled working copy and manifest.json.
+    Ingest {
+        source: PathBuf,
+        job: PathBuf,
+        /// Longest side of the working copies, in pixels.
+        #[arg(long, default_value_t = 1600, value_parser = clap::value_parser!(u32).range(256..=16384))]
+        max_size: u32,
+        /// Largest accepted photo, in MiB.
+        #[arg(long, default_value_t = 200)]
+        max_file_mib: u64,
+    },
+    /// Structure-from-Motion with COLMAP on an ingested job: cameras and sparse points into
+    /// JOB/sfm (georegistered when the photos carry GPS). Progress as JSON lines.
+    Sfm {
+        job: PathBuf,
+        /// Override the matcher chosen from the data.
+        #[arg(long, value_enum)]
+        matcher: Option<sfm::Matcher>,
+        /// COLMAP worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Keep the principal point at the image centre (COLMAP's default; less accurate).
+        #[arg(long)]
+        fixed_principal_point: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,6 +99,18 @@ fn main() -> ExitCode {
             candidate,
         } => compare(&reference, &candidate),
         Command::EvalSfm { job, truth } => eval_sfm(&job, &truth),
+        Command::Ingest {
+            source,
+            job,
+            max_size,
+            max_file_mib,
+        } => ingest_cmd(&source, &job, max_size, max_file_mib),
+        Command::Sfm {
+            job,
+            matcher,
+            threads,
+            fixed_principal_point,
+        } => sfm_cmd(&job, matcher, threads, !fixed_principal_point),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -301,6 +343,53 @@ fn eval_sfm(job: &Path, truth: &Path) -> anyhow::Result<()> {
         e.total,
         e.centre_err_pct(),
         e.rot_err_mean_deg
+    );
+    Ok(())
+}
+
+fn ingest_cmd(source: &Path, job: &Path, max_size: u32, max_file_mib: u64) -> anyhow::Result<()> {
+    let mut opts = IngestOptions {
+        working_max_size: max_size,
+        ..IngestOptions::default()
+    };
+    opts.limits.max_file_bytes = max_file_mib << 20;
+    let manifest = ingest::ingest(source, &JobDir::new(job), &opts, &mut JsonLines)?;
+    println!(
+        "photos={} gps={} refused={}",
+        manifest.photos.len(),
+        manifest.with_gps(),
+        manifest.rejected.len()
+    );
+    Ok(())
+}
+
+fn sfm_cmd(
+    job: &Path,
+    matcher: Option<sfm::Matcher>,
+    threads: Option<usize>,
+    refine_principal_point: bool,
+) -> anyhow::Result<()> {
+    let opts = sfm::SfmOptions {
+        matcher,
+        threads,
+        refine_principal_point,
+        ..sfm::SfmOptions::default()
+    };
+    let started = Instant::now();
+    let report = sfm::run(&JobDir::new(job), &opts, &mut JsonLines)?;
+    let steps: Vec<String> = report
+        .steps
+        .iter()
+        .map(|s| format!("{}={:.1}s", s.name, s.seconds))
+        .collect();
+    println!(
+        "registered={}/{} points={} georegistered={} seconds={:.1} {}",
+        report.registered,
+        report.photos,
+        report.points,
+        report.georegistration.is_some(),
+        started.elapsed().as_secs_f64(),
+        steps.join(" ")
     );
     Ok(())
 }
