@@ -204,6 +204,25 @@ pub fn evaluate(
     })
 }
 
+/// Per registered image of a synthetic orbit: (name, distance in metres between its camera
+/// centre in a georegistered model and its true position in the same east-north-up frame).
+pub fn georegistration_errors(
+    model: &Reconstruction,
+    truth: &crate::synth::Truth,
+    origin: crate::geo::GeoPoint,
+) -> Vec<(String, f64)> {
+    let frame = crate::geo::EnuFrame::new(origin);
+    model
+        .images
+        .iter()
+        .filter_map(|image| {
+            let view = truth.views.iter().find(|v| v.name == image.name)?;
+            let t = Vector3::from(frame.to_local(&view.position));
+            Some((image.name.clone(), (image.centre() - t).norm()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

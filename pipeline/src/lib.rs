@@ -13,3 +13,4 @@ pub mod job;
 pub mod progress;
 pub mod colmap;
 pub mod sfm;
+pub mod synth;

@@ -82,6 +82,20 @@ enum Command {
         #[arg(long)]
         fixed_principal_point: bool,
     },
+    /// Render a synthetic drone orbit (textured ground and blocks) into OUT/images, as JPEGs
+    /// with GPS EXIF, with the exact cameras in OUT/cameras and OUT/truth.json.
+    SynthOrbit {
+        out: PathBuf,
+        #[arg(long, default_value_t = 24)]
+        images: usize,
+        #[arg(long, default_value_t = 800)]
+        width: u32,
+        #[arg(long, default_value_t = 600)]
+        height: u32,
+        /// Standard deviation of the noise added to the EXIF GPS positions, in metres.
+        #[arg(long, default_value_t = 0.0)]
+        gps_noise: f64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -111,6 +125,13 @@ fn main() -> ExitCode {
             threads,
             fixed_principal_point,
         } => sfm_cmd(&job, matcher, threads, !fixed_principal_point),
+        Command::SynthOrbit {
+            out,
+            images,
+            width,
+            height,
+            gps_noise,
+        } => synth_cmd(&out, images, width, height, gps_noise),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -321,7 +342,15 @@ fn eval_sfm(job: &Path, truth: &Path) -> anyhow::Result<()> {
     let model = Reconstruction::read(&model_dir).with_context(|| {
         format!("no reconstruction in {} (run `spaceport sfm` first)", job.display())
     })?;
-    let truth = eval::read_strecha_dir(truth)?;
+    if truth.join("truth.json").exists() {
+        geo_eval(job, &model, &truth.join("truth.json"))?;
+    }
+    let truth_dir = if truth.join("cameras").is_dir() {
+        truth.join("cameras")
+    } else {
+        truth.to_path_buf()
+    };
+    let truth = eval::read_strecha_dir(&truth_dir)?;
     let e = eval::evaluate(&model, &truth)?;
     for (name, centre, rot) in &e.per_image {
         println!("{name}: centre {:.1} mm, rotation {rot:.3}°", centre * 1000.0);
@@ -390,6 +419,50 @@ fn sfm_cmd(
         report.georegistration.is_some(),
         started.elapsed().as_secs_f64(),
         steps.join(" ")
+    );
+    Ok(())
+}
+
+fn synth_cmd(out: &Path, images: usize, width: u32, height: u32, gps_noise: f64) -> anyhow::Result<()> {
+    if images < 3 || width < 64 || height < 64 {
+        bail!("an orbit needs at least 3 images of at least 64×64 pixels");
+    }
+    let opts = pipeline::synth::OrbitOptions {
+        images,
+        width,
+        height,
+        gps_noise_m: gps_noise,
+        ..pipeline::synth::OrbitOptions::default()
+    };
+    let truth = pipeline::synth::write_orbit(out, &opts)?;
+    println!("images={} focal_px={:.1} out={}", truth.views.len(), truth.focal_px, out.display());
+    Ok(())
+}
+
+/// For a synthetic orbit: the georegistered camera centres against the true positions, in
+/// metres, with no alignment of our own (the georegistration is what is being measured).
+fn geo_eval(job: &Path, model: &Reconstruction, truth_json: &Path) -> anyhow::Result<()> {
+    let truth: pipeline::synth::Truth = serde_json::from_slice(&std::fs::read(truth_json)?)
+        .with_context(|| format!("{} is not a synthetic orbit's truth", truth_json.display()))?;
+    let report: sfm::SfmReport = serde_json::from_slice(
+        &std::fs::read(job.join("sfm").join("report.json"))
+            .context("no sfm/report.json in the job")?,
+    )?;
+    let Some(geo) = report.georegistration else {
+        bail!("the reconstruction is not georegistered");
+    };
+    let errors = pipeline::eval::georegistration_errors(model, &truth, geo.origin);
+    let max = errors.iter().map(|e| e.1).fold(0.0, f64::max);
+    #[allow(clippy::cast_precision_loss)]
+    let mean = errors.iter().map(|e| e.1).sum::<f64>() / errors.len().max(1) as f64;
+    println!(
+        "georegistered: {} cameras, ENU position error mean {:.3} m, max {:.3} m (origin {:.6}, {:.6}, {:.1} m)",
+        errors.len(),
+        mean,
+        max,
+        geo.origin.lat,
+        geo.origin.lon,
+        geo.origin.alt
     );
     Ok(())
 }

@@ -234,7 +234,10 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
     progress.report(progress_event(
         "matching",
         0.0,
-        format!("{matcher:?} matching ({matcher_reason})").to_lowercase(),
+        format!(
+            "{} matching ({matcher_reason})",
+            format!("{matcher:?}").to_lowercase()
+        ),
     ));
     let mut match_args = vec![
         ("database_path", arg(&db)),
