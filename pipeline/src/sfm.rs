@@ -276,7 +276,7 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
     let models = sfm.join("models");
     std::fs::create_dir_all(&models)?;
     progress.report(progress_event("mapping", 0.0, "incremental mapping"));
-    let seconds = colmap.run(
+    let mapped = colmap.run(
         "mapper",
         &[
             ("database_path", arg(&db)),
@@ -290,12 +290,18 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
                 progress.report(progress_event("mapping", n as f64 / total as f64, format!("{n}/{total} photos registered")));
             }
         },
-    )?;
-    steps.push(Step {
-        name: "mapping".into(),
-        seconds,
-    });
+    );
+    // The mapper exits with an error when it cannot start any model: that is the "too few
+    // photos registered" case, to be explained, not a crash to report.
     let best = largest_model(&models)?;
+    match mapped {
+        Ok(seconds) => steps.push(Step {
+            name: "mapping".into(),
+            seconds,
+        }),
+        Err(e) if best.is_some() => return Err(e),
+        Err(_) => {}
+    }
     let registered = best.as_ref().map_or(0, |(_, m)| m.images.len());
     #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let needed = ((total as f64 * opts.min_registered_fraction).ceil() as usize).max(3);
