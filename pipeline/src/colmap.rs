@@ -23,7 +23,10 @@ pub fn parse_progress(line: &str) -> Option<(usize, usize)> {
         let first = s[open + 1..close].split(',').collect::<Vec<_>>();
         let parse = |part: &str| {
             let (a, b) = part.trim().split_once('/')?;
-            Some((a.trim().parse::<usize>().ok()?, b.trim().parse::<usize>().ok()?))
+            Some((
+                a.trim().parse::<usize>().ok()?,
+                b.trim().parse::<usize>().ok()?,
+            ))
         };
         match first.as_slice() {
             [one] => parse(one),
@@ -93,8 +96,14 @@ impl Colmap {
         })?;
         let (tx, rx) = mpsc::channel::<String>();
         let readers: Vec<_> = [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -161,13 +170,17 @@ pub fn arg(path: &Path) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 
     #[test]
     fn progress_lines_parse() {
         assert_eq!(parse_progress("Processed file [3/11]"), Some((3, 11)));
-        assert_eq!(parse_progress("Matching image [4/20] in 0.1s"), Some((4, 20)));
+        assert_eq!(
+            parse_progress("Matching image [4/20] in 0.1s"),
+            Some((4, 20))
+        );
         assert_eq!(parse_progress("Matching block [2/2, 1/3]"), Some((4, 6)));
         assert_eq!(parse_progress("Processed file [0/0]"), None);
         assert_eq!(parse_progress("Elapsed time: 0.2 [minutes]"), None);

@@ -149,7 +149,10 @@ impl Reconstruction {
             if !cameras.contains_key(&image.camera_id) {
                 return Err(ModelError::Malformed {
                     file: "images.bin",
-                    reason: format!("image {} names unknown camera {}", image.name, image.camera_id),
+                    reason: format!(
+                        "image {} names unknown camera {}",
+                        image.name, image.camera_id
+                    ),
                 });
             }
         }
@@ -377,6 +380,7 @@ fn parse_points(data: &[u8]) -> Result<Vec<Point3D>, ModelError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

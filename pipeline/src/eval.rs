@@ -28,7 +28,10 @@ pub fn parse_strecha(text: &str) -> anyhow::Result<TrueCamera> {
         .collect::<Result<Vec<_>, _>>()
         .context("not a list of numbers")?;
     if numbers.len() != 26 {
-        bail!("expected 26 numbers (K, distortion, R, C, W H), found {}", numbers.len());
+        bail!(
+            "expected 26 numbers (K, distortion, R, C, W H), found {}",
+            numbers.len()
+        );
     }
     if numbers.iter().any(|v| !v.is_finite()) {
         bail!("non-finite number");
@@ -90,7 +93,10 @@ impl Similarity {
 /// on a line.
 pub fn umeyama(from: &[Vector3<f64>], to: &[Vector3<f64>]) -> anyhow::Result<Similarity> {
     if from.len() != to.len() || from.len() < 3 {
-        bail!("need at least 3 corresponding points, have {}", from.len().min(to.len()));
+        bail!(
+            "need at least 3 corresponding points, have {}",
+            from.len().min(to.len())
+        );
     }
     #[allow(clippy::cast_precision_loss)] // point counts are small
     let n = from.len() as f64;
@@ -128,7 +134,10 @@ pub fn umeyama(from: &[Vector3<f64>], to: &[Vector3<f64>]) -> anyhow::Result<Sim
 
 /// Angle of a rotation matrix, in degrees.
 pub fn rotation_angle_deg(r: &Matrix3<f64>) -> f64 {
-    ((r.trace() - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees()
+    ((r.trace() - 1.0) / 2.0)
+        .clamp(-1.0, 1.0)
+        .acos()
+        .to_degrees()
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -189,7 +198,10 @@ pub fn evaluate(
         let camera = &model.cameras[&image.camera_id];
         let (fx, fy, ..) = camera.intrinsics();
         let scale = f64::from(t.width) / f64::from(camera.width);
-        (scale * (fx + fy) / 2.0, (t.k[(0, 0)] + t.k[(1, 1)]) / 2.0)
+        (
+            scale * f64::midpoint(fx, fy),
+            f64::midpoint(t.k[(0, 0)], t.k[(1, 1)]),
+        )
     });
     Ok(SfmEvaluation {
         registered: model.images.len(),
@@ -224,6 +236,7 @@ pub fn georegistration_errors(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use nalgebra::Rotation3;
@@ -231,10 +244,15 @@ mod tests {
     #[test]
     fn umeyama_recovers_a_known_similarity() {
         let rot = Rotation3::from_euler_angles(0.3, -0.7, 1.9).into_inner();
-        let from: Vec<_> = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.5, 0.5, 3.0]]
-            .iter()
-            .map(|p| Vector3::from(*p))
-            .collect();
+        let from: Vec<_> = [
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.0, 2.0, 0.0],
+            [0.5, 0.5, 3.0],
+        ]
+        .iter()
+        .map(|p| Vector3::from(*p))
+        .collect();
         let to: Vec<_> = from
             .iter()
             .map(|p| 2.5 * (rot * p) + Vector3::new(10.0, -4.0, 1.0))

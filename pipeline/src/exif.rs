@@ -37,18 +37,24 @@ pub fn read(bytes: &[u8]) -> PhotoExif {
     let text = |tag| match field(tag) {
         Some(Value::Ascii(parts)) => parts
             .first()
-            .map(|p| String::from_utf8_lossy(p).trim().trim_end_matches('\0').to_string())
+            .map(|p| {
+                String::from_utf8_lossy(p)
+                    .trim()
+                    .trim_end_matches('\0')
+                    .to_string()
+            })
             .filter(|s| !s.is_empty()),
         _ => None,
     };
     let rational = |tag, i: usize| match field(tag) {
-        Some(Value::Rational(v)) => v.get(i).map(exif::Rational::to_f64).filter(|x| x.is_finite()),
+        Some(Value::Rational(v)) => v
+            .get(i)
+            .map(exif::Rational::to_f64)
+            .filter(|x| x.is_finite()),
         _ => None,
     };
     let uint = |tag| field(tag).and_then(|v| v.get_uint(0));
-    let dms = |tag| {
-        Some(rational(tag, 0)? + rational(tag, 1)? / 60.0 + rational(tag, 2)? / 3600.0)
-    };
+    let dms = |tag| Some(rational(tag, 0)? + rational(tag, 1)? / 60.0 + rational(tag, 2)? / 3600.0);
     let gps = (|| {
         let mut lat = dms(Tag::GPSLatitude)?;
         let mut lon = dms(Tag::GPSLongitude)?;
@@ -118,7 +124,9 @@ fn rationals(tag: u16, values: &[(u32, u32)]) -> Entry {
 
 /// A non-negative value as a rational with a fixed denominator (clamped to what fits).
 fn to_rational(v: f64, denom: u32) -> (u32, u32) {
-    let scaled = (v.abs() * f64::from(denom)).round().min(f64::from(u32::MAX));
+    let scaled = (v.abs() * f64::from(denom))
+        .round()
+        .min(f64::from(u32::MAX));
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped above
     (scaled as u32, denom)
 }
@@ -128,7 +136,11 @@ fn dms(deg: f64) -> [(u32, u32); 3] {
     let d = deg.floor();
     let m = ((deg - d) * 60.0).floor();
     let s = (deg - d - m / 60.0) * 3600.0;
-    [to_rational(d, 1), to_rational(m, 1), to_rational(s, 1_000_000)]
+    [
+        to_rational(d, 1),
+        to_rational(m, 1),
+        to_rational(s, 1_000_000),
+    ]
 }
 
 /// Serialises one IFD at `offset` (from the TIFF header); values over 4 bytes follow it.
@@ -251,11 +263,13 @@ pub fn insert_into_jpeg(jpeg: &[u8], info: &PhotoExif) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 
     fn tiny_jpeg() -> Vec<u8> {
-        let img = image::RgbImage::from_fn(16, 8, |x, y| image::Rgb([(x * 9) as u8, (y * 20) as u8, 7]));
+        let img =
+            image::RgbImage::from_fn(16, 8, |x, y| image::Rgb([(x * 9) as u8, (y * 20) as u8, 7]));
         let mut out = Vec::new();
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
             .encode_image(&img)

@@ -35,6 +35,7 @@ impl GeoPoint {
         ]
     }
 
+    #[allow(clippy::many_single_char_names)] // the textbook formula's names
     pub fn from_ecef(p: [f64; 3]) -> Self {
         let [x, y, z] = p;
         let lon = y.atan2(x);
@@ -103,6 +104,7 @@ impl EnuFrame {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 
@@ -113,7 +115,11 @@ mod tests {
             lon: 6.5668,
             alt: 372.0,
         });
-        for local in [[0.0, 0.0, 0.0], [120.0, -35.5, 60.0], [-2000.0, 1500.0, -30.0]] {
+        for local in [
+            [0.0, 0.0, 0.0],
+            [120.0, -35.5, 60.0],
+            [-2000.0, 1500.0, -30.0],
+        ] {
             let back = frame.to_local(&frame.to_geo(local));
             for k in 0..3 {
                 assert!((back[k] - local[k]).abs() < 1e-3, "{local:?} → {back:?}");
@@ -133,7 +139,10 @@ mod tests {
             lat: origin.lat + 0.001,
             ..origin
         });
-        assert!(north[1] > 110.0 && north[1] < 112.0 && north[0].abs() < 1e-6, "{north:?}");
+        assert!(
+            north[1] > 110.0 && north[1] < 112.0 && north[0].abs() < 1e-6,
+            "{north:?}"
+        );
         let east = frame.to_local(&GeoPoint {
             lon: origin.lon + 0.001,
             ..origin

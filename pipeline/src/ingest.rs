@@ -76,7 +76,10 @@ impl Manifest {
     pub fn read(job: &JobDir) -> anyhow::Result<Self> {
         let path = job.manifest();
         let bytes = std::fs::read(&path).with_context(|| {
-            format!("cannot read {} (run `spaceport ingest` first)", path.display())
+            format!(
+                "cannot read {} (run `spaceport ingest` first)",
+                path.display()
+            )
         })?;
         serde_json::from_slice(&bytes).with_context(|| format!("{} is corrupt", path.display()))
     }
@@ -173,7 +176,11 @@ struct Processed {
 fn process(bytes: &[u8], opts: &IngestOptions) -> Result<Processed, String> {
     let format = sniff(bytes)
         .ok_or_else(|| format!("not a JPEG or PNG photo: {}", describe_content(bytes)))?;
-    let name = if format == Format::Jpeg { "JPEG" } else { "PNG" };
+    let name = if format == Format::Jpeg {
+        "JPEG"
+    } else {
+        "PNG"
+    };
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| format!("unreadable {name}: {e}"))?;
@@ -212,7 +219,10 @@ fn process(bytes: &[u8], opts: &IngestOptions) -> Result<Processed, String> {
         .decode()
         .map_err(|e| format!("corrupt {name}: {e}"))?;
     let exif = exif::read(bytes);
-    if let Some(o) = exif.orientation.and_then(image::metadata::Orientation::from_exif) {
+    if let Some(o) = exif
+        .orientation
+        .and_then(image::metadata::Orientation::from_exif)
+    {
         img.apply_orientation(o);
     }
     let (width, height) = (img.width(), img.height());
@@ -360,7 +370,7 @@ fn folder_candidates(
         let candidate = if symlink {
             (name, Err("a symbolic link; not followed".to_string()))
         } else {
-            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let size = std::fs::metadata(&path).map_or(0, |m| m.len());
             if size > limits.max_file_bytes {
                 (
                     name,
@@ -455,7 +465,12 @@ pub fn ingest(
     let mut taken_images = HashMap::new();
     let mut handle = |(source, content): Candidate| -> anyhow::Result<()> {
         let mut refuse = |reason: String| {
-            progress.report(Event::new("ingest", "refused", None, format!("{source}: {reason}")));
+            progress.report(Event::new(
+                "ingest",
+                "refused",
+                None,
+                format!("{source}: {reason}"),
+            ));
             rejected.push(Rejected {
                 file: source.clone(),
                 reason,
@@ -504,7 +519,11 @@ pub fn ingest(
                 processed.height,
                 processed.working_width,
                 processed.working_height,
-                if processed.exif.gps.is_some() { ", GPS" } else { "" }
+                if processed.exif.gps.is_some() {
+                    ", GPS"
+                } else {
+                    ""
+                }
             ),
         ));
         photos.push(Photo {
@@ -572,7 +591,10 @@ pub fn ingest(
         photos,
         rejected,
     };
-    for (from, to) in [(stage_originals, job.originals()), (stage_images, job.images())] {
+    for (from, to) in [
+        (stage_originals, job.originals()),
+        (stage_images, job.images()),
+    ] {
         if to.exists() {
             std::fs::remove_dir_all(&to)?;
         }
@@ -600,6 +622,7 @@ pub fn working_path(job: &JobDir, photo: &Photo) -> PathBuf {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 
@@ -608,8 +631,14 @@ mod tests {
         let mut taken = HashMap::new();
         assert_eq!(unique_name("a/b/IMG 1.JPG", "jpg", &mut taken), "IMG_1.jpg");
         assert_eq!(unique_name("c/IMG 1.jpg", "jpg", &mut taken), "IMG_1-2.jpg");
-        assert_eq!(unique_name("../../etc/passwd", "jpg", &mut taken), "passwd.jpg");
-        assert_eq!(unique_name(".hidden", "jpg", &mut taken), "photo.hidden.jpg");
+        assert_eq!(
+            unique_name("../../etc/passwd", "jpg", &mut taken),
+            "passwd.jpg"
+        );
+        assert_eq!(
+            unique_name(".hidden", "jpg", &mut taken),
+            "photo.hidden.jpg"
+        );
     }
 
     #[test]

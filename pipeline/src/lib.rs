@@ -4,6 +4,7 @@
 //! sparse points out) → training and compression (the `splat` crate). [`eval`] measures a
 //! reconstruction against ground truth; [`synth`] makes drone-like test scenes with exact cameras.
 
+pub mod colmap;
 pub mod colmap_model;
 pub mod eval;
 pub mod exif;
@@ -11,6 +12,5 @@ pub mod geo;
 pub mod ingest;
 pub mod job;
 pub mod progress;
-pub mod colmap;
 pub mod sfm;
 pub mod synth;

@@ -340,7 +340,10 @@ fn eval_sfm(job: &Path, truth: &Path) -> anyhow::Result<()> {
         job.join("sfm").join("sparse")
     };
     let model = Reconstruction::read(&model_dir).with_context(|| {
-        format!("no reconstruction in {} (run `spaceport sfm` first)", job.display())
+        format!(
+            "no reconstruction in {} (run `spaceport sfm` first)",
+            job.display()
+        )
     })?;
     if truth.join("truth.json").exists() {
         geo_eval(job, &model, &truth.join("truth.json"))?;
@@ -353,10 +356,16 @@ fn eval_sfm(job: &Path, truth: &Path) -> anyhow::Result<()> {
     let truth = eval::read_strecha_dir(&truth_dir)?;
     let e = eval::evaluate(&model, &truth)?;
     for (name, centre, rot) in &e.per_image {
-        println!("{name}: centre {:.1} mm, rotation {rot:.3}°", centre * 1000.0);
+        println!(
+            "{name}: centre {:.1} mm, rotation {rot:.3}°",
+            centre * 1000.0
+        );
     }
     if let Some((est, real)) = e.focal {
-        println!("focal {est:.1} px (truth {real:.1} px, {:+.3} %)", 100.0 * (est - real) / real);
+        println!(
+            "focal {est:.1} px (truth {real:.1} px, {:+.3} %)",
+            100.0 * (est - real) / real
+        );
     }
     println!(
         "centre error mean {:.1} mm, max {:.1} mm over a {:.2} m extent; rotation mean {:.3}°, max {:.3}°",
@@ -423,7 +432,13 @@ fn sfm_cmd(
     Ok(())
 }
 
-fn synth_cmd(out: &Path, images: usize, width: u32, height: u32, gps_noise: f64) -> anyhow::Result<()> {
+fn synth_cmd(
+    out: &Path,
+    images: usize,
+    width: u32,
+    height: u32,
+    gps_noise: f64,
+) -> anyhow::Result<()> {
     if images < 3 || width < 64 || height < 64 {
         bail!("an orbit needs at least 3 images of at least 64×64 pixels");
     }
@@ -435,7 +450,12 @@ fn synth_cmd(out: &Path, images: usize, width: u32, height: u32, gps_noise: f64)
         ..pipeline::synth::OrbitOptions::default()
     };
     let truth = pipeline::synth::write_orbit(out, &opts)?;
-    println!("images={} focal_px={:.1} out={}", truth.views.len(), truth.focal_px, out.display());
+    println!(
+        "images={} focal_px={:.1} out={}",
+        truth.views.len(),
+        truth.focal_px,
+        out.display()
+    );
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! feature and match counts in COLMAP's database.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
@@ -173,7 +174,11 @@ fn progress_event(step: &str, within: f64, message: impl Into<String>) -> Event 
 }
 
 /// Runs SfM on an ingested job. Writes `sfm/` (replacing an earlier run) and `sfm/report.json`.
-pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyhow::Result<SfmReport> {
+pub fn run(
+    job: &JobDir,
+    opts: &SfmOptions,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<SfmReport> {
     let manifest = Manifest::read(job)?;
     let photos = &manifest.photos;
     let sfm = job.sfm();
@@ -196,8 +201,19 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
     // size and zoom: fewer unknowns, better intrinsics.
     let same_camera = photos.windows(2).all(|w| {
         let (a, b) = (&w[0], &w[1]);
-        (a.working_width, a.working_height, &a.exif.make, &a.exif.model, a.exif.focal_mm)
-            == (b.working_width, b.working_height, &b.exif.make, &b.exif.model, b.exif.focal_mm)
+        (
+            a.working_width,
+            a.working_height,
+            &a.exif.make,
+            &a.exif.model,
+            a.exif.focal_mm,
+        ) == (
+            b.working_width,
+            b.working_height,
+            &b.exif.make,
+            &b.exif.model,
+            b.exif.focal_mm,
+        )
     });
     progress.report(progress_event(
         "features",
@@ -210,14 +226,21 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
             ("database_path", arg(&db)),
             ("image_path", arg(&job.images())),
             ("ImageReader.camera_model", "SIMPLE_RADIAL".into()),
-            ("ImageReader.single_camera", u8::from(same_camera).to_string()),
+            (
+                "ImageReader.single_camera",
+                u8::from(same_camera).to_string(),
+            ),
             ("SiftExtraction.use_gpu", "0".into()),
             ("SiftExtraction.num_threads", threads.clone()),
         ],
         |line| {
             if let Some((done, n)) = parse_progress(line) {
                 #[allow(clippy::cast_precision_loss)]
-                progress.report(progress_event("features", done as f64 / n as f64, format!("photo {done}/{n}")));
+                progress.report(progress_event(
+                    "features",
+                    done as f64 / n as f64,
+                    format!("photo {done}/{n}"),
+                ));
             }
         },
     )?;
@@ -264,7 +287,11 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
     let seconds = colmap.run(command, &match_args, |line| {
         if let Some((done, n)) = parse_progress(line) {
             #[allow(clippy::cast_precision_loss)]
-            progress.report(progress_event("matching", done as f64 / n as f64, format!("{done}/{n}")));
+            progress.report(progress_event(
+                "matching",
+                done as f64 / n as f64,
+                format!("{done}/{n}"),
+            ));
         }
     })?;
     steps.push(Step {
@@ -287,7 +314,11 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
         |line| {
             if let Some(n) = parse_registered(line) {
                 #[allow(clippy::cast_precision_loss)]
-                progress.report(progress_event("mapping", n as f64 / total as f64, format!("{n}/{total} photos registered")));
+                progress.report(progress_event(
+                    "mapping",
+                    n as f64 / total as f64,
+                    format!("{n}/{total} photos registered"),
+                ));
             }
         },
     );
@@ -303,7 +334,11 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
         Err(_) => {}
     }
     let registered = best.as_ref().map_or(0, |(_, m)| m.images.len());
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
     let needed = ((total as f64 * opts.min_registered_fraction).ceil() as usize).max(3);
     let Some((best_dir, mapped)) = best.filter(|_| registered >= needed) else {
         bail!("{}", diagnose(&db, photos, registered, needed));
@@ -330,7 +365,10 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
         &[
             ("input_path", arg(&best_dir)),
             ("output_path", arg(&refined)),
-            ("BundleAdjustment.refine_principal_point", u8::from(refine_pp).to_string()),
+            (
+                "BundleAdjustment.refine_principal_point",
+                u8::from(refine_pp).to_string(),
+            ),
         ],
         |_| {},
     )?;
@@ -342,8 +380,9 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
     // 5. Georegistration to GPS.
     let sparse = job.sparse();
     std::fs::create_dir_all(&sparse)?;
-    let (georegistration, georegistration_skipped) =
-        georegister(&colmap, &sfm, &refined, &sparse, &mapped, photos, &mut steps, progress)?;
+    let (georegistration, georegistration_skipped) = georegister(
+        &colmap, &sfm, &refined, &sparse, &mapped, photos, &mut steps, progress,
+    )?;
     if georegistration.is_none() {
         for f in ["cameras.bin", "images.bin", "points3D.bin"] {
             std::fs::copy(refined.join(f), sparse.join(f))?;
@@ -351,7 +390,11 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
     }
 
     // 6. Undistortion to PINHOLE for the trainer.
-    progress.report(progress_event("undistort", 0.0, "undistorting photos to a pinhole model"));
+    progress.report(progress_event(
+        "undistort",
+        0.0,
+        "undistorting photos to a pinhole model",
+    ));
     let undistorted = job.undistorted();
     let seconds = colmap.run(
         "image_undistorter",
@@ -369,8 +412,15 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
     });
     let model = Reconstruction::read(&undistorted.join("sparse"))
         .context("COLMAP's undistorted model is unreadable")?;
-    if let Some(c) = model.cameras.values().find(|c| c.kind != CameraKind::Pinhole) {
-        bail!("the undistorted model has a {:?} camera, expected PINHOLE", c.kind);
+    if let Some(c) = model
+        .cameras
+        .values()
+        .find(|c| c.kind != CameraKind::Pinhole)
+    {
+        bail!(
+            "the undistorted model has a {:?} camera, expected PINHOLE",
+            c.kind
+        );
     }
 
     let final_model = Reconstruction::read(&sparse)?;
@@ -391,7 +441,11 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
         registered: final_model.images.len(),
         unregistered,
         points: final_model.points.len(),
-        mean_track_length: final_model.points.iter().map(|p| p.track_len as f64).sum::<f64>()
+        mean_track_length: final_model
+            .points
+            .iter()
+            .map(|p| p.track_len as f64)
+            .sum::<f64>()
             / n_points,
         mean_reprojection_error_px: final_model.points.iter().map(|p| p.error).sum::<f64>()
             / n_points,
@@ -409,7 +463,10 @@ pub fn run(job: &JobDir, opts: &SfmOptions, progress: &mut dyn Progress) -> anyh
         georegistration_skipped,
         steps,
     };
-    write_atomic(&sfm.join("report.json"), &serde_json::to_vec_pretty(&report)?)?;
+    write_atomic(
+        &sfm.join("report.json"),
+        &serde_json::to_vec_pretty(&report)?,
+    )?;
     // The intermediate models are reproducible from the database; keep the job small.
     let _ = std::fs::remove_dir_all(&models);
     let _ = std::fs::remove_dir_all(&refined);
@@ -441,7 +498,10 @@ fn largest_model(models: &Path) -> anyhow::Result<Option<(std::path::PathBuf, Re
             continue;
         }
         let model = Reconstruction::read(&dir)?;
-        if best.as_ref().is_none_or(|(_, b)| model.images.len() > b.images.len()) {
+        if best
+            .as_ref()
+            .is_none_or(|(_, b)| model.images.len() > b.images.len())
+        {
             best = Some((dir, model));
         }
     }
@@ -506,10 +566,10 @@ fn georegister(
         format!("aligning to the GPS positions of {} photos", local.len()),
     ));
     let reference = sfm.join("gps-enu.txt");
-    let text: String = local
-        .iter()
-        .map(|(name, l)| format!("{name} {:.4} {:.4} {:.4}\n", l[0], l[1], l[2]))
-        .collect();
+    let text = local.iter().fold(String::new(), |mut text, (name, l)| {
+        let _ = writeln!(text, "{name} {:.4} {:.4} {:.4}", l[0], l[1], l[2]);
+        text
+    });
     std::fs::write(&reference, text)?;
     let seconds = colmap.run(
         "model_aligner",
@@ -525,15 +585,17 @@ fn georegister(
         ],
         |_| {},
     );
-    let seconds = match seconds {
-        Ok(s) if output.join("images.bin").exists() => s,
-        Ok(_) | Err(_) => {
-            return Ok((
+    let seconds =
+        match seconds {
+            Ok(s) if output.join("images.bin").exists() => s,
+            Ok(_) | Err(_) => return Ok((
                 None,
-                Some("COLMAP could not align the model to the GPS positions (see sfm/colmap.log)".into()),
-            ))
-        }
-    };
+                Some(
+                    "COLMAP could not align the model to the GPS positions (see sfm/colmap.log)"
+                        .into(),
+                ),
+            )),
+        };
     steps.push(Step {
         name: "georegister".into(),
         seconds,
@@ -602,7 +664,8 @@ fn diagnose(db: &Path, photos: &[Photo], registered: usize, needed: usize) -> St
 
 /// Per image: (features, number of other images it shares verified matches with).
 fn match_stats(db: &Path) -> rusqlite::Result<BTreeMap<i64, (usize, usize)>> {
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut stats = BTreeMap::new();
     let mut q = conn.prepare(
         "SELECT images.image_id, COALESCE(keypoints.rows, 0) FROM images \

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // tests: a panic is the failure report
 //! Ingest against good photos and the bad inputs users and attackers send: traversal paths, zip
 //! bombs, renamed text files, truncated JPEGs, too few or identical photos.
 
@@ -13,8 +14,10 @@ use pipeline::progress::Collect;
 /// A distinct, feature-rich JPEG (seeded noise), optionally with GPS.
 fn photo(seed: u32, w: u32, h: u32, gps: Option<GeoPoint>) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| {
-        let v = (x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663) ^ seed.wrapping_mul(83_492_791))
-            .wrapping_mul(2_654_435_761);
+        let v = (x.wrapping_mul(73_856_093)
+            ^ y.wrapping_mul(19_349_663)
+            ^ seed.wrapping_mul(83_492_791))
+        .wrapping_mul(2_654_435_761);
         image::Rgb([(v >> 24) as u8, (v >> 16) as u8, (v >> 8) as u8])
     });
     let mut jpeg = Vec::new();
@@ -94,7 +97,11 @@ fn a_folder_of_photos_becomes_originals_working_copies_and_a_manifest() {
         assert_eq!((p.width, p.height), (400, 300));
         assert_eq!((p.working_width, p.working_height), (256, 192));
         let original = std::fs::read(job.join("originals").join(&p.original)).unwrap();
-        assert_eq!(original, std::fs::read(src.join(&p.source)).unwrap(), "originals are kept byte for byte");
+        assert_eq!(
+            original,
+            std::fs::read(src.join(&p.source)).unwrap(),
+            "originals are kept byte for byte"
+        );
         let working = std::fs::read(job.join("images").join(&p.name)).unwrap();
         let img = image::load_from_memory(&working).unwrap();
         assert_eq!((img.width(), img.height()), (256, 192));
@@ -128,7 +135,11 @@ fn hostile_zip_entries_are_refused_and_nothing_lands_outside_the_job() {
     let job = tmp.path().join("jobs").join("j1");
     let m = run(&zip_path, &job, &IngestOptions::default()).unwrap();
     assert_eq!(m.photos.len(), 3);
-    for bad in ["../evil.jpg", "/tmp/absolute-evil.jpg", "dir/../../evil2.jpg"] {
+    for bad in [
+        "../evil.jpg",
+        "/tmp/absolute-evil.jpg",
+        "dir/../../evil2.jpg",
+    ] {
         assert!(reason_for(&m, bad).contains("unsafe path"), "{bad}");
     }
     assert!(reason_for(&m, "__MACOSX/photos/._1.jpg").contains("system file"));
@@ -144,7 +155,9 @@ fn hostile_zip_entries_are_refused_and_nothing_lands_outside_the_job() {
         }
     }
     assert!(outside.is_empty(), "written outside the job: {outside:?}");
-    let listing: Vec<_> = std::fs::read_dir(tmp.path().join("jobs")).unwrap().collect();
+    let listing: Vec<_> = std::fs::read_dir(tmp.path().join("jobs"))
+        .unwrap()
+        .collect();
     assert_eq!(listing.len(), 1);
 }
 
@@ -169,7 +182,11 @@ fn a_zip_bomb_is_refused_without_inflating_it() {
     opts.limits.max_file_bytes = 8 << 20;
     let m = run(&zip_path, &tmp.path().join("job"), &opts).unwrap();
     assert_eq!(m.photos.len(), 3);
-    assert!(reason_for(&m, "bomb.jpg").contains("MiB"), "{:?}", m.rejected);
+    assert!(
+        reason_for(&m, "bomb.jpg").contains("MiB"),
+        "{:?}",
+        m.rejected
+    );
 
     // An archive with absurdly many entries is refused as a whole.
     let many = tmp.path().join("many.zip");
@@ -207,7 +224,10 @@ fn renamed_text_truncated_and_corrupt_files_get_their_own_reasons() {
                 .unwrap();
                 png
             }),
-            ("notes.jpg", b"These are my flight notes, not a photo.\n".to_vec()),
+            (
+                "notes.jpg",
+                b"These are my flight notes, not a photo.\n".to_vec(),
+            ),
             ("cut.jpg", full[..full.len() / 2].to_vec()),
             ("tiny.jpg", photo(6, 40, 30, None)),
             ("corrupt.jpg", corrupt),
@@ -220,7 +240,9 @@ fn renamed_text_truncated_and_corrupt_files_get_their_own_reasons() {
     assert!(reason_for(&m, "cut.jpg").contains("truncated"));
     assert!(reason_for(&m, "tiny.jpg").contains("too small"));
     assert!(reason_for(&m, "empty.jpg").contains("empty"));
-    assert!(reason_for(&m, "corrupt.jpg").to_lowercase().contains("jpeg"));
+    assert!(reason_for(&m, "corrupt.jpg")
+        .to_lowercase()
+        .contains("jpeg"));
 }
 
 #[test]
@@ -231,20 +253,43 @@ fn too_few_or_identical_photos_fail_clearly_and_keep_the_earlier_result() {
     folder_of(
         &good,
         &(1..=3)
-            .map(|i| (["a.jpg", "b.jpg", "c.jpg"][i as usize - 1], photo(i, 300, 200, None)))
+            .map(|i| {
+                (
+                    ["a.jpg", "b.jpg", "c.jpg"][i as usize - 1],
+                    photo(i, 300, 200, None),
+                )
+            })
             .collect::<Vec<_>>(),
     );
     run(&good, &job, &IngestOptions::default()).unwrap();
 
     let two = tmp.path().join("two");
-    folder_of(&two, &[("1.jpg", photo(1, 300, 200, None)), ("2.jpg", photo(2, 300, 200, None))]);
-    let e = run(&two, &job, &IngestOptions::default()).unwrap_err().to_string();
+    folder_of(
+        &two,
+        &[
+            ("1.jpg", photo(1, 300, 200, None)),
+            ("2.jpg", photo(2, 300, 200, None)),
+        ],
+    );
+    let e = run(&two, &job, &IngestOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("2 usable photo(s); at least 3"), "{e}");
 
     let same = tmp.path().join("same");
     let p = photo(7, 300, 200, None);
-    folder_of(&same, &[("1.jpg", p.clone()), ("2.jpg", p.clone()), ("3.jpg", p.clone()), ("4.jpg", p)]);
-    let e = run(&same, &job, &IngestOptions::default()).unwrap_err().to_string();
+    folder_of(
+        &same,
+        &[
+            ("1.jpg", p.clone()),
+            ("2.jpg", p.clone()),
+            ("3.jpg", p.clone()),
+            ("4.jpg", p),
+        ],
+    );
+    let e = run(&same, &job, &IngestOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("all 4 photos are the same picture"), "{e}");
 
     // The failed runs left the first result untouched and no staging behind.

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // tests: a panic is the failure report
 //! SfM with the real COLMAP (it must be installed: scripts/setup.sh does it). A synthetic drone
 //! orbit with exact GPS must come out georegistered to the centimetre; photos that share
 //! nothing must fail with an explanation.
@@ -36,15 +37,26 @@ fn a_synthetic_drone_orbit_is_georegistered_in_metres() {
 
     let mut events = Collect::default();
     let report = sfm::run(&job, &SfmOptions::default(), &mut events).unwrap();
-    assert_eq!(report.matcher, Matcher::Spatial, "GPS photos use spatial matching");
-    assert_eq!(report.registered, 12, "unregistered: {:?}", report.unregistered);
+    assert_eq!(
+        report.matcher,
+        Matcher::Spatial,
+        "GPS photos use spatial matching"
+    );
+    assert_eq!(
+        report.registered, 12,
+        "unregistered: {:?}",
+        report.unregistered
+    );
     let geo = report.georegistration.expect("georegistered");
 
     let model = Reconstruction::read(&job.sparse()).unwrap();
     let errors = georegistration_errors(&model, &truth, geo.origin);
     assert_eq!(errors.len(), 12);
     for (name, err) in &errors {
-        assert!(*err < TOLERANCE_M, "{name}: {err:.3} m from its true position");
+        assert!(
+            *err < TOLERANCE_M,
+            "{name}: {err:.3} m from its true position"
+        );
     }
     // Up is up: the cameras fly above the ground the points lie on.
     let mean_camera_z = model.images.iter().map(|i| i.centre().z).sum::<f64>() / 12.0;
@@ -54,7 +66,10 @@ fn a_synthetic_drone_orbit_is_georegistered_in_metres() {
 
     // The trainer's input: PINHOLE cameras and undistorted images for every registered photo.
     let undistorted = Reconstruction::read(&job.undistorted().join("sparse")).unwrap();
-    assert!(undistorted.cameras.values().all(|c| c.kind == CameraKind::Pinhole));
+    assert!(undistorted
+        .cameras
+        .values()
+        .all(|c| c.kind == CameraKind::Pinhole));
     for image in &undistorted.images {
         assert!(job.undistorted().join("images").join(&image.name).exists());
     }
@@ -65,7 +80,10 @@ fn a_synthetic_drone_orbit_is_georegistered_in_metres() {
     let fractions: Vec<f64> = events.0.iter().filter_map(|e| e.fraction).collect();
     assert!(fractions.windows(2).all(|w| w[1] >= w[0]), "{fractions:?}");
     assert_eq!(events.0.last().map(|e| e.step.as_str()), Some("done"));
-    assert!(events.0.iter().any(|e| e.step == "features" && e.message.contains("photo 6/12")));
+    assert!(events
+        .0
+        .iter()
+        .any(|e| e.step == "features" && e.message.contains("photo 6/12")));
 }
 
 #[test]
@@ -76,14 +94,22 @@ fn photos_that_share_nothing_fail_with_the_likely_cause() {
     // Six unrelated pictures: each a different random texture.
     for seed in 0..6u32 {
         let img = image::RgbImage::from_fn(320, 240, |x, y| {
-            let v = ((x / 3).wrapping_mul(73_856_093) ^ (y / 3).wrapping_mul(19_349_663) ^ (seed + 1).wrapping_mul(83_492_791))
-                .wrapping_mul(2_654_435_761);
+            let v = ((x / 3).wrapping_mul(73_856_093)
+                ^ (y / 3).wrapping_mul(19_349_663)
+                ^ (seed + 1).wrapping_mul(83_492_791))
+            .wrapping_mul(2_654_435_761);
             image::Rgb([(v >> 24) as u8, (v >> 16) as u8, (v >> 8) as u8])
         });
         img.save(src.join(format!("{seed}.jpg"))).unwrap();
     }
     let job = JobDir::new(tmp.path().join("job"));
-    ingest(&src, &job, &IngestOptions::default(), &mut Collect::default()).unwrap();
+    ingest(
+        &src,
+        &job,
+        &IngestOptions::default(),
+        &mut Collect::default(),
+    )
+    .unwrap();
     let e = sfm::run(&job, &SfmOptions::default(), &mut Collect::default())
         .unwrap_err()
         .to_string();
