@@ -18,6 +18,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v colmap >/dev/null 2>&1 || missing+=(colmap)  # Structure-from-Motion (CPU build, 3.8)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing system packages: ${missing[*]}"
   as_root apt-get update -qq

@@ -1,6 +1,6 @@
 //! The `spaceport` binary as users and our own checks call it.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -123,5 +123,44 @@ fn compress_writes_a_bundle_or_a_folder_with_a_report() {
         info.contains("meta.json + WebP") && info.contains("sh_degree: 2"),
         "{info}"
     );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn ingest_and_sfm_report_problems_in_one_line() {
+    let dir = std::env::temp_dir().join(format!("spaceport-cli-ingest-{}", std::process::id()));
+    let photos = dir.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for i in 0..2u8 {
+        let img = image::RgbImage::from_fn(320, 240, |x, y| {
+            image::Rgb([
+                (x % 256) as u8 ^ i,
+                ((y % 256) as u8).wrapping_mul(3),
+                i.wrapping_mul(90),
+            ])
+        });
+        img.save(photos.join(format!("{i}.jpg"))).unwrap();
+    }
+    std::fs::write(photos.join("readme.jpg"), b"not a photo at all").unwrap();
+    let job = dir.join("job");
+    let out = spaceport(&["ingest".as_ref(), photos.as_os_str(), job.as_os_str()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("2 usable photo(s); at least 3"), "{err}");
+    assert!(err.contains("readme.jpg: not a JPEG or PNG photo"), "{err}");
+    // Each refused file was also reported as a JSON progress line on stdout.
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let refused: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["step"] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{stdout}");
+
+    let out = spaceport(&["sfm".as_ref(), job.as_os_str()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("run `spaceport ingest` first"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
