@@ -1,0 +1,187 @@
+//! Ground elevation, behind a port: flat ground by default, SRTM `.hgt` tiles when the operator
+//! has put some in the data directory (the server reads the files; this crate parses bytes).
+
+use std::collections::HashMap;
+
+/// Ground height above sea level, metres; None where unknown (outside the tiles, a void).
+pub trait Elevation {
+    fn elevation_m(&self, lat: f64, lon: f64) -> Option<f64>;
+}
+
+/// The offline default: the ground is level with the take-off point everywhere.
+pub struct FlatGround;
+
+impl Elevation for FlatGround {
+    fn elevation_m(&self, _lat: f64, _lon: f64) -> Option<f64> {
+        Some(0.0)
+    }
+}
+
+/// One SRTM tile: 1°×1°, big-endian i16 metres, rows north to south, 1201² (3″) or 3601² (1″).
+pub struct HgtTile {
+    /// South-west corner (integer degrees).
+    lat0: i32,
+    lon0: i32,
+    side: usize,
+    samples: Vec<i16>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HgtError {
+    #[error("{0}: not an SRTM tile name (like N46E006.hgt)")]
+    BadName(String),
+    #[error(
+        "{name}: {len} bytes is neither a 3-arc-second (1201²) nor a 1-arc-second (3601²) tile"
+    )]
+    BadSize { name: String, len: usize },
+}
+
+/// "N46E006" (optionally with ".hgt") → (46, 6).
+fn parse_tile_name(name: &str) -> Option<(i32, i32)> {
+    let stem = name
+        .strip_suffix(".hgt")
+        .unwrap_or(name)
+        .to_ascii_uppercase();
+    if stem.len() != 7 {
+        return None;
+    }
+    let (ns, rest) = stem.split_at(1);
+    let (lat, rest) = rest.split_at(2);
+    let (ew, lon) = rest.split_at(1);
+    let lat: i32 = lat.parse().ok()?;
+    let lon: i32 = lon.parse().ok()?;
+    let lat = match ns {
+        "N" => lat,
+        "S" => -lat,
+        _ => return None,
+    };
+    let lon = match ew {
+        "E" => lon,
+        "W" => -lon,
+        _ => return None,
+    };
+    ((-90..90).contains(&lat) && (-180..180).contains(&lon)).then_some((lat, lon))
+}
+
+impl HgtTile {
+    pub fn parse(name: &str, bytes: &[u8]) -> Result<Self, HgtError> {
+        let (lat0, lon0) = parse_tile_name(name).ok_or_else(|| HgtError::BadName(name.into()))?;
+        let side = match bytes.len() {
+            n if n == 1201 * 1201 * 2 => 1201,
+            n if n == 3601 * 3601 * 2 => 3601,
+            len => {
+                return Err(HgtError::BadSize {
+                    name: name.into(),
+                    len,
+                })
+            }
+        };
+        let samples = bytes
+            .chunks_exact(2)
+            .map(|c| i16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        Ok(Self {
+            lat0,
+            lon0,
+            side,
+            samples,
+        })
+    }
+
+    fn sample(&self, row: usize, col: usize) -> Option<f64> {
+        let v = self.samples[row * self.side + col];
+        (v != i16::MIN).then_some(f64::from(v)) // -32768 marks a void
+    }
+
+    /// Bilinear interpolation between the four surrounding samples.
+    fn elevation(&self, lat: f64, lon: f64) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)]
+        let n = (self.side - 1) as f64;
+        let y = (f64::from(self.lat0) + 1.0 - lat) * n;
+        let x = (lon - f64::from(self.lon0)) * n;
+        if !(0.0..=n).contains(&y) || !(0.0..=n).contains(&x) {
+            return None;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in 0..side
+        let (r, c) = (
+            (y.floor() as usize).min(self.side - 2),
+            (x.floor() as usize).min(self.side - 2),
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let (fy, fx) = (y - r as f64, x - c as f64);
+        let top = self.sample(r, c)? * (1.0 - fx) + self.sample(r, c + 1)? * fx;
+        let bottom = self.sample(r + 1, c)? * (1.0 - fx) + self.sample(r + 1, c + 1)? * fx;
+        Some(top * (1.0 - fy) + bottom * fy)
+    }
+}
+
+/// A set of tiles; a point outside all of them has no elevation.
+#[derive(Default)]
+pub struct HgtTiles {
+    tiles: HashMap<(i32, i32), HgtTile>,
+}
+
+impl HgtTiles {
+    pub fn insert(&mut self, tile: HgtTile) {
+        self.tiles.insert((tile.lat0, tile.lon0), tile);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.tiles.is_empty()
+    }
+}
+
+impl Elevation for HgtTiles {
+    fn elevation_m(&self, lat: f64, lon: f64) -> Option<f64> {
+        #[allow(clippy::cast_possible_truncation)] // whole degrees
+        let key = (lat.floor() as i32, lon.floor() as i32);
+        self.tiles.get(&key)?.elevation(lat, lon)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn tile(f: impl Fn(usize, usize) -> i16) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1201 * 1201 * 2);
+        for r in 0..1201 {
+            for c in 0..1201 {
+                out.extend(f(r, c).to_be_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn names_parse_in_every_hemisphere() {
+        assert_eq!(parse_tile_name("N46E006.hgt"), Some((46, 6)));
+        assert_eq!(parse_tile_name("s34w071"), Some((-34, -71)));
+        assert_eq!(parse_tile_name("X46E006"), None);
+        assert_eq!(parse_tile_name("N46E06"), None);
+    }
+
+    #[test]
+    fn interpolates_and_knows_its_bounds() {
+        // Height = column index: rises 1 m per sample eastwards.
+        let bytes = tile(|_, c| i16::try_from(c).unwrap());
+        let mut tiles = HgtTiles::default();
+        tiles.insert(HgtTile::parse("N46E006.hgt", &bytes).unwrap());
+        let h = tiles.elevation_m(46.5, 6.5).unwrap();
+        assert!((h - 600.0).abs() < 1e-6, "{h}");
+        let h = tiles.elevation_m(46.5, 6.5 + 0.5 / 1200.0).unwrap();
+        assert!((h - 600.5).abs() < 1e-6, "{h}");
+        assert_eq!(tiles.elevation_m(47.5, 6.5), None);
+    }
+
+    #[test]
+    fn voids_and_bad_files_are_refused() {
+        let bytes = tile(|_, _| i16::MIN);
+        let t = HgtTile::parse("N00E000", &bytes).unwrap();
+        assert_eq!(t.elevation(0.5, 0.5), None);
+        assert!(matches!(
+            HgtTile::parse("N00E000", &[0; 10]),
+            Err(HgtError::BadSize { .. })
+        ));
+    }
+}
