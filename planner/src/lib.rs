@@ -7,5 +7,7 @@
 //! metres only where a format demands them (DJI WPML) and in elevation data.
 
 pub mod elevation;
+pub mod export;
 pub mod optimise;
 pub mod plan;
+pub mod svg;
