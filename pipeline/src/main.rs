@@ -82,6 +82,28 @@ enum Command {
         #[arg(long)]
         fixed_principal_point: bool,
     },
+    /// Plan a battery-aware spiral mission: writes battery-N.csv (Litchi) and battery-N.kmz (DJI)
+    /// into OUT and prints `bounces=N hold_radius_ft=R est_minutes=T`.
+    Plan {
+        /// "LAT, LON" in decimal degrees.
+        #[arg(long, allow_hyphen_values = true)]
+        center: String,
+        #[arg(long)]
+        minutes: f64,
+        #[arg(long)]
+        batteries: u32,
+        /// Lowest height above the ground, feet.
+        #[arg(long)]
+        min_height: f64,
+        /// Highest height above the ground, feet.
+        #[arg(long, default_value_t = 400.0)]
+        max_height: f64,
+        #[arg(long)]
+        out: PathBuf,
+        /// A folder of SRTM .hgt tiles for terrain following (default: flat ground).
+        #[arg(long)]
+        dem: Option<PathBuf>,
+    },
     /// Render a synthetic drone orbit (textured ground and blocks) into OUT/images, as JPEGs
     /// with GPS EXIF, with the exact cameras in OUT/cameras and OUT/truth.json.
     SynthOrbit {
@@ -125,6 +147,23 @@ fn main() -> ExitCode {
             threads,
             fixed_principal_point,
         } => sfm_cmd(&job, matcher, threads, !fixed_principal_point),
+        Command::Plan {
+            center,
+            minutes,
+            batteries,
+            min_height,
+            max_height,
+            out,
+            dem,
+        } => plan_cmd(
+            &center,
+            minutes,
+            batteries,
+            min_height,
+            max_height,
+            &out,
+            dem.as_deref(),
+        ),
         Command::SynthOrbit {
             out,
             images,
@@ -483,6 +522,72 @@ fn geo_eval(job: &Path, model: &Reconstruction, truth_json: &Path) -> anyhow::Re
         geo.origin.lat,
         geo.origin.lon,
         geo.origin.alt
+    );
+    Ok(())
+}
+
+fn plan_cmd(
+    center: &str,
+    minutes: f64,
+    batteries: u32,
+    min_height: f64,
+    max_height: f64,
+    out: &Path,
+    dem: Option<&Path>,
+) -> anyhow::Result<()> {
+    use planner::elevation::{Elevation, FlatGround, HgtTile, HgtTiles};
+    let (lat, lon) = center
+        .split_once(',')
+        .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
+        .context("--center must be \"LAT, LON\" in decimal degrees, e.g. \"47.6205, -122.3493\"")?;
+    let inputs = planner::plan::Inputs {
+        center_lat: lat,
+        center_lon: lon,
+        battery_minutes: minutes,
+        batteries,
+        min_height_ft: min_height,
+        max_height_ft: max_height,
+    };
+    let mut tiles = HgtTiles::default();
+    if let Some(dir) = dem {
+        for entry in
+            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?
+        {
+            let path = entry?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if name.to_ascii_lowercase().ends_with(".hgt") {
+                tiles.insert(HgtTile::parse(name, &std::fs::read(&path)?)?);
+            }
+        }
+        if tiles.is_empty() {
+            bail!("no .hgt tiles in {}", dir.display());
+        }
+    }
+    let elevation: &dyn Elevation = if dem.is_some() { &tiles } else { &FlatGround };
+    let plan = planner::plan::plan(&inputs, elevation)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for (i, battery) in plan.batteries.iter().enumerate() {
+        let n = i + 1;
+        std::fs::write(
+            out.join(format!("battery-{n}.csv")),
+            planner::export::litchi_csv(&plan, battery),
+        )?;
+        std::fs::write(
+            out.join(format!("battery-{n}.kmz")),
+            planner::export::dji_kmz(&plan, battery)?,
+        )?;
+        println!(
+            "battery {n}: {} waypoints, {:.0} ft, {:.1} min of path",
+            battery.waypoints.len(),
+            battery.length_ft,
+            battery.path_minutes
+        );
+    }
+    println!(
+        "bounces={} hold_radius_ft={:.0} est_minutes={:.2}",
+        plan.params.bounces, plan.params.r_hold_ft, plan.estimated_minutes
     );
     Ok(())
 }

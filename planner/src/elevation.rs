@@ -94,6 +94,7 @@ impl HgtTile {
     }
 
     /// Bilinear interpolation between the four surrounding samples.
+    #[allow(clippy::many_single_char_names)] // rows, columns and fractions of a grid
     fn elevation(&self, lat: f64, lon: f64) -> Option<f64> {
         #[allow(clippy::cast_precision_loss)]
         let n = (self.side - 1) as f64;

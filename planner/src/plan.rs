@@ -277,7 +277,7 @@ pub fn plan(inputs: &Inputs, elevation: &dyn Elevation) -> Result<Plan, PlanErro
         invalid(
             "battery_minutes",
             format!(
-                "{} minutes is too short to fly a mission split into {} batteries (take-off and landing take 1.5 minutes); use at least {} minutes",
+                "a {}-minute battery is too short to fly a mission split {} ways (take-off and landing alone take 1.5 minutes); use at least {} minutes",
                 inputs.battery_minutes,
                 inputs.batteries,
                 minimum_minutes(inputs.batteries)
@@ -301,6 +301,7 @@ pub fn plan(inputs: &Inputs, elevation: &dyn Elevation) -> Result<Plan, PlanErro
     })
 }
 
+#[allow(clippy::many_single_char_names)] // k: battery, i: waypoint, a/b: leg ends, as in the docs
 fn battery(
     inputs: &Inputs,
     params: &SpiralParams,
