@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 /// Ground height above sea level, metres; None where unknown (outside the tiles, a void).
-pub trait Elevation {
+pub trait Elevation: Send + Sync {
     fn elevation_m(&self, lat: f64, lon: f64) -> Option<f64>;
 }
 

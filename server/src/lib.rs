@@ -5,6 +5,8 @@
 pub mod adapters;
 pub mod config;
 pub mod db;
+pub mod elevation;
+pub mod flight;
 pub mod ids;
 pub mod password;
 pub mod security;

@@ -101,6 +101,7 @@ impl Application {
             waitlist: embedded.waitlist.clone(),
             limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
             secure_cookies: config.secure_cookies(),
+            elevation: crate::elevation::load(&config.data_dir)?,
         };
         let router = router(config, services);
         let listener = TcpListener::bind(config.addr).await.with_context(|| {
@@ -145,8 +146,19 @@ fn router(config: &Config, services: Services) -> Router {
         .site_addr(config.addr)
         .build();
     let routes = generate_route_list(App);
+    let files = services.clone();
     let context = move || provide_context(services.clone());
     Router::new()
+        .route(
+            "/api/projects/{id}/flight/{file}",
+            axum::routing::get(
+                move |path: axum::extract::Path<(String, String)>,
+                      query: axum::extract::Query<app::api::flight::FlightQuery>,
+                      headers: http::HeaderMap| {
+                    crate::flight::download(files.clone(), path, query, headers)
+                },
+            ),
+        )
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use crate::api::flight::{plan_for, query_string, MissionFile};
 use crate::api::projects::{get_project, DeleteProject, RenameProject, SaveFlightInputs};
 use crate::components::form::{outcome, FieldError, FormError};
 use crate::components::progress::StatusBar;
@@ -95,6 +96,41 @@ fn ProjectView(
     }
 }
 
+/// What the planner shows for the inputs as typed: the pictures and a one-line summary, or the
+/// field that stops it.
+#[derive(Clone, PartialEq)]
+struct Preview {
+    batteries: usize,
+    top_view: String,
+    profile: String,
+    summary: String,
+}
+
+fn preview(
+    fields: (&str, &str, &str, &str, &str),
+    profile_battery: usize,
+) -> Result<Preview, (String, String)> {
+    let (center, minutes, batteries, min_h, max_h) = fields;
+    let to_field = |e: AppError| match e {
+        AppError::Invalid { field, message } => (field, message),
+        other => (String::new(), other.to_string()),
+    };
+    let inputs = FlightInputs::parse(center, minutes, batteries, min_h, max_h)
+        .map_err(|e| to_field(e.into()))?;
+    let plan = plan_for(&inputs, &planner::elevation::FlatGround).map_err(to_field)?;
+    let per_battery = plan.batteries.first().map_or(0, |b| b.waypoints.len());
+    let index = profile_battery.min(plan.batteries.len().saturating_sub(1));
+    Ok(Preview {
+        batteries: plan.batteries.len(),
+        top_view: planner::svg::top_view(&plan),
+        profile: planner::svg::altitude_profile(&plan, index),
+        summary: format!(
+            "{} bounces per battery, reaching {:.0} ft from the centre; about {:.1} minutes and {} waypoints per battery.",
+            plan.params.bounces, plan.params.r_hold_ft, plan.estimated_minutes, per_battery
+        ),
+    })
+}
+
 #[component]
 fn FlightForm(
     id: String,
@@ -102,41 +138,100 @@ fn FlightForm(
     save_flight: ServerAction<SaveFlightInputs>,
     result: Signal<Option<Result<(), AppError>>>,
 ) -> impl IntoView {
-    let center = flight.map(|f| f.center_text()).unwrap_or_default();
-    let minutes = flight.map_or_else(|| "20".to_owned(), |f| f.battery_minutes.to_string());
-    let batteries = flight.map_or_else(|| "3".to_owned(), |f| f.batteries.to_string());
-    let min_h = flight.map_or_else(|| "120".to_owned(), |f| f.min_height_ft.to_string());
-    let max_h = flight.map_or_else(|| "350".to_owned(), |f| f.max_height_ft.to_string());
+    let center = RwSignal::new(flight.map(|f| f.center_text()).unwrap_or_default());
+    let minutes =
+        RwSignal::new(flight.map_or_else(|| "20".to_owned(), |f| f.battery_minutes.to_string()));
+    let batteries =
+        RwSignal::new(flight.map_or_else(|| "3".to_owned(), |f| f.batteries.to_string()));
+    let min_h =
+        RwSignal::new(flight.map_or_else(|| "120".to_owned(), |f| f.min_height_ft.to_string()));
+    let max_h =
+        RwSignal::new(flight.map_or_else(|| "350".to_owned(), |f| f.max_height_ft.to_string()));
+    let profile_battery = RwSignal::new(0usize);
+    let plan = Memo::new(move |_| {
+        preview(
+            (
+                &center.read(),
+                &minutes.read(),
+                &batteries.read(),
+                &min_h.read(),
+                &max_h.read(),
+            ),
+            profile_battery.get(),
+        )
+    });
+    let id_field = id.clone();
+    let downloads = move || {
+        let Ok(p) = plan.get() else { return None };
+        let query = query_string(
+            &center.read(),
+            &minutes.read(),
+            &batteries.read(),
+            &min_h.read(),
+            &max_h.read(),
+        );
+        let id = id.clone();
+        Some(view! {
+            <ul class="downloads" aria-label="Mission files">
+                {(1..=p.batteries)
+                    .map(|n| {
+                        let csv = MissionFile::url(&id, n, "csv", &query);
+                        let kmz = MissionFile::url(&id, n, "kmz", &query);
+                        view! {
+                            <li>
+                                <span class="swatch" style=format!("background:{}", planner::svg::battery_colour(n - 1))></span>
+                                {format!("Battery {n}: ")}
+                                <a href=csv download data-testid=format!("csv-{n}")>"Litchi CSV"</a>
+                                " · "
+                                <a href=kmz download data-testid=format!("kmz-{n}")>"DJI KMZ"</a>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        })
+    };
+    let field = |name: &'static str, value: RwSignal<String>| {
+        view! {
+            <input
+                id=name
+                name=name
+                required
+                prop:value=move || value.get()
+                on:input:target=move |ev| value.set(ev.target().value())
+            />
+        }
+    };
     view! {
-        <section class="panel">
+        <section class="panel flight">
             <h2>"Flight plan"</h2>
-            <p class="muted small">"Where and how you will fly. The planner uses these to build one mission per battery."</p>
+            <p class="muted small">"A spiral around the centre, one wedge per battery, sized so each battery's flight fits its minutes. The picture follows what you type."</p>
             <ActionForm action=save_flight attr:class="stack" attr:novalidate=true>
-                <input type="hidden" name="id" value=id />
+                <input type="hidden" name="id" value=id_field />
                 <label for="center">"Centre (latitude, longitude)"</label>
-                <input id="center" name="center" required placeholder="47.6205, -122.3493" value=center />
+                {field("center", center).attr("placeholder", "47.6205, -122.3493")}
                 <FieldError result field="center" />
                 <div class="row">
                     <div>
                         <label for="battery_minutes">"Minutes per battery"</label>
-                        <input id="battery_minutes" name="battery_minutes" type="number" min="1" max="60" required value=minutes />
+                        {field("battery_minutes", minutes).attr("type", "number").attr("min", "1").attr("max", "60")}
                         <FieldError result field="battery_minutes" />
                     </div>
                     <div>
                         <label for="batteries">"Batteries"</label>
-                        <input id="batteries" name="batteries" type="number" min="1" max="12" required value=batteries />
+                        {field("batteries", batteries).attr("type", "number").attr("min", "1").attr("max", "12")}
                         <FieldError result field="batteries" />
                     </div>
                 </div>
                 <div class="row">
                     <div>
                         <label for="min_height_ft">"Min height (ft above ground)"</label>
-                        <input id="min_height_ft" name="min_height_ft" type="number" min="10" max="400" required value=min_h />
+                        {field("min_height_ft", min_h).attr("type", "number").attr("min", "10").attr("max", "400")}
                         <FieldError result field="min_height_ft" />
                     </div>
                     <div>
                         <label for="max_height_ft">"Max height (ft above ground)"</label>
-                        <input id="max_height_ft" name="max_height_ft" type="number" min="10" max="400" required value=max_h />
+                        {field("max_height_ft", max_h).attr("type", "number").attr("min", "10").attr("max", "400")}
                         <FieldError result field="max_height_ft" />
                     </div>
                 </div>
@@ -146,6 +241,36 @@ fn FlightForm(
                 </Show>
                 <button type="submit" disabled=move || save_flight.pending().get()>"Save flight inputs"</button>
             </ActionForm>
+            {move || match plan.get() {
+                Err((field, message)) => view! {
+                    <p class="field-error" role="alert" data-testid="plan-error">
+                        {if field.is_empty() { message } else { format!("{}: {message}", field.replace('_', " ")) }}
+                    </p>
+                }.into_any(),
+                Ok(p) => view! {
+                    <figure class="plan-picture">
+                        <div class="plan-top" inner_html=p.top_view></div>
+                        <figcaption class="small" data-testid="plan-summary">{p.summary}</figcaption>
+                    </figure>
+                    <div class="profile-tabs" role="group" aria-label="Altitude profile of battery">
+                        {(0..p.batteries).map(|i| view! {
+                            <button
+                                type="button"
+                                class="tab"
+                                aria-pressed=move || (profile_battery.get() == i).to_string()
+                                on:click=move |_| profile_battery.set(i)
+                            >{(i + 1).to_string()}</button>
+                        }).collect_view()}
+                    </div>
+                    <div class="plan-profile" inner_html=p.profile></div>
+                }.into_any(),
+            }}
+            <h3>"Mission files"</h3>
+            <p class="muted small">"One file per battery, for the plan shown. Heights are above the take-off point at the centre; with terrain data installed on the server they follow rising ground."</p>
+            {downloads}
         </section>
     }
+    // Erase the (deep) view type: the hydrate build's async layout otherwise overflows rustc's
+    // query depth.
+    .into_any()
 }

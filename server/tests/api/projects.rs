@@ -179,3 +179,77 @@ async fn another_users_project_is_invisible_and_unmodifiable() {
     assert_eq!(still["title"], "Alice's farm", "untouched");
     assert!(still["flight"].is_null());
 }
+
+#[tokio::test]
+async fn mission_files_download_for_the_owner_and_mark_the_plan_downloaded() {
+    let app = spawn_app().await;
+    let alice = app
+        .active_user("pilot@example.com", "pilot", PASSWORD)
+        .await;
+    let mallory = app
+        .active_user("other@example.com", "other", PASSWORD)
+        .await;
+    let id = alice
+        .call("create_project", &[("title", "Ridge farm")])
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let q = "center=47.6205%2C%20-122.3493&battery_minutes=20&batteries=3&min_height_ft=120&max_height_ft=400";
+    let url = |file: &str| format!("/api/projects/{id}/flight/{file}?{q}");
+
+    // A link on another site cannot download (and so change the status) on the user's behalf.
+    let cross = alice
+        .client
+        .get(format!("{}{}", alice.base, url("battery-1.csv")))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+
+    // Nobody else gets it, and nothing changes for them.
+    assert_eq!(
+        mallory.get(&url("battery-2.csv")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.browser().get(&url("battery-2.csv")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let status = alice.call("get_project", &[("id", &id)]).await.json()["status"].clone();
+    assert_eq!(status, "Draft");
+
+    let csv = alice.get(&url("battery-2.csv")).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert!(lines[0].starts_with("latitude,longitude,altitude(ft),heading(deg),curvesize(ft)"));
+    assert_eq!(
+        lines.len(),
+        1 + 4 * 9 + 3,
+        "header + 4N+3 waypoints for 20 min × 3"
+    );
+    let kmz = alice.get(&url("battery-3.kmz")).await;
+    assert_eq!(kmz.status, StatusCode::OK);
+    let status = alice.call("get_project", &[("id", &id)]).await.json()["status"].clone();
+    assert_eq!(status, "PathDownloaded");
+
+    // Bad requests say what is wrong.
+    let r = alice.get(&url("battery-4.csv")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("there is no battery 4"), "{}", r.body);
+    assert_eq!(
+        alice.get(&url("battery-1.exe")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = alice
+        .get(&format!("/api/projects/{id}/flight/battery-1.csv?center=nowhere&battery_minutes=20&batteries=3&min_height_ft=120&max_height_ft=400"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.starts_with("center:"), "{}", r.body);
+    let r = alice
+        .get(&format!("/api/projects/{id}/flight/battery-1.csv?center=1%2C2&battery_minutes=1&batteries=3&min_height_ft=120&max_height_ft=400"))
+        .await;
+    assert!(r.body.contains("too short"), "{}", r.body);
+}

@@ -1,0 +1,221 @@
+//! Flight plans: the same planner runs in the browser (the live picture, on flat ground) and on
+//! the server (the mission files, with terrain when the server has elevation data).
+
+use domain::FlightInputs;
+use planner::plan::{Inputs, Plan, PlanError};
+
+use crate::error::AppError;
+
+/// Plans a mission from validated inputs; planner refusals become field errors.
+pub fn plan_for(
+    inputs: &FlightInputs,
+    elevation: &dyn planner::elevation::Elevation,
+) -> Result<Plan, AppError> {
+    let inputs = Inputs {
+        center_lat: inputs.center_lat,
+        center_lon: inputs.center_lon,
+        battery_minutes: f64::from(inputs.battery_minutes),
+        batteries: inputs.batteries,
+        min_height_ft: inputs.min_height_ft,
+        max_height_ft: inputs.max_height_ft,
+    };
+    planner::plan::plan(&inputs, elevation).map_err(|e| match e {
+        PlanError::Invalid { field, message } => AppError::Invalid {
+            field: field.to_owned(),
+            message,
+        },
+        PlanError::NoElevation { .. } => AppError::Invalid {
+            field: "center".to_owned(),
+            message: e.to_string(),
+        },
+    })
+}
+
+/// Which file of which battery a download asks for: `battery-2.csv`, `battery-1.kmz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissionFile {
+    LitchiCsv(usize),
+    DjiKmz(usize),
+}
+
+impl MissionFile {
+    pub fn parse(name: &str) -> Option<Self> {
+        let rest = name.strip_prefix("battery-")?;
+        let (n, ext) = rest.split_once('.')?;
+        let n: usize = n.parse().ok().filter(|n| (1..=12).contains(n))?;
+        match ext {
+            "csv" => Some(Self::LitchiCsv(n)),
+            "kmz" => Some(Self::DjiKmz(n)),
+            _ => None,
+        }
+    }
+
+    pub fn url(project_id: &str, battery: usize, ext: &str, query: &str) -> String {
+        format!("/api/projects/{project_id}/flight/battery-{battery}.{ext}?{query}")
+    }
+}
+
+/// The inputs as a query string for the download links (what the form shows is what downloads).
+pub fn query_string(
+    center: &str,
+    minutes: &str,
+    batteries: &str,
+    min_h: &str,
+    max_h: &str,
+) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    format!(
+        "center={}&battery_minutes={}&batteries={}&min_height_ft={}&max_height_ft={}",
+        enc(center),
+        enc(minutes),
+        enc(batteries),
+        enc(min_h),
+        enc(max_h)
+    )
+}
+
+#[cfg(feature = "ssr")]
+pub use server_side::*;
+
+#[cfg(feature = "ssr")]
+mod server_side {
+    use domain::ports::SessionToken;
+    use domain::{FlightInputs, ProjectId, ProjectStatus};
+
+    use super::{plan_for, MissionFile};
+    use crate::error::AppError;
+    use crate::services::Services;
+
+    /// The query of a download request: the form's fields, as typed.
+    #[derive(Debug, serde::Deserialize)]
+    pub struct FlightQuery {
+        pub center: String,
+        pub battery_minutes: String,
+        pub batteries: String,
+        pub min_height_ft: String,
+        pub max_height_ft: String,
+    }
+
+    pub struct Download {
+        pub content_type: &'static str,
+        pub file_name: String,
+        pub bytes: Vec<u8>,
+    }
+
+    /// A battery's mission file for the owner of the project. Downloading a plan moves a draft
+    /// project to "flight plan downloaded".
+    pub async fn mission_file(
+        svc: &Services,
+        token: Option<SessionToken>,
+        project: &str,
+        file: &str,
+        q: &FlightQuery,
+    ) -> Result<Download, AppError> {
+        let token = token.ok_or(AppError::Unauthenticated)?;
+        let user = svc
+            .auth
+            .session_user(&token)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let id = ProjectId::parse(project).map_err(|_| AppError::NotFound)?;
+        let which = MissionFile::parse(file).ok_or(AppError::NotFound)?;
+        let p = svc.projects.get(&user.id, &id).await?; // another user's project is NotFound
+        let inputs = FlightInputs::parse(
+            &q.center,
+            &q.battery_minutes,
+            &q.batteries,
+            &q.min_height_ft,
+            &q.max_height_ft,
+        )?;
+        let plan = plan_for(&inputs, svc.elevation.as_ref())?;
+        let (n, ext) = match which {
+            MissionFile::LitchiCsv(n) | MissionFile::DjiKmz(n) => (n, file.rsplit('.').next()),
+        };
+        let battery = plan.batteries.get(n - 1).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "this plan has {} batteries; there is no battery {n}",
+                plan.batteries.len()
+            ))
+        })?;
+        let bytes = match which {
+            MissionFile::LitchiCsv(_) => planner::export::litchi_csv(&plan, battery).into_bytes(),
+            MissionFile::DjiKmz(_) => {
+                planner::export::dji_kmz(&plan, battery).map_err(AppError::internal)?
+            }
+        };
+        if p.status == ProjectStatus::Draft {
+            svc.projects
+                .set_status(&user.id, &id, ProjectStatus::PathDownloaded)
+                .await?;
+        }
+        let slug: String = p
+            .title
+            .to_string()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let slug = slug.trim_matches('-');
+        Ok(Download {
+            content_type: if matches!(which, MissionFile::LitchiCsv(_)) {
+                "text/csv; charset=utf-8"
+            } else {
+                "application/vnd.google-earth.kmz"
+            },
+            file_name: format!(
+                "{}battery-{n}.{}",
+                if slug.is_empty() {
+                    String::new()
+                } else {
+                    format!("{slug}-")
+                },
+                ext.unwrap_or("csv")
+            ),
+            bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_parse_strictly() {
+        assert_eq!(
+            MissionFile::parse("battery-2.csv"),
+            Some(MissionFile::LitchiCsv(2))
+        );
+        assert_eq!(
+            MissionFile::parse("battery-12.kmz"),
+            Some(MissionFile::DjiKmz(12))
+        );
+        assert_eq!(MissionFile::parse("battery-0.csv"), None);
+        assert_eq!(MissionFile::parse("battery-13.csv"), None);
+        assert_eq!(MissionFile::parse("battery-1.exe"), None);
+        assert_eq!(MissionFile::parse("../battery-1.csv"), None);
+    }
+
+    #[test]
+    fn query_values_are_escaped() {
+        assert_eq!(
+            query_string("47.6, -122.3", "20", "3", "120", "400"),
+            "center=47.6%2C%20-122.3&battery_minutes=20&batteries=3&min_height_ft=120&max_height_ft=400"
+        );
+    }
+}

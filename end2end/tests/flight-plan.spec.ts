@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
+
+const LITCHI_HEADER =
+  'latitude,longitude,altitude(ft),heading(deg),curvesize(ft),rotationdir,gimbalmode,gimbalpitchangle,' +
+  'altitudemode,speed(m/s),poi_latitude,poi_longitude,poi_altitude(ft),poi_altitudemode,photo_timeinterval,photo_distinterval';
+
+test('a pilot plans a flight, sees the picture follow the inputs and downloads battery 2', async ({ page }) => {
+  await signUpAndSignIn(page, 'planner');
+  await waitForHydration(page);
+  const dashboard = new DashboardPage(page);
+  await dashboard.createProject('Ridge farm');
+  await dashboard.card('Ridge farm').getByRole('link').click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Ridge farm' })).toBeVisible();
+  await waitForHydration(page);
+
+  // No centre yet: the planner says what it needs instead of drawing.
+  await expect(page.getByTestId('plan-error')).toContainText('centre');
+
+  await page.getByLabel('Centre (latitude, longitude)').fill('47.6205, -122.3493');
+  const picture = page.getByTestId('plan-top-view');
+  await expect(picture).toHaveAttribute('data-batteries', '3');
+  await expect(picture).toHaveAttribute('data-waypoints', String(3 * 39));
+  await expect(page.getByTestId('plan-summary')).toContainText('9 bounces');
+  await expect(page.getByTestId('scale-bar')).toBeVisible();
+
+  // The picture follows the inputs as they are typed.
+  await page.getByLabel('Batteries').fill('4');
+  await expect(picture).toHaveAttribute('data-batteries', '4');
+  await expect(page.getByTestId('plan-summary')).toContainText(/reaching 4[67]\d\d ft/);
+  await page.getByLabel('Minutes per battery').fill('1');
+  await expect(page.getByTestId('plan-error')).toContainText('too short');
+  await expect(page.getByTestId('csv-1')).toHaveCount(0);
+  await page.getByLabel('Minutes per battery').fill('20');
+  await page.getByLabel('Batteries').fill('3');
+  await expect(picture).toHaveAttribute('data-batteries', '3');
+
+  // The altitude profile switches between batteries.
+  await page.getByRole('group', { name: 'Altitude profile of battery' }).getByRole('button', { name: '2' }).click();
+  await expect(page.getByTestId('plan-profile')).toHaveAttribute('aria-label', 'Altitude profile of battery 2');
+
+  const downloading = page.waitForEvent('download');
+  await page.getByTestId('csv-2').click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe('ridge-farm-battery-2.csv');
+  const lines = readFileSync(await download.path(), 'utf8').trim().split('\n');
+  expect(lines[0]).toBe(LITCHI_HEADER);
+  expect(lines.length).toBe(1 + 4 * 9 + 3);
+
+  // Downloading the plan moved the project on.
+  await page.reload();
+  await expect(page.getByText('Flight plan downloaded').first()).toBeVisible();
+});

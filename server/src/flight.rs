@@ -1,0 +1,58 @@
+//! The mission-file download (`GET /api/projects/{id}/flight/battery-N.csv|kmz?…`): a file, so
+//! a plain route rather than a server function; the work is `app::api::flight::mission_file`.
+
+use app::api::flight::{mission_file, FlightQuery};
+use app::services::{Services, SESSION_COOKIE};
+use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Response};
+use domain::ports::SessionToken;
+use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+pub async fn download(
+    svc: Services,
+    Path((id, file)): Path<(String, String)>,
+    Query(q): Query<FlightQuery>,
+    headers: HeaderMap,
+) -> Response {
+    // Downloading changes the project's status, so a link on another site must not trigger it
+    // (SameSite=Lax cookies still ride along on top-level cross-site navigations).
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            "Open the download from the project page.",
+        )
+            .into_response();
+    }
+    let token = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| *k == SESSION_COOKIE && !v.is_empty())
+        .map(|(_, v)| SessionToken(v.to_owned()));
+    match mission_file(&svc, token, &id, &file, &q).await {
+        Ok(d) => {
+            let disposition = format!("attachment; filename=\"{}\"", d.file_name);
+            let mut res = d.bytes.into_response();
+            let h = res.headers_mut();
+            h.insert(CONTENT_TYPE, HeaderValue::from_static(d.content_type));
+            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if let Ok(v) = HeaderValue::from_str(&disposition) {
+                h.insert(CONTENT_DISPOSITION, v);
+            }
+            res
+        }
+        Err(e) => {
+            let message = match &e {
+                app::error::AppError::Invalid { field, message } => format!("{field}: {message}"),
+                other => other.to_string(),
+            };
+            (e.status(), message).into_response()
+        }
+    }
+}
