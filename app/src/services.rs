@@ -29,8 +29,8 @@ pub struct Services {
     pub limiter: Arc<Mutex<SignInLimiter>>,
     /// Adds `Secure` to cookies; on whenever the public URL is https.
     pub secure_cookies: bool,
-    /// Ground heights for flight plans (flat unless SRTM tiles are installed).
-    pub elevation: Arc<dyn planner::elevation::Elevation>,
+    /// Ground heights for flight plans (tiles, a web service, or flat ground).
+    pub terrain: Arc<dyn domain::ports::Terrain>,
 }
 
 pub fn services() -> Result<Services, AppError> {

@@ -118,3 +118,11 @@ pub struct Message {
 pub trait Notifier: Send + Sync {
     async fn send(&self, message: Message) -> Result<(), StoreError>;
 }
+
+/// Ground heights for flight planning: local tiles, flat ground, or a web service.
+#[async_trait]
+pub trait Terrain: Send + Sync {
+    /// Metres above sea level at each (latitude, longitude), in order; `None` where the source
+    /// has no data. `Err` is a message for the pilot (the service is down, the key is refused).
+    async fn elevations_m(&self, points: &[(f64, f64)]) -> Result<Vec<Option<f64>>, String>;
+}

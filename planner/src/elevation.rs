@@ -1,7 +1,8 @@
 //! Ground elevation, behind a port: flat ground by default, SRTM `.hgt` tiles when the operator
 //! has put some in the data directory (the server reads the files; this crate parses bytes).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 
 /// Ground height above sea level, metres; None where unknown (outside the tiles, a void).
 pub trait Elevation: Send + Sync {
@@ -139,6 +140,57 @@ impl Elevation for HgtTiles {
     }
 }
 
+/// Elevations fetched ahead of planning, for sources that cannot answer one point at a time
+/// (a web service). Planning asks for points it does not know yet; they are recorded (and
+/// answered with a placeholder meanwhile), fetched in one batch, and the plan is made
+/// again — until a pass asks for nothing new. Same inputs, same points: a pass is deterministic.
+#[derive(Default)]
+pub struct Prefetched {
+    known: HashMap<(i64, i64), Option<f64>>,
+    missing: Mutex<BTreeSet<(i64, i64)>>,
+}
+
+/// Coordinates to 1e-7 degrees (about a centimetre) as a map key.
+#[allow(clippy::cast_possible_truncation)] // |degrees| ≤ 180 → |key| ≤ 1.8e9
+fn key(lat: f64, lon: f64) -> (i64, i64) {
+    ((lat * 1e7).round() as i64, (lon * 1e7).round() as i64)
+}
+
+impl Prefetched {
+    /// The points asked for but not known, emptied.
+    pub fn take_missing(&self) -> Vec<(f64, f64)> {
+        let mut missing = self
+            .missing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        #[allow(clippy::cast_precision_loss)]
+        let points = missing
+            .iter()
+            .map(|&(a, b)| (a as f64 / 1e7, b as f64 / 1e7))
+            .collect();
+        missing.clear();
+        points
+    }
+
+    pub fn insert(&mut self, lat: f64, lon: f64, metres: Option<f64>) {
+        self.known.insert(key(lat, lon), metres);
+    }
+}
+
+impl Elevation for Prefetched {
+    fn elevation_m(&self, lat: f64, lon: f64) -> Option<f64> {
+        let k = key(lat, lon);
+        if let Some(v) = self.known.get(&k) {
+            return *v;
+        }
+        self.missing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(k);
+        Some(0.0) // a placeholder: this pass's plan is discarded
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -184,5 +236,50 @@ mod tests {
             HgtTile::parse("N00E000", &[0; 10]),
             Err(HgtError::BadSize { .. })
         ));
+    }
+
+    #[test]
+    fn prefetching_converges_to_the_direct_plan() {
+        use crate::plan::{plan, Inputs};
+        struct Slope;
+        impl Elevation for Slope {
+            fn elevation_m(&self, lat: f64, lon: f64) -> Option<f64> {
+                Some(400.0 + (lat - 46.0) * 20_000.0 + (lon - 7.0) * 9_000.0)
+            }
+        }
+        let inputs = Inputs {
+            center_lat: 46.0,
+            center_lon: 7.0,
+            battery_minutes: 15.0,
+            batteries: 2,
+            min_height_ft: 100.0,
+            max_height_ft: 300.0,
+        };
+        let direct = plan(&inputs, &Slope).unwrap();
+        let mut cache = Prefetched::default();
+        let mut passes = 0;
+        let fetched = loop {
+            passes += 1;
+            let p = plan(&inputs, &cache).unwrap();
+            let missing = cache.take_missing();
+            if missing.is_empty() {
+                break p;
+            }
+            for (lat, lon) in missing {
+                cache.insert(lat, lon, Slope.elevation_m(lat, lon));
+            }
+            assert!(passes < 6, "no convergence");
+        };
+        assert!(passes >= 2);
+        assert_eq!(fetched.batteries.len(), direct.batteries.len());
+        for (a, b) in fetched.batteries.iter().zip(&direct.batteries) {
+            assert_eq!(a.waypoints.len(), b.waypoints.len());
+            for (x, y) in a.waypoints.iter().zip(&b.waypoints) {
+                assert!(
+                    (x.altitude_ft - y.altitude_ft).abs() < 0.01,
+                    "{x:?} vs {y:?}"
+                );
+            }
+        }
     }
 }

@@ -53,6 +53,11 @@ pub struct Config {
     pub invite_ttl_secs: u64,
     /// Largest request body the API accepts (uploads have their own routes and limits).
     pub max_body_bytes: usize,
+    /// A web elevation service for terrain-following flight plans, used when no SRTM tiles are
+    /// in `DATA_DIR/dem/` (e.g. `https://api.opentopodata.org/v1/srtm30m`).
+    pub elevation_url: Option<String>,
+    /// Its API key, if it needs one (sent as `key=`; never logged).
+    pub elevation_key: Option<Secret>,
 }
 
 /// The optional file's shape; every key is optional and unknown keys are refused (typos should
@@ -70,9 +75,11 @@ struct FileLayer {
     reset_link_ttl_secs: Option<u64>,
     invite_ttl_secs: Option<u64>,
     max_body_bytes: Option<usize>,
+    elevation_url: Option<String>,
+    elevation_key: Option<Secret>,
 }
 
-const ENV_KEYS: [&str; 11] = [
+const ENV_KEYS: [&str; 13] = [
     "SPACEPORT_ADDR",
     "SPACEPORT_DATA_DIR",
     "SPACEPORT_PUBLIC_URL",
@@ -84,6 +91,8 @@ const ENV_KEYS: [&str; 11] = [
     "SPACEPORT_INVITE_TTL_SECS",
     "SPACEPORT_MAX_BODY_BYTES",
     "SPACEPORT_CONFIG",
+    "SPACEPORT_ELEVATION_URL",
+    "SPACEPORT_ELEVATION_KEY",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +233,25 @@ impl Config {
         )?)
         .map_err(|_| err("max_body_bytes is too large"))?;
 
+        let elevation_url = env
+            .get("SPACEPORT_ELEVATION_URL")
+            .cloned()
+            .or(file.elevation_url)
+            .filter(|u| !u.is_empty());
+        if let Some(url) = &elevation_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains('?') {
+                // Not echoed: a query may hold a key.
+                return Err(err(
+                    "elevation_url must be an http(s) URL without a query, e.g. https://api.opentopodata.org/v1/srtm30m (put a key in elevation_key)",
+                ));
+            }
+        }
+        let elevation_key = env
+            .get("SPACEPORT_ELEVATION_KEY")
+            .cloned()
+            .map(Secret::new)
+            .or(file.elevation_key);
+
         Ok(Self {
             addr,
             data_dir,
@@ -235,6 +263,8 @@ impl Config {
             reset_link_ttl_secs,
             invite_ttl_secs,
             max_body_bytes,
+            elevation_url,
+            elevation_key,
         })
     }
 
@@ -371,6 +401,27 @@ mod tests {
         assert!(msg(&[("SPACEPORT_RESET_LINK_TTL_SECS", "0")]).contains("between"));
         let smtp = msg(&[("SPACEPORT_SMTP_URL", "mail.example.com:hunter2")]);
         assert!(!smtp.contains("hunter2"), "secrets never echo: {smtp}");
+        let elevation = msg(&[(
+            "SPACEPORT_ELEVATION_URL",
+            "https://api.example.com/v1?key=hunter2",
+        )]);
+        assert!(elevation.contains("elevation_key"), "{elevation}");
+        assert!(!elevation.contains("hunter2"), "{elevation}");
+        let ok = Config::from_layers(
+            &env(&[
+                (
+                    "SPACEPORT_ELEVATION_URL",
+                    "https://api.example.com/v1/srtm30m",
+                ),
+                ("SPACEPORT_ELEVATION_KEY", "hunter2"),
+            ]),
+            &Overrides::default(),
+        )
+        .expect("valid");
+        assert!(
+            !format!("{ok:?}").contains("hunter2"),
+            "the key never prints"
+        );
     }
 
     #[test]

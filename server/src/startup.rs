@@ -101,7 +101,11 @@ impl Application {
             waitlist: embedded.waitlist.clone(),
             limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
             secure_cookies: config.secure_cookies(),
-            elevation: crate::elevation::load(&config.data_dir)?,
+            terrain: crate::elevation::load(
+                &config.data_dir,
+                config.elevation_url.as_deref(),
+                config.elevation_key.clone(),
+            )?,
         };
         let router = router(config, services);
         let listener = TcpListener::bind(config.addr).await.with_context(|| {

@@ -106,6 +106,34 @@ mod server_side {
         pub max_height_ft: String,
     }
 
+    /// Plans on the server's terrain. The planner asks for heights point by point; a web
+    /// service answers in batches, so plan, fetch what it asked for, and plan again until
+    /// nothing new is asked (two or three passes).
+    async fn plan_with_terrain(
+        svc: &Services,
+        inputs: &FlightInputs,
+    ) -> Result<planner::plan::Plan, AppError> {
+        let mut cache = planner::elevation::Prefetched::default();
+        for _ in 0..8 {
+            let plan = plan_for(inputs, &cache);
+            let missing = cache.take_missing();
+            if missing.is_empty() {
+                return plan;
+            }
+            let heights = svc
+                .terrain
+                .elevations_m(&missing)
+                .await
+                .map_err(AppError::BadRequest)?;
+            for ((lat, lon), h) in missing.into_iter().zip(heights) {
+                cache.insert(lat, lon, h);
+            }
+        }
+        Err(AppError::internal(
+            "terrain lookups did not settle after 8 passes",
+        ))
+    }
+
     pub struct Download {
         pub content_type: &'static str,
         pub file_name: String,
@@ -137,7 +165,7 @@ mod server_side {
             &q.min_height_ft,
             &q.max_height_ft,
         )?;
-        let plan = plan_for(&inputs, svc.elevation.as_ref())?;
+        let plan = plan_with_terrain(svc, &inputs).await?;
         let (n, ext) = match which {
             MissionFile::LitchiCsv(n) | MissionFile::DjiKmz(n) => (n, file.rsplit('.').next()),
         };

@@ -253,3 +253,103 @@ async fn mission_files_download_for_the_owner_and_mark_the_plan_downloaded() {
         .await;
     assert!(r.body.contains("too short"), "{}", r.body);
 }
+
+/// A stand-in web elevation service: a 150 m ridge running north–south 600 ft east of the
+/// centre; it insists on its API key.
+async fn spawn_elevation_service(
+    seen_keys: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) -> String {
+    use axum::extract::Query;
+    use std::collections::HashMap;
+    let app = axum::Router::new().route(
+        "/v1/test",
+        axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+            let seen = seen_keys.clone();
+            async move {
+                let key = q.get("key").cloned().unwrap_or_default();
+                seen.lock().unwrap().push(key.clone());
+                if key != "k-123" {
+                    return (
+                        StatusCode::FORBIDDEN,
+                        axum::Json(serde_json::json!({"status": "REQUEST_DENIED"})),
+                    );
+                }
+                let results: Vec<_> = q["locations"]
+                    .split('|')
+                    .map(|p| {
+                        let (_, lon) = p.split_once(',').unwrap();
+                        let lon: f64 = lon.parse().unwrap();
+                        let x_ft =
+                            (lon + 122.3493) * 111_320.0 * 47.6205f64.to_radians().cos() / 0.3048;
+                        let h = 100.0 + 150.0 * (-((x_ft - 600.0) / 80.0).powi(2)).exp();
+                        serde_json::json!({ "elevation": h })
+                    })
+                    .collect();
+                (
+                    StatusCode::OK,
+                    axum::Json(serde_json::json!({ "results": results })),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/v1/test")
+}
+
+#[tokio::test]
+async fn mission_files_follow_terrain_from_a_web_elevation_service() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let url = spawn_elevation_service(seen.clone()).await;
+    let q = "center=47.6205%2C%20-122.3493&battery_minutes=20&batteries=4&min_height_ft=120&max_height_ft=400";
+
+    let app = crate::common::spawn_app_with(&[
+        ("SPACEPORT_ELEVATION_URL", &url),
+        ("SPACEPORT_ELEVATION_KEY", "k-123"),
+    ])
+    .await;
+    let b = app
+        .active_user("hills@example.com", "hills", PASSWORD)
+        .await;
+    let id = b.call("create_project", &[("title", "Ridge")]).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut ridge_rows = 0;
+    for n in 1..=4 {
+        let csv = b
+            .get(&format!("/api/projects/{id}/flight/battery-{n}.csv?{q}"))
+            .await;
+        assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+        // Flat ground would give 4N+3 rows; legs over the ridge gain clearance waypoints.
+        ridge_rows += csv.body.lines().count() - 1 - (4 * 9 + 3);
+    }
+    assert!(ridge_rows > 0, "the ridge was not cleared");
+    assert!(seen.lock().unwrap().iter().all(|k| k == "k-123"));
+
+    // A refused key or a service that is down: a clear message, never the key.
+    let wrong = crate::common::spawn_app_with(&[
+        ("SPACEPORT_ELEVATION_URL", &url),
+        ("SPACEPORT_ELEVATION_KEY", "wrong-secret"),
+    ])
+    .await;
+    let w = wrong.active_user("w@example.com", "wuser", PASSWORD).await;
+    let id = w.call("create_project", &[("title", "W")]).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = w
+        .get(&format!("/api/projects/{id}/flight/battery-1.csv?{q}"))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body
+            .contains("elevation service is unavailable (HTTP 403"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("wrong-secret"));
+    let status = w.call("get_project", &[("id", &id)]).await.json()["status"].clone();
+    assert_eq!(status, "Draft", "a failed download changes nothing");
+}
