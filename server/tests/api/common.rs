@@ -141,6 +141,15 @@ impl Browser {
         reply(res).await
     }
 
+    /// Creates a project and returns its id.
+    pub async fn create_project(&self, title: &str) -> String {
+        let reply = self.call("create_project", &[("title", title)]).await;
+        reply.json()["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no project id in {}", reply.body))
+            .to_owned()
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         let res = self
             .client

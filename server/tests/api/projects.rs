@@ -112,13 +112,7 @@ async fn another_users_project_is_invisible_and_unmodifiable() {
     let mallory = app
         .active_user("mallory@example.com", "mallory", PASSWORD)
         .await;
-    let id = alice
-        .call("create_project", &[("title", "Alice's farm")])
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = alice.create_project("Alice's farm").await;
 
     let attempts: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("get_project", vec![("id", &id)]),
@@ -189,13 +183,7 @@ async fn mission_files_download_for_the_owner_and_mark_the_plan_downloaded() {
     let mallory = app
         .active_user("other@example.com", "other", PASSWORD)
         .await;
-    let id = alice
-        .call("create_project", &[("title", "Ridge farm")])
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = alice.create_project("Ridge farm").await;
     let q = "center=47.6205%2C%20-122.3493&battery_minutes=20&batteries=3&min_height_ft=120&max_height_ft=400";
     let url = |file: &str| format!("/api/projects/{id}/flight/{file}?{q}");
 
@@ -312,10 +300,7 @@ async fn mission_files_follow_terrain_from_a_web_elevation_service() {
     let b = app
         .active_user("hills@example.com", "hills", PASSWORD)
         .await;
-    let id = b.call("create_project", &[("title", "Ridge")]).await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = b.create_project("Ridge").await;
     let mut ridge_rows = 0;
     for n in 1..=4 {
         let csv = b
@@ -335,10 +320,7 @@ async fn mission_files_follow_terrain_from_a_web_elevation_service() {
     ])
     .await;
     let w = wrong.active_user("w@example.com", "wuser", PASSWORD).await;
-    let id = w.call("create_project", &[("title", "W")]).await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = w.create_project("W").await;
     let r = w
         .get(&format!("/api/projects/{id}/flight/battery-1.csv?{q}"))
         .await;
