@@ -1,0 +1,111 @@
+//! Real spherical harmonics to degree 3 in the order 3DGS stores them, with derivatives with
+//! respect to the (unit) viewing direction for the gradient to the Gaussian's position.
+
+pub const C0: f32 = 0.282_094_8;
+const C1: f32 = 0.488_602_5;
+const C2: [f32; 5] = [
+    1.092_548_4,
+    -1.092_548_4,
+    0.315_391_6,
+    -1.092_548_4,
+    0.546_274_2,
+];
+const C3: [f32; 7] = [
+    -0.590_043_6,
+    2.890_611_4,
+    -0.457_045_8,
+    0.373_176_3,
+    -0.457_045_8,
+    1.445_305_7,
+    -0.590_043_6,
+];
+
+/// Coefficients used at a degree: 1, 4, 9, 16.
+pub const fn coeffs(degree: u8) -> usize {
+    (degree as usize + 1) * (degree as usize + 1)
+}
+
+/// The 16 basis values at direction `d`.
+pub fn basis(d: [f32; 3]) -> [f32; 16] {
+    let [x, y, z] = d;
+    let (xx, yy, zz) = (x * x, y * y, z * z);
+    [
+        C0,
+        -C1 * y,
+        C1 * z,
+        -C1 * x,
+        C2[0] * x * y,
+        C2[1] * y * z,
+        C2[2] * (2.0 * zz - xx - yy),
+        C2[3] * x * z,
+        C2[4] * (xx - yy),
+        C3[0] * y * (3.0 * xx - yy),
+        C3[1] * x * y * z,
+        C3[2] * y * (4.0 * zz - xx - yy),
+        C3[3] * z * (2.0 * zz - 3.0 * xx - 3.0 * yy),
+        C3[4] * x * (4.0 * zz - xx - yy),
+        C3[5] * z * (xx - yy),
+        C3[6] * x * (xx - 3.0 * yy),
+    ]
+}
+
+/// ∂basis/∂(x, y, z), treating the components as independent.
+pub fn basis_grad(d: [f32; 3]) -> [[f32; 3]; 16] {
+    let [x, y, z] = d;
+    let (xx, yy, zz) = (x * x, y * y, z * z);
+    [
+        [0.0, 0.0, 0.0],
+        [0.0, -C1, 0.0],
+        [0.0, 0.0, C1],
+        [-C1, 0.0, 0.0],
+        [C2[0] * y, C2[0] * x, 0.0],
+        [0.0, C2[1] * z, C2[1] * y],
+        [-2.0 * C2[2] * x, -2.0 * C2[2] * y, 4.0 * C2[2] * z],
+        [C2[3] * z, 0.0, C2[3] * x],
+        [2.0 * C2[4] * x, -2.0 * C2[4] * y, 0.0],
+        [C3[0] * 6.0 * x * y, C3[0] * (3.0 * xx - 3.0 * yy), 0.0],
+        [C3[1] * y * z, C3[1] * x * z, C3[1] * x * y],
+        [
+            -2.0 * C3[2] * x * y,
+            C3[2] * (4.0 * zz - xx - 3.0 * yy),
+            8.0 * C3[2] * y * z,
+        ],
+        [
+            -6.0 * C3[3] * x * z,
+            -6.0 * C3[3] * y * z,
+            C3[3] * (6.0 * zz - 3.0 * xx - 3.0 * yy),
+        ],
+        [
+            C3[4] * (4.0 * zz - 3.0 * xx - yy),
+            -2.0 * C3[4] * x * y,
+            8.0 * C3[4] * x * z,
+        ],
+        [2.0 * C3[5] * x * z, -2.0 * C3[5] * y * z, C3[5] * (xx - yy)],
+        [C3[6] * (3.0 * xx - 3.0 * yy), -6.0 * C3[6] * x * y, 0.0],
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        let d = [0.3f32, -0.5, 0.8];
+        let g = basis_grad(d);
+        for axis in 0..3 {
+            let (mut a, mut b) = (d, d);
+            a[axis] += 1e-3;
+            b[axis] -= 1e-3;
+            let (ba, bb) = (basis(a), basis(b));
+            for k in 0..16 {
+                let fd = (ba[k] - bb[k]) / 2e-3;
+                assert!(
+                    (fd - g[k][axis]).abs() < 2e-3,
+                    "k {k} axis {axis}: {fd} vs {}",
+                    g[k][axis]
+                );
+            }
+        }
+    }
+}

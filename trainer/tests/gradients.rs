@@ -1,0 +1,213 @@
+//! The rasterizer against its oracles: the format core's reference renderer for the forward
+//! pass, central finite differences for every parameter kind of the backward pass.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation
+)]
+
+use splat::render::{render, Camera};
+use trainer::model::Gaussians;
+use trainer::raster::{project_all, project_backward, rasterize, rasterize_backward, ParamGrad};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32
+    }
+    fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.next()
+    }
+}
+
+fn camera(w: u32, h: u32) -> Camera {
+    Camera::look_at(
+        [0.4, -0.3, -4.0],
+        [0.0, 0.0, 0.0],
+        [0.0, -1.0, 0.0],
+        0.9,
+        w,
+        h,
+    )
+}
+
+/// Small Gaussians scattered over the view (for the forward comparison).
+fn scene(n: usize, seed: u64) -> Gaussians {
+    scene_with(n, seed, 0.8, (-2.2, -1.2))
+}
+
+/// The forward pass skips fragments with α < 1/255, so a moving Gaussian's footprint gains or
+/// loses whole pixels at that ring: a jump finite differences would see and no gradient has.
+/// Gradient scenes therefore use Gaussians large enough (σ ≈ 17–25 px, opacity ≤ 0.3) that the
+/// ring lies outside the 64×48 image.
+fn smooth_scene(n: usize, seed: u64) -> Gaussians {
+    scene_with(n, seed, 0.3, (0.3, 0.7))
+}
+
+fn scene_with(n: usize, seed: u64, spread: f32, log_scale: (f32, f32)) -> Gaussians {
+    let mut r = Rng(seed);
+    let mut g = Gaussians::default();
+    for _ in 0..n {
+        g.means.push([
+            r.range(-spread, spread),
+            r.range(-0.75 * spread, 0.75 * spread),
+            r.range(-0.5, 0.5),
+        ]);
+        g.log_scales.push([
+            r.range(log_scale.0, log_scale.1),
+            r.range(log_scale.0, log_scale.1),
+            r.range(log_scale.0, log_scale.1),
+        ]);
+        g.quats.push([
+            r.range(0.5, 1.0),
+            r.range(-0.5, 0.5),
+            r.range(-0.5, 0.5),
+            r.range(-0.5, 0.5),
+        ]);
+        let o: f32 = r.range(0.1, 0.3);
+        g.opacity_logits.push((o / (1.0 - o)).ln());
+        let mut sh = [[0.0f32; 3]; 16];
+        for (k, coeff) in sh.iter_mut().enumerate() {
+            for v in coeff.iter_mut() {
+                *v = if k == 0 {
+                    r.range(0.2, 1.2)
+                } else {
+                    r.range(-0.15, 0.15)
+                };
+            }
+        }
+        g.sh.push(sh);
+    }
+    g
+}
+
+#[test]
+fn the_forward_pass_matches_the_reference_renderer() {
+    for seed in [1, 2, 3] {
+        let g = scene(40, seed);
+        let cam = camera(96, 72);
+        let ours = rasterize(&project_all(&g, &cam, 3), 96, 72, [0.1, 0.2, 0.3]);
+        let reference = render(&g.to_cloud(3), &cam, [0.1, 0.2, 0.3]);
+        let worst = ours
+            .image
+            .iter()
+            .zip(&reference.rgb)
+            .flat_map(|(a, b)| (0..3).map(move |c| (a[c] - b[c]).abs()))
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "seed {seed}: max difference {worst}");
+    }
+}
+
+/// A smooth scalar of the image: Σ weight · colour.
+fn objective(g: &Gaussians, cam: &Camera, weights: &[[f32; 3]]) -> f64 {
+    let frame = rasterize(
+        &project_all(g, cam, 3),
+        cam.width as usize,
+        cam.height as usize,
+        [0.0; 3],
+    );
+    frame
+        .image
+        .iter()
+        .zip(weights)
+        .map(|(c, w)| (0..3).map(|k| f64::from(c[k] * w[k])).sum::<f64>())
+        .sum()
+}
+
+fn analytic(g: &Gaussians, cam: &Camera, weights: &[[f32; 3]]) -> Vec<ParamGrad> {
+    let projs = project_all(g, cam, 3);
+    let frame = rasterize(&projs, cam.width as usize, cam.height as usize, [0.0; 3]);
+    let g2 = rasterize_backward(&frame, &projs, weights);
+    (0..g.len())
+        .map(|i| {
+            projs[i].map_or_else(ParamGrad::default, |p| {
+                project_backward(g, i, cam, &p, &g2[i], 3)
+            })
+        })
+        .collect()
+}
+
+fn compare(kind: &str, analytic: &[f64], numeric: &[f64]) {
+    let dot: f64 = analytic.iter().zip(numeric).map(|(a, b)| a * b).sum();
+    let na = analytic.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let nn = numeric.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let cosine = dot / (na * nn).max(1e-30);
+    let rel = analytic
+        .iter()
+        .zip(numeric)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt()
+        / nn.max(1e-30);
+    assert!(nn > 1e-6, "{kind}: no signal");
+    assert!(cosine > 0.999 && rel < 0.03, "{kind}: cosine {cosine:.5}, relative error {rel:.4}\nanalytic {analytic:?}\nnumeric {numeric:?}");
+}
+
+#[test]
+fn gradients_match_finite_differences_for_every_parameter_kind() {
+    let cam = camera(64, 48);
+    let mut r = Rng(99);
+    let weights: Vec<[f32; 3]> = (0..64 * 48)
+        .map(|_| [r.range(-1.0, 1.0), r.range(-1.0, 1.0), r.range(-1.0, 1.0)])
+        .collect();
+    let g = smooth_scene(6, 7);
+    let grads = analytic(&g, &cam, &weights);
+    let fd = |edit: &dyn Fn(&mut Gaussians, f32), eps: f32| {
+        let mut plus = g.clone();
+        edit(&mut plus, eps);
+        let mut minus = g.clone();
+        edit(&mut minus, -eps);
+        (objective(&plus, &cam, &weights) - objective(&minus, &cam, &weights))
+            / (2.0 * f64::from(eps))
+    };
+    let (mut a, mut n) = (Vec::new(), Vec::new());
+    for i in 0..g.len() {
+        for k in 0..3 {
+            a.push(f64::from(grads[i].mean[k]));
+            n.push(fd(&|g, e| g.means[i][k] += e, 2e-3));
+        }
+    }
+    compare("means", &a, &n);
+    let (mut a, mut n) = (Vec::new(), Vec::new());
+    for i in 0..g.len() {
+        for k in 0..3 {
+            a.push(f64::from(grads[i].log_scale[k]));
+            n.push(fd(&|g, e| g.log_scales[i][k] += e, 2e-3));
+        }
+    }
+    compare("log-scales", &a, &n);
+    let (mut a, mut n) = (Vec::new(), Vec::new());
+    for i in 0..g.len() {
+        for k in 0..4 {
+            a.push(f64::from(grads[i].quat[k]));
+            n.push(fd(&|g, e| g.quats[i][k] += e, 2e-3));
+        }
+    }
+    compare("quaternions", &a, &n);
+    let (mut a, mut n) = (Vec::new(), Vec::new());
+    for i in 0..g.len() {
+        a.push(f64::from(grads[i].opacity_logit));
+        n.push(fd(&|g, e| g.opacity_logits[i] += e, 2e-3));
+    }
+    compare("opacity logits", &a, &n);
+    for (kind, coeffs) in [
+        ("SH DC", 0..1),
+        ("SH degree 1", 1..4),
+        ("SH degree 2", 4..9),
+        ("SH degree 3", 9..16),
+    ] {
+        let (mut a, mut n) = (Vec::new(), Vec::new());
+        for i in 0..g.len() {
+            for k in coeffs.clone() {
+                for c in 0..3 {
+                    a.push(f64::from(grads[i].sh[k][c]));
+                    n.push(fd(&|g, e| g.sh[i][k][c] += e, 2e-3));
+                }
+            }
+        }
+        compare(kind, &a, &n);
+    }
+}
