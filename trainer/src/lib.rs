@@ -7,3 +7,4 @@ pub mod loss;
 pub mod model;
 pub mod raster;
 pub mod sh;
+pub mod train;

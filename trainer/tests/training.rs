@@ -1,0 +1,143 @@
+//! A tiny synthetic scene must train to a high PSNR in seconds, deterministically.
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation
+)]
+
+use splat::render::{render, Camera};
+use trainer::model::Gaussians;
+use trainer::train::{train, TrainConfig, View};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32
+    }
+    fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.next()
+    }
+}
+
+/// A ground-truth scene of coloured blobs, seen from a ring of cameras.
+fn synthetic() -> (Gaussians, Vec<View>) {
+    let mut r = Rng(5);
+    let mut truth = Gaussians::default();
+    for _ in 0..60 {
+        truth
+            .means
+            .push([r.range(-1.0, 1.0), r.range(-1.0, 1.0), r.range(-1.0, 1.0)]);
+        let s = r.range(-2.6, -1.6);
+        truth.log_scales.push([
+            s + r.range(-0.3, 0.3),
+            s + r.range(-0.3, 0.3),
+            s + r.range(-0.3, 0.3),
+        ]);
+        truth.quats.push([
+            1.0,
+            r.range(-0.4, 0.4),
+            r.range(-0.4, 0.4),
+            r.range(-0.4, 0.4),
+        ]);
+        truth.opacity_logits.push(r.range(0.5, 3.0));
+        let mut sh = [[0.0; 3]; 16];
+        sh[0] = [r.range(-1.5, 1.5), r.range(-1.5, 1.5), r.range(-1.5, 1.5)];
+        truth.sh.push(sh);
+    }
+    let cloud = truth.to_cloud(0);
+    let views = (0..16)
+        .map(|k| {
+            let a = std::f32::consts::TAU * k as f32 / 16.0;
+            let eye = [4.0 * a.cos(), 1.2 * (2.0 * a).sin(), 4.0 * a.sin()];
+            let camera = Camera::look_at(eye, [0.0; 3], [0.0, -1.0, 0.0], 0.8, 64, 48);
+            let image = render(&cloud, &camera, [0.0; 3]).rgb;
+            View {
+                name: format!("view-{k}"),
+                camera,
+                image,
+            }
+        })
+        .collect();
+    (truth, views)
+}
+
+#[test]
+fn a_tiny_scene_trains_to_a_high_psnr_in_seconds() {
+    let (truth, views) = synthetic();
+    // "SfM points": the true centres, jittered, with grey colour.
+    let mut r = Rng(11);
+    let points: Vec<[f32; 3]> = truth
+        .means
+        .iter()
+        .map(|m| m.map(|v| v + r.range(-0.05, 0.05)))
+        .collect();
+    let init = Gaussians::from_points(&points, &vec![[0.5; 3]; points.len()]);
+    // Every 8th view held out, the standard protocol.
+    let (held, trained): (Vec<(usize, View)>, Vec<(usize, View)>) =
+        views.into_iter().enumerate().partition(|(i, _)| i % 8 == 0);
+    let strip = |v: Vec<(usize, View)>| v.into_iter().map(|(_, v)| v).collect::<Vec<_>>();
+    let (train_views, test_views) = (strip(trained), strip(held));
+    let config = TrainConfig {
+        max_gaussians: 2000,
+        ..TrainConfig::for_iterations(600)
+    };
+    let mut losses = Vec::new();
+    let started = std::time::Instant::now();
+    let (model, report) = train(
+        init.clone(),
+        &train_views,
+        &test_views,
+        &config,
+        50,
+        &mut |p, _| {
+            losses.push(p.loss);
+            true
+        },
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    let eval = report.evaluation.unwrap();
+    println!(
+        "psnr {:.2} ssim {:.3} gaussians {} in {seconds:.1}s, losses {losses:?}",
+        eval.psnr,
+        eval.ssim,
+        model.len()
+    );
+    assert!(
+        losses.last().unwrap() < &(losses[0] * 0.5),
+        "loss did not fall: {losses:?}"
+    );
+    assert!(eval.psnr > 28.0, "held-out PSNR {:.2}", eval.psnr);
+    assert!(eval.ssim > 0.9, "held-out SSIM {:.3}", eval.ssim);
+
+    assert!(model.len() <= 2000, "the cap holds: {}", model.len());
+
+    // Same seed, same model.
+    let short = TrainConfig {
+        max_gaussians: 500,
+        ..TrainConfig::for_iterations(120)
+    };
+    let once = train(
+        init.clone(),
+        &train_views,
+        &[],
+        &short,
+        1000,
+        &mut |_, _| true,
+    )
+    .0;
+    let twice = train(init, &train_views, &[], &short, 1000, &mut |_, _| true).0;
+    assert_eq!(once, twice);
+}
+
+#[test]
+fn training_can_be_cancelled() {
+    let (truth, views) = synthetic();
+    let init = Gaussians::from_points(&truth.means, &vec![[0.5; 3]; truth.len()]);
+    let config = TrainConfig::for_iterations(500);
+    let (_, report) = train(init, &views, &[], &config, 10, &mut |p, _| p.iteration < 30);
+    assert!(report.cancelled);
+    assert_eq!(report.iterations, 30);
+}
