@@ -14,3 +14,4 @@ pub mod job;
 pub mod progress;
 pub mod sfm;
 pub mod synth;
+pub mod train;

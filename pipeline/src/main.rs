@@ -104,6 +104,30 @@ enum Command {
         #[arg(long)]
         dem: Option<PathBuf>,
     },
+    /// Train 3D Gaussians on a job's SfM output: JOB/train/point_cloud.ply, report.json and
+    /// eval/ pictures; prints `psnr=… ssim=… gaussians=… seconds=…` last.
+    Train {
+        job: PathBuf,
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+        #[arg(long, default_value_t = 3000)]
+        iterations: u32,
+        #[arg(long, default_value_t = 500_000)]
+        max_gaussians: usize,
+        /// Longest side of the training images, pixels (default: the working copies' size).
+        #[arg(long)]
+        max_size: Option<u32>,
+        /// Continue from JOB/train/checkpoint.ply (written every 500 iterations).
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Photos to a compressed model in one go: ingest → sfm → train → compress (JOB/model.sog).
+    Run {
+        source: PathBuf,
+        job: PathBuf,
+        #[arg(long, value_enum, default_value_t = Preset::Preview)]
+        preset: Preset,
+    },
     /// Render a synthetic drone orbit (textured ground and blocks) into OUT/images, as JPEGs
     /// with GPS EXIF, with the exact cameras in OUT/cameras and OUT/truth.json.
     SynthOrbit {
@@ -164,6 +188,29 @@ fn main() -> ExitCode {
             &out,
             dem.as_deref(),
         ),
+        Command::Train {
+            job,
+            backend,
+            iterations,
+            max_gaussians,
+            max_size,
+            resume,
+        } => train_cmd(
+            &job,
+            backend,
+            &pipeline::train::TrainOptions {
+                iterations,
+                max_gaussians,
+                max_size,
+                resume,
+                ..pipeline::train::TrainOptions::default()
+            },
+        ),
+        Command::Run {
+            source,
+            job,
+            preset,
+        } => run_cmd(&source, &job, preset),
         Command::SynthOrbit {
             out,
             images,
@@ -588,6 +635,83 @@ fn plan_cmd(
     println!(
         "bounces={} hold_radius_ft={:.0} est_minutes={:.2}",
         plan.params.bounces, plan.params.r_hold_ft, plan.estimated_minutes
+    );
+    Ok(())
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Backend {
+    Cpu,
+    Wgpu,
+}
+
+/// Quality presets: (working size of the photos, training iterations, training image size).
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Preset {
+    Preview,
+    Standard,
+    High,
+}
+
+impl Preset {
+    fn settings(self) -> (u32, u32, u32) {
+        match self {
+            Self::Preview => (1200, 2000, 800),
+            Self::Standard => (1600, 7000, 1200),
+            Self::High => (1600, 30_000, 1600),
+        }
+    }
+}
+
+fn train_cmd(
+    job: &Path,
+    backend: Backend,
+    opts: &pipeline::train::TrainOptions,
+) -> anyhow::Result<()> {
+    if matches!(backend, Backend::Wgpu) {
+        bail!("the wgpu training backend is not built yet; use --backend cpu");
+    }
+    let report = pipeline::train::run(&JobDir::new(job), opts, &mut JsonLines)?;
+    let (psnr, ssim) = report
+        .evaluation
+        .as_ref()
+        .map_or((f64::NAN, f64::NAN), |e| (e.psnr, e.ssim));
+    println!(
+        "psnr={psnr:.2} ssim={ssim:.4} gaussians={} seconds={:.1}",
+        report.gaussians, report.seconds
+    );
+    Ok(())
+}
+
+fn run_cmd(source: &Path, job: &Path, preset: Preset) -> anyhow::Result<()> {
+    let (working, iterations, train_size) = preset.settings();
+    let dir = JobDir::new(job);
+    let ingest_opts = IngestOptions {
+        working_max_size: working,
+        ..IngestOptions::default()
+    };
+    ingest::ingest(source, &dir, &ingest_opts, &mut JsonLines)?;
+    sfm::run(&dir, &sfm::SfmOptions::default(), &mut JsonLines)?;
+    let opts = pipeline::train::TrainOptions {
+        iterations,
+        max_size: Some(train_size),
+        ..pipeline::train::TrainOptions::default()
+    };
+    let report = pipeline::train::run(&dir, &opts, &mut JsonLines)?;
+    compress(
+        &pipeline::train::ply_path(&dir),
+        &job.join("model.sog"),
+        true,
+    )?;
+    let (psnr, ssim) = report
+        .evaluation
+        .as_ref()
+        .map_or((f64::NAN, f64::NAN), |e| (e.psnr, e.ssim));
+    println!(
+        "psnr={psnr:.2} ssim={ssim:.4} gaussians={} seconds={:.1} model={}",
+        report.gaussians,
+        report.seconds,
+        job.join("model.sog").display()
     );
     Ok(())
 }

@@ -11,6 +11,9 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fraction: Option<f64>,
     pub message: String,
+    /// Stage-specific figures (training: iteration, loss, Gaussians, ETA…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
 }
 
 /// Where a stage reports to.
@@ -26,6 +29,7 @@ impl Event {
             // Three decimals is finer than any progress bar and keeps the lines short.
             fraction: fraction.map(|f| (f.clamp(0.0, 1.0) * 1000.0).round() / 1000.0),
             message: message.into(),
+            data: None,
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct TrainConfig {
     pub opacity_reset_every: u32,
     pub background: [f32; 3],
     pub seed: u64,
+    /// First iteration to run (> 1 when resuming from a checkpoint).
+    pub start_at: u32,
 }
 
 impl TrainConfig {
@@ -57,6 +59,7 @@ impl TrainConfig {
             opacity_reset_every: if iterations >= 6000 { 3000 } else { 0 },
             background: [0.0; 3],
             seed: 42,
+            start_at: 1,
         }
     }
 }
@@ -275,12 +278,19 @@ pub fn train(
     let mut grad_accum = vec![0.0f32; g.len()];
     let mut grad_count = vec![0u32; g.len()];
     let mut max_radius = vec![0.0f32; g.len()];
-    let mut degree = 0u8;
+    let mut degree = if config.sh_up_every == 0 {
+        0
+    } else {
+        #[allow(clippy::cast_possible_truncation)] // at most max_sh_degree
+        let reached = ((config.start_at.saturating_sub(1)) / config.sh_up_every)
+            .min(u32::from(config.max_sh_degree)) as u8;
+        reached
+    };
     let mut order: Vec<usize> = Vec::new();
     let mut last_loss = 0.0;
     let mut cancelled = false;
     let mut done = 0;
-    for it in 1..=config.iterations {
+    for it in config.start_at.max(1)..=config.iterations {
         done = it;
         if config.sh_up_every > 0 && it % config.sh_up_every == 0 && degree < config.max_sh_degree {
             degree += 1;
@@ -409,7 +419,8 @@ pub fn train(
                 gaussians: g.len(),
                 sh_degree: degree,
                 elapsed_s: elapsed,
-                eta_s: elapsed / f64::from(it) * f64::from(config.iterations - it),
+                eta_s: elapsed / f64::from(it + 1 - config.start_at.max(1))
+                    * f64::from(config.iterations - it),
             };
             if !progress(&p, &g) {
                 cancelled = true;
@@ -424,7 +435,8 @@ pub fn train(
         gaussians: g.len(),
         sh_degree: degree,
         seconds,
-        iterations_per_second: f64::from(done) / seconds.max(1e-9),
+        iterations_per_second: f64::from(done + 1 - config.start_at.max(1).min(done + 1))
+            / seconds.max(1e-9),
         final_loss: last_loss,
         evaluation,
         cancelled,

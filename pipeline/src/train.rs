@@ -1,0 +1,297 @@
+//! The training stage: the undistorted SfM model (PINHOLE cameras, photos, sparse points) in;
+//! a 3DGS PLY, an evaluation report and side-by-side pictures of the held-out views out.
+//! Every 8th photo (by name) is held out for evaluation, the standard protocol. Checkpoints let
+//! an interrupted job resume.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use serde::{Deserialize, Serialize};
+use trainer::model::Gaussians;
+use trainer::train::{train, Report, TrainConfig, View};
+
+use crate::colmap_model::Reconstruction;
+use crate::job::{write_atomic, JobDir};
+use crate::progress::{Event, Progress};
+
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub iterations: u32,
+    pub max_gaussians: usize,
+    /// Longest side of the training images (None: as undistorted).
+    pub max_size: Option<u32>,
+    pub resume: bool,
+    pub report_every: u32,
+    pub checkpoint_every: u32,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            iterations: 3000,
+            max_gaussians: 500_000,
+            max_size: None,
+            resume: false,
+            report_every: 25,
+            checkpoint_every: 500,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Checkpoint {
+    iteration: u32,
+    iterations: u32,
+}
+
+fn train_dir(job: &JobDir) -> PathBuf {
+    job.root().join("train")
+}
+
+/// The trained model's path.
+pub fn ply_path(job: &JobDir) -> PathBuf {
+    train_dir(job).join("point_cloud.ply")
+}
+
+/// Loads the photos as training views, optionally downscaled (intrinsics scaled to match).
+fn load_views(
+    job: &JobDir,
+    model: &Reconstruction,
+    max_size: Option<u32>,
+) -> anyhow::Result<Vec<View>> {
+    let images = job.undistorted().join("images");
+    model
+        .images
+        .iter()
+        .map(|image| {
+            let path = images.join(&image.name);
+            let mut img = image::open(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .to_rgb8();
+            let mut camera = model.render_camera(image);
+            if (img.width(), img.height()) != (camera.width, camera.height) {
+                bail!(
+                    "{} is {}×{} but its camera says {}×{}",
+                    image.name,
+                    img.width(),
+                    img.height(),
+                    camera.width,
+                    camera.height
+                );
+            }
+            if let Some(limit) = max_size.filter(|&m| img.width().max(img.height()) > m) {
+                let (w, h) = (img.width(), img.height());
+                let scale = f64::from(limit) / f64::from(w.max(h));
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let (nw, nh) = (
+                    (f64::from(w) * scale).round().max(1.0) as u32,
+                    (f64::from(h) * scale).round().max(1.0) as u32,
+                );
+                img = image::imageops::resize(&img, nw, nh, image::imageops::FilterType::Triangle);
+                #[allow(clippy::cast_possible_truncation)]
+                let (sx, sy) = (
+                    (f64::from(nw) / f64::from(w)) as f32,
+                    (f64::from(nh) / f64::from(h)) as f32,
+                );
+                camera.fx *= sx;
+                camera.cx *= sx;
+                camera.fy *= sy;
+                camera.cy *= sy;
+                camera.width = nw;
+                camera.height = nh;
+            }
+            let rgb = img
+                .pixels()
+                .map(|p| p.0.map(|c| f32::from(c) / 255.0))
+                .collect();
+            Ok(View {
+                name: image.name.clone(),
+                camera,
+                image: rgb,
+            })
+        })
+        .collect()
+}
+
+fn to_png(rgb: &[[f32; 3]], w: u32, h: u32) -> image::RgbImage {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb(rgb[(y * w + x) as usize].map(|c| (c.clamp(0.0, 1.0) * 255.0 + 0.5) as u8))
+    })
+}
+
+/// Trains on a job's SfM output. Writes `train/point_cloud.ply`, `train/report.json` and
+/// `train/eval/NAME.png` (photo left, render right) for each held-out view.
+pub fn run(
+    job: &JobDir,
+    opts: &TrainOptions,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<Report> {
+    let sparse = job.undistorted().join("sparse");
+    let model = Reconstruction::read(&sparse).with_context(|| {
+        format!(
+            "no undistorted model in {} (run `spaceport sfm` first)",
+            sparse.display()
+        )
+    })?;
+    if model.images.len() < 2 {
+        bail!(
+            "training needs at least 2 registered photos, the model has {}",
+            model.images.len()
+        );
+    }
+    if model.points.is_empty() {
+        bail!("the SfM model has no points to start from");
+    }
+    let views = load_views(job, &model, opts.max_size)?;
+    let (mut train_views, mut test_views) = (Vec::new(), Vec::new());
+    for (i, v) in views.into_iter().enumerate() {
+        if i % 8 == 0 && model.images.len() >= 8 {
+            test_views.push(v);
+        } else {
+            train_views.push(v);
+        }
+    }
+    let dir = train_dir(job);
+    std::fs::create_dir_all(&dir)?;
+    let (checkpoint_ply, checkpoint_json) =
+        (dir.join("checkpoint.ply"), dir.join("checkpoint.json"));
+    let mut config = TrainConfig {
+        max_gaussians: opts.max_gaussians,
+        ..TrainConfig::for_iterations(opts.iterations)
+    };
+    let resumed = if opts.resume && checkpoint_json.exists() {
+        let cp: Checkpoint = serde_json::from_slice(&std::fs::read(&checkpoint_json)?)?;
+        let cloud = splat::ply::read(&std::fs::read(&checkpoint_ply)?)?;
+        if cp.iterations != opts.iterations {
+            bail!(
+                "the checkpoint is of a {}-iteration run; resume with --iterations {}",
+                cp.iterations,
+                cp.iterations
+            );
+        }
+        config.start_at = cp.iteration + 1;
+        Some(Gaussians::from_cloud(&cloud))
+    } else {
+        None
+    };
+    let init = resumed.unwrap_or_else(|| {
+        #[allow(clippy::cast_possible_truncation)]
+        let points: Vec<[f32; 3]> = model
+            .points
+            .iter()
+            .map(|p| p.xyz.map(|v| v as f32))
+            .collect();
+        let colours: Vec<[f32; 3]> = model
+            .points
+            .iter()
+            .map(|p| p.rgb.map(|c| f32::from(c) / 255.0))
+            .collect();
+        Gaussians::from_points(&points, &colours)
+    });
+    let (w, h) = train_views
+        .first()
+        .map_or((0, 0), |v| (v.camera.width, v.camera.height));
+    progress.report(Event::new(
+        "train",
+        "start",
+        Some(0.0),
+        format!(
+            "{} Gaussians from SfM, {} training and {} held-out photos at {w}×{h}, {} iterations",
+            init.len(),
+            train_views.len(),
+            test_views.len(),
+            opts.iterations
+        ),
+    ));
+    let mut checkpoint_error = None;
+    let (g, report) = train(
+        init,
+        &train_views,
+        &test_views,
+        &config,
+        opts.report_every,
+        &mut |p, g| {
+            let mut e = Event::new(
+                "train",
+                "iteration",
+                Some(f64::from(p.iteration) / f64::from(p.iterations)),
+                format!(
+                    "iteration {}/{} · loss {:.4} · {} Gaussians · about {:.0} s left",
+                    p.iteration, p.iterations, p.loss, p.gaussians, p.eta_s
+                ),
+            );
+            e.data = Some(serde_json::json!({
+                "iteration": p.iteration,
+                "iterations": p.iterations,
+                "loss": p.loss,
+                "gaussians": p.gaussians,
+                "sh_degree": p.sh_degree,
+                "elapsed_s": p.elapsed_s,
+                "eta_s": p.eta_s,
+            }));
+            progress.report(e);
+            if opts.checkpoint_every > 0
+                && p.iteration % opts.checkpoint_every == 0
+                && p.iteration < p.iterations
+            {
+                let cp = Checkpoint {
+                    iteration: p.iteration,
+                    iterations: p.iterations,
+                };
+                let saved = write_atomic(&checkpoint_ply, &splat::ply::write(&g.to_cloud(3)))
+                    .map_err(anyhow::Error::from)
+                    .and_then(|()| Ok(write_atomic(&checkpoint_json, &serde_json::to_vec(&cp)?)?));
+                if let Err(e) = saved {
+                    checkpoint_error = Some(e);
+                    return false;
+                }
+            }
+            true
+        },
+    );
+    if let Some(e) = checkpoint_error {
+        return Err(e.context("cannot write a training checkpoint"));
+    }
+    write_atomic(
+        &ply_path(job),
+        &splat::ply::write(&g.to_cloud(report.sh_degree)),
+    )?;
+    write_atomic(
+        &dir.join("report.json"),
+        &serde_json::to_vec_pretty(&report)?,
+    )?;
+    let eval_dir = dir.join("eval");
+    std::fs::create_dir_all(&eval_dir)?;
+    for v in &test_views {
+        let (w, h) = (v.camera.width, v.camera.height);
+        let frame = trainer::raster::rasterize(
+            &trainer::raster::project_all(&g, &v.camera, report.sh_degree),
+            w as usize,
+            h as usize,
+            config.background,
+        );
+        let mut side = image::RgbImage::new(2 * w, h);
+        image::imageops::replace(&mut side, &to_png(&v.image, w, h), 0, 0);
+        image::imageops::replace(&mut side, &to_png(&frame.image, w, h), i64::from(w), 0);
+        side.save(eval_dir.join(Path::new(&v.name).with_extension("png")))?;
+    }
+    if !report.cancelled {
+        let _ = std::fs::remove_file(&checkpoint_ply);
+        let _ = std::fs::remove_file(&checkpoint_json);
+    }
+    let eval = report.evaluation.as_ref();
+    progress.report(Event::new(
+        "train",
+        "done",
+        Some(1.0),
+        format!(
+            "{} Gaussians; held-out PSNR {:.2} dB, SSIM {:.3}; {:.1} iterations/s",
+            report.gaussians,
+            eval.map_or(f64::NAN, |e| e.psnr),
+            eval.map_or(f64::NAN, |e| e.ssim),
+            report.iterations_per_second
+        ),
+    ));
+    Ok(report)
+}
