@@ -104,8 +104,8 @@ enum Command {
         #[arg(long)]
         dem: Option<PathBuf>,
     },
-    /// Train 3D Gaussians on a job's SfM output: JOB/train/point_cloud.ply, report.json and
-    /// eval/ pictures; prints `psnr=… ssim=… gaussians=… seconds=…` last.
+    /// Train 3D Gaussians on a job's SfM output: `JOB/train/point_cloud.ply`, `report.json` and
+    /// `eval/` pictures; prints `psnr=… ssim=… gaussians=… seconds=…` last.
     Train {
         job: PathBuf,
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]

@@ -21,6 +21,7 @@ fn window() -> [f32; 11] {
 }
 
 /// Separable Gaussian blur with zero padding (its own adjoint: the kernel is symmetric).
+#[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)] // offsets within ±5 of an index
 fn blur(plane: &[f32], w: usize, h: usize) -> Vec<f32> {
     let k = window();
     let mut tmp = vec![0.0f32; w * h];
@@ -152,7 +153,7 @@ pub fn loss_and_grad(
 }
 
 #[cfg(test)]
-#[allow(clippy::cast_precision_loss)]
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

@@ -494,8 +494,8 @@ pub fn project_backward(
     };
     let sc = g.log_scales[i].map(f32::exp);
     for k in 0..3 {
-        let dl_ds: f32 = (0..3).map(|r| rot[r][k] * g_m[r][k]).sum();
-        out.log_scale[k] = dl_ds * sc[k];
+        let grad_scale: f32 = (0..3).map(|r| rot[r][k] * g_m[r][k]).sum();
+        out.log_scale[k] = grad_scale * sc[k];
     }
     let gr: [[f32; 3]; 3] = std::array::from_fn(|r| std::array::from_fn(|c| g_m[r][c] * sc[c]));
     let [qw, qx, qy, qz] = qn;

@@ -238,7 +238,7 @@ pub fn evaluate(
                 .zip(&v.image)
                 .flat_map(|(a, b)| (0..3).map(move |c| f64::from(a[c] - b[c]).powi(2)))
                 .sum::<f64>()
-                / (3 * w * h) as f64;
+                / f64::from(3 * v.camera.width * v.camera.height);
             let psnr = if mse > 0.0 { -10.0 * mse.log10() } else { 99.0 };
             (v.name.clone(), psnr, ssim(&image, &v.image, w, h))
         })
@@ -278,14 +278,13 @@ pub fn train(
     let mut grad_accum = vec![0.0f32; g.len()];
     let mut grad_count = vec![0u32; g.len()];
     let mut max_radius = vec![0.0f32; g.len()];
-    let mut degree = if config.sh_up_every == 0 {
-        0
-    } else {
-        #[allow(clippy::cast_possible_truncation)] // at most max_sh_degree
-        let reached = ((config.start_at.saturating_sub(1)) / config.sh_up_every)
-            .min(u32::from(config.max_sh_degree)) as u8;
-        reached
-    };
+    // Resuming: the SH degree the schedule had reached.
+    #[allow(clippy::cast_possible_truncation)] // at most max_sh_degree
+    let mut degree = config
+        .start_at
+        .saturating_sub(1)
+        .checked_div(config.sh_up_every)
+        .map_or(0, |d| d.min(u32::from(config.max_sh_degree)) as u8);
     let mut order: Vec<usize> = Vec::new();
     let mut last_loss = 0.0;
     let mut cancelled = false;

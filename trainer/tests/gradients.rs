@@ -3,7 +3,8 @@
 #![allow(
     clippy::unwrap_used,
     clippy::cast_precision_loss,
-    clippy::cast_possible_truncation
+    clippy::cast_possible_truncation,
+    clippy::needless_range_loop
 )]
 
 use splat::render::{render, Camera};

@@ -9,6 +9,9 @@ use splat::render::{render, Camera};
 use trainer::model::Gaussians;
 use trainer::train::{train, TrainConfig, View};
 
+/// Views with their index, for the held-out split.
+type Split = Vec<(usize, View)>;
+
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> f32 {
@@ -76,9 +79,9 @@ fn a_tiny_scene_trains_to_a_high_psnr_in_seconds() {
         .collect();
     let init = Gaussians::from_points(&points, &vec![[0.5; 3]; points.len()]);
     // Every 8th view held out, the standard protocol.
-    let (held, trained): (Vec<(usize, View)>, Vec<(usize, View)>) =
+    let (held, trained): (Split, Split) =
         views.into_iter().enumerate().partition(|(i, _)| i % 8 == 0);
-    let strip = |v: Vec<(usize, View)>| v.into_iter().map(|(_, v)| v).collect::<Vec<_>>();
+    let strip = |v: Split| v.into_iter().map(|(_, v)| v).collect::<Vec<_>>();
     let (train_views, test_views) = (strip(trained), strip(held));
     let config = TrainConfig {
         max_gaussians: 2000,
