@@ -126,3 +126,41 @@ pub trait Terrain: Send + Sync {
     /// has no data. `Err` is a message for the pilot (the service is down, the key is refused).
     async fn elevations_m(&self, points: &[(f64, f64)]) -> Result<Vec<Option<f64>>, String>;
 }
+
+/// A resumable upload of one file into a project, in fixed-size parts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UploadSession {
+    pub id: String,
+    pub project: ProjectId,
+    pub file_name: String,
+    pub size: u64,
+    pub part_size: u64,
+    pub parts: u32,
+    /// Part numbers (1-based) already stored.
+    pub received: Vec<u32>,
+    pub completed: bool,
+}
+
+/// Where uploaded photos go. The local store keeps parts on disk and assembles them; a cloud
+/// store can hand out presigned part URLs instead, behind the same create/complete steps.
+/// Every call names the owner: another user's upload behaves like a missing one.
+#[async_trait]
+pub trait UploadStore: Send + Sync {
+    async fn create(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        file_name: &str,
+        size: u64,
+    ) -> Result<UploadSession, StoreError>;
+    async fn get(&self, owner: &UserId, id: &str) -> Result<UploadSession, StoreError>;
+    async fn put_part(
+        &self,
+        owner: &UserId,
+        id: &str,
+        part: u32,
+        bytes: &[u8],
+    ) -> Result<(), StoreError>;
+    /// Assembles the parts into the project's photo archive; every part must be present.
+    async fn complete(&self, owner: &UserId, id: &str) -> Result<UploadSession, StoreError>;
+}

@@ -125,7 +125,7 @@ fn a_synthetic_drone_orbit_is_georegistered_in_metres() {
 
 /// What 150 iterations at 320 px reach on the synthetic orbit's held-out views: measured
 /// 13.6 dB (the sky, which has no SfM points, dominates the error this early); the bound leaves
-/// room for COLMAP's run-to-run differences while an untrained or broken model stays below it.
+/// room for COLMAP's run-to-run differences.
 const MIN_SHORT_RUN_PSNR: f64 = 12.0;
 
 #[test]

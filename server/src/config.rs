@@ -53,6 +53,8 @@ pub struct Config {
     pub invite_ttl_secs: u64,
     /// Largest request body the API accepts (uploads have their own routes and limits).
     pub max_body_bytes: usize,
+    /// Largest photo archive one upload may carry.
+    pub max_upload_bytes: u64,
     /// A web elevation service for terrain-following flight plans, used when no SRTM tiles are
     /// in `DATA_DIR/dem/` (e.g. `https://api.opentopodata.org/v1/srtm30m`).
     pub elevation_url: Option<String>,
@@ -75,11 +77,12 @@ struct FileLayer {
     reset_link_ttl_secs: Option<u64>,
     invite_ttl_secs: Option<u64>,
     max_body_bytes: Option<usize>,
+    max_upload_bytes: Option<u64>,
     elevation_url: Option<String>,
     elevation_key: Option<Secret>,
 }
 
-const ENV_KEYS: [&str; 13] = [
+const ENV_KEYS: [&str; 14] = [
     "SPACEPORT_ADDR",
     "SPACEPORT_DATA_DIR",
     "SPACEPORT_PUBLIC_URL",
@@ -92,6 +95,7 @@ const ENV_KEYS: [&str; 13] = [
     "SPACEPORT_MAX_BODY_BYTES",
     "SPACEPORT_CONFIG",
     "SPACEPORT_ELEVATION_URL",
+    "SPACEPORT_MAX_UPLOAD_BYTES",
     "SPACEPORT_ELEVATION_KEY",
 ];
 
@@ -233,6 +237,13 @@ impl Config {
         )?)
         .map_err(|_| err("max_body_bytes is too large"))?;
 
+        let max_upload_bytes = number(
+            env,
+            "SPACEPORT_MAX_UPLOAD_BYTES",
+            file.max_upload_bytes,
+            20 << 30,
+            1 << 20..=1 << 40,
+        )?;
         let elevation_url = env
             .get("SPACEPORT_ELEVATION_URL")
             .cloned()
@@ -263,6 +274,7 @@ impl Config {
             reset_link_ttl_secs,
             invite_ttl_secs,
             max_body_bytes,
+            max_upload_bytes,
             elevation_url,
             elevation_key,
         })

@@ -10,7 +10,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 /// The schema's history, oldest first. Never edit a released entry; append a new one.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_uploads_jobs.sql"),
+];
 
 pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
     let url = format!("sqlite://{}", path.display());

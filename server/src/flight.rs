@@ -2,11 +2,10 @@
 //! a plain route rather than a server function; the work is `app::api::flight::mission_file`.
 
 use app::api::flight::{mission_file, FlightQuery};
-use app::services::{Services, SESSION_COOKIE};
+use app::services::Services;
 use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
-use domain::ports::SessionToken;
-use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE};
+use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 pub async fn download(
@@ -27,14 +26,7 @@ pub async fn download(
         )
             .into_response();
     }
-    let token = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == SESSION_COOKIE && !v.is_empty())
-        .map(|(_, v)| SessionToken(v.to_owned()));
+    let token = crate::session::token(&headers);
     match mission_file(&svc, token, &id, &file, &q).await {
         Ok(d) => {
             let disposition = format!("attachment; filename=\"{}\"", d.file_name);
@@ -47,12 +39,6 @@ pub async fn download(
             }
             res
         }
-        Err(e) => {
-            let message = match &e {
-                app::error::AppError::Invalid { field, message } => format!("{field}: {message}"),
-                other => other.to_string(),
-            };
-            (e.status(), message).into_response()
-        }
+        Err(e) => crate::session::error_response(&e),
     }
 }

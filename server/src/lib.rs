@@ -10,4 +10,6 @@ pub mod flight;
 pub mod ids;
 pub mod password;
 pub mod security;
+pub mod session;
 pub mod startup;
+pub mod uploads;

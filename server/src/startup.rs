@@ -93,7 +93,12 @@ impl Application {
             );
         }
         password::warm_up();
-        spawn_housekeeping(embedded.auth.clone());
+        let uploads = Arc::new(crate::adapters::local_uploads::LocalUploads::new(
+            embedded.pool.clone(),
+            &config.data_dir,
+            config.max_upload_bytes,
+        ));
+        spawn_housekeeping(embedded.auth.clone(), uploads.clone());
 
         let services = Services {
             auth: embedded.auth.clone(),
@@ -101,6 +106,7 @@ impl Application {
             waitlist: embedded.waitlist.clone(),
             limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
             secure_cookies: config.secure_cookies(),
+            uploads,
             terrain: crate::elevation::load(
                 &config.data_dir,
                 config.elevation_url.as_deref(),
@@ -150,9 +156,10 @@ fn router(config: &Config, services: Services) -> Router {
         .site_addr(config.addr)
         .build();
     let routes = generate_route_list(App);
+    let uploads = crate::uploads::routes(services.clone());
     let files = services.clone();
     let context = move || provide_context(services.clone());
-    Router::new()
+    let pages = Router::new()
         .route(
             "/api/projects/{id}/flight/{file}",
             axum::routing::get(
@@ -171,17 +178,26 @@ fn router(config: &Config, services: Services) -> Router {
             context, shell,
         ))
         .with_state(options)
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes));
+    // Upload parts carry their own (larger) body limit; everything else keeps the small one.
+    uploads
+        .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
             AllowedOrigin(origin_of(&config.public_url)),
             check_origin,
         ))
-        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         // The wasm bundle shrinks ~2.7x under gzip; pages and API replies compress well too.
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(security_headers))
 }
 
-fn spawn_housekeeping(auth: Arc<LocalAuth>) {
+/// Unfinished uploads are kept this long for the client to resume, then removed.
+const STALE_UPLOAD_SECS: i64 = 7 * 24 * 3600;
+
+fn spawn_housekeeping(
+    auth: Arc<LocalAuth>,
+    uploads: Arc<crate::adapters::local_uploads::LocalUploads>,
+) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_hours(1));
         loop {
@@ -190,6 +206,13 @@ fn spawn_housekeeping(auth: Arc<LocalAuth>) {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired sessions and links"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "purging expired sessions failed"),
+            }
+            match uploads.clean_stale(STALE_UPLOAD_SECS).await {
+                Ok(n) if n > 0 => {
+                    tracing::info!(removed = n, "removed unfinished uploads older than a week");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "removing stale uploads failed"),
             }
         }
     });

@@ -17,7 +17,13 @@ use tempfile::TempDir;
 pub struct TestApp {
     pub base: String,
     pub embedded: Arc<Embedded>,
-    _data: TempDir,
+    data: TempDir,
+}
+
+impl TestApp {
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -43,7 +49,7 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     TestApp {
         base,
         embedded,
-        _data: data,
+        data,
     }
 }
 

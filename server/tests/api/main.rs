@@ -5,3 +5,4 @@ mod common;
 mod mail;
 mod projects;
 mod robustness;
+mod uploads;

@@ -1,0 +1,302 @@
+//! `UploadStore` on local disk: parts under `DATA_DIR/uploads/ID/`, bookkeeping in SQLite, the
+//! assembled archive at `DATA_DIR/projects/PROJECT/photos.zip`. Each part is written to a
+//! temporary file and renamed, so a killed server never leaves a half part counted as received;
+//! a part sent twice simply replaces itself.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use domain::ports::{UploadSession, UploadStore};
+use domain::{ProjectId, ProjectStatus, StoreError, UserId, ValidationError};
+use sqlx::{Row, SqlitePool};
+
+use crate::adapters::internal;
+use crate::ids::{new_id, now_secs};
+
+/// Part size handed to clients: large enough for throughput, small enough to retry cheaply.
+pub const PART_SIZE: u64 = 8 << 20;
+/// Unfinished uploads a user may have at once.
+const MAX_OPEN_UPLOADS: i64 = 20;
+
+pub struct LocalUploads {
+    pool: SqlitePool,
+    root: PathBuf,
+    max_size: u64,
+}
+
+fn db(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(internal(e))
+}
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(format!("disk: {e}"))
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> StoreError {
+    StoreError::Validation(ValidationError::new(field, message))
+}
+
+impl LocalUploads {
+    pub fn new(pool: SqlitePool, data_dir: &Path, max_size: u64) -> Self {
+        Self {
+            pool,
+            root: data_dir.to_path_buf(),
+            max_size,
+        }
+    }
+
+    fn part_dir(&self, id: &str) -> PathBuf {
+        self.root.join("uploads").join(id)
+    }
+
+    /// Where a project's completed photo archive lives.
+    pub fn archive_path(data_dir: &Path, project: &ProjectId) -> PathBuf {
+        data_dir
+            .join("projects")
+            .join(&project.0)
+            .join("photos.zip")
+    }
+
+    /// Removes unfinished uploads older than `max_age_secs` and their parts.
+    pub async fn clean_stale(&self, max_age_secs: i64) -> Result<u64, StoreError> {
+        let rows =
+            sqlx::query("SELECT id FROM uploads WHERE completed_at IS NULL AND created_at < ?")
+                .bind(now_secs() - max_age_secs)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        for row in &rows {
+            let id: String = row.get(0);
+            let _ = tokio::fs::remove_dir_all(self.part_dir(&id)).await;
+            sqlx::query("DELETE FROM uploads WHERE id = ?")
+                .bind(&id)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+        }
+        Ok(rows.len() as u64)
+    }
+}
+
+/// Bytes in part `part` (1-based) of an upload.
+fn expected_len(s: &UploadSession, part: u32) -> u64 {
+    if part == s.parts {
+        s.size - u64::from(s.parts - 1) * s.part_size
+    } else {
+        s.part_size
+    }
+}
+
+#[async_trait]
+impl UploadStore for LocalUploads {
+    async fn create(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        file_name: &str,
+        size: u64,
+    ) -> Result<UploadSession, StoreError> {
+        let project_row = sqlx::query("SELECT 1 FROM projects WHERE id = ? AND owner_id = ?")
+            .bind(&project.0)
+            .bind(&owner.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        if project_row.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let name = file_name.trim();
+        if name.is_empty() || name.len() > 255 || name.contains(['/', '\\', '\0']) {
+            return Err(invalid("file", "the file needs a plain name"));
+        }
+        if !name.to_ascii_lowercase().ends_with(".zip") {
+            return Err(invalid("file", "upload your photos as one .zip archive"));
+        }
+        if size == 0 {
+            return Err(invalid("file", "the file is empty"));
+        }
+        if size > self.max_size {
+            return Err(invalid(
+                "file",
+                format!(
+                    "the file is larger than the {} GiB limit; split the photos into smaller jobs",
+                    self.max_size >> 30
+                ),
+            ));
+        }
+        let open: i64 =
+            sqlx::query("SELECT COUNT(*) FROM uploads WHERE owner_id = ? AND completed_at IS NULL")
+                .bind(&owner.0)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?
+                .get(0);
+        if open >= MAX_OPEN_UPLOADS {
+            return Err(StoreError::LimitReached(format!(
+                "{MAX_OPEN_UPLOADS} unfinished uploads"
+            )));
+        }
+        let parts = u32::try_from(size.div_ceil(PART_SIZE))
+            .map_err(|_| invalid("file", "the file is too large"))?;
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO uploads (id, owner_id, project_id, file_name, size, part_size, parts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&owner.0)
+        .bind(&project.0)
+        .bind(name)
+        .bind(i64::try_from(size).map_err(db)?)
+        .bind(i64::try_from(PART_SIZE).map_err(db)?)
+        .bind(i64::from(parts))
+        .bind(now_secs())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        tokio::fs::create_dir_all(self.part_dir(&id))
+            .await
+            .map_err(io)?;
+        self.get(owner, &id).await
+    }
+
+    async fn get(&self, owner: &UserId, id: &str) -> Result<UploadSession, StoreError> {
+        let row = sqlx::query(
+            "SELECT project_id, file_name, size, part_size, parts, completed_at FROM uploads WHERE id = ? AND owner_id = ?",
+        )
+        .bind(id)
+        .bind(&owner.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+        let received =
+            sqlx::query("SELECT part FROM upload_parts WHERE upload_id = ? ORDER BY part")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(|r| u32::try_from(r.get::<i64, _>(0)).unwrap_or(0))
+                .collect();
+        let completed: Option<i64> = row.get(5);
+        Ok(UploadSession {
+            id: id.to_owned(),
+            project: ProjectId(row.get(0)),
+            file_name: row.get(1),
+            size: u64::try_from(row.get::<i64, _>(2)).map_err(db)?,
+            part_size: u64::try_from(row.get::<i64, _>(3)).map_err(db)?,
+            parts: u32::try_from(row.get::<i64, _>(4)).map_err(db)?,
+            received,
+            completed: completed.is_some(),
+        })
+    }
+
+    async fn put_part(
+        &self,
+        owner: &UserId,
+        id: &str,
+        part: u32,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let s = self.get(owner, id).await?;
+        if s.completed {
+            return Err(invalid("part", "this upload is already complete"));
+        }
+        if part == 0 || part > s.parts {
+            return Err(invalid(
+                "part",
+                format!(
+                    "part {part} does not exist; this upload has parts 1–{}",
+                    s.parts
+                ),
+            ));
+        }
+        let want = expected_len(&s, part);
+        if bytes.len() as u64 != want {
+            return Err(invalid(
+                "part",
+                format!("part {part} must be {want} bytes, got {}", bytes.len()),
+            ));
+        }
+        let dir = self.part_dir(id);
+        let path = dir.join(format!("{part:05}.part"));
+        let tmp = dir.join(format!("{part:05}.tmp"));
+        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)?;
+        sqlx::query("INSERT OR REPLACE INTO upload_parts (upload_id, part, size) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(i64::from(part))
+            .bind(i64::try_from(want).map_err(db)?)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn complete(&self, owner: &UserId, id: &str) -> Result<UploadSession, StoreError> {
+        let s = self.get(owner, id).await?;
+        if s.completed {
+            return Ok(s);
+        }
+        let missing: Vec<u32> = (1..=s.parts).filter(|p| !s.received.contains(p)).collect();
+        if !missing.is_empty() {
+            return Err(invalid(
+                "parts",
+                format!(
+                    "{} part(s) not uploaded yet (first: {}); send them, then complete",
+                    missing.len(),
+                    missing[0]
+                ),
+            ));
+        }
+        let archive = Self::archive_path(&self.root, &s.project);
+        let parent = archive.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = self.part_dir(id);
+        let tmp = parent.join(format!("photos.{id}.tmp"));
+        let size = tokio::task::spawn_blocking({
+            let (tmp, dir, parts) = (tmp.clone(), dir.clone(), s.parts);
+            move || -> std::io::Result<u64> {
+                std::fs::create_dir_all(tmp.parent().unwrap_or(Path::new(".")))?;
+                let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+                let mut total = 0;
+                for p in 1..=parts {
+                    let mut f = std::fs::File::open(dir.join(format!("{p:05}.part")))?;
+                    total += std::io::copy(&mut f, &mut out)?;
+                }
+                std::io::Write::flush(&mut out)?;
+                out.into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)?
+                    .sync_all()?;
+                Ok(total)
+            }
+        })
+        .await
+        .map_err(io)?
+        .map_err(io)?;
+        if size != s.size {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(StoreError::Internal(format!(
+                "assembled {size} bytes, expected {}",
+                s.size
+            )));
+        }
+        tokio::fs::rename(&tmp, &archive).await.map_err(io)?;
+        sqlx::query("UPDATE uploads SET completed_at = ? WHERE id = ?")
+            .bind(now_secs())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        sqlx::query("UPDATE projects SET status = ?, updated_at = ? WHERE id = ? AND owner_id = ?")
+            .bind(ProjectStatus::PhotosUploaded.as_str())
+            .bind(now_secs())
+            .bind(&s.project.0)
+            .bind(&owner.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        self.get(owner, id).await
+    }
+}

@@ -1,0 +1,37 @@
+//! The signed-in user of a plain axum route (server functions use `app::services` instead).
+
+use app::error::AppError;
+use app::services::{Services, SESSION_COOKIE};
+use axum::response::{IntoResponse, Response};
+use domain::ports::SessionToken;
+use domain::User;
+use http::header::COOKIE;
+use http::HeaderMap;
+
+pub fn token(headers: &HeaderMap) -> Option<SessionToken> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| *k == SESSION_COOKIE && !v.is_empty())
+        .map(|(_, v)| SessionToken(v.to_owned()))
+}
+
+pub async fn user(svc: &Services, headers: &HeaderMap) -> Result<User, AppError> {
+    let token = token(headers).ok_or(AppError::Unauthenticated)?;
+    svc.auth
+        .session_user(&token)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// An error as a plain-text reply with its status: "field: message" for field errors.
+pub fn error_response(e: &AppError) -> Response {
+    let message = match e {
+        AppError::Invalid { field, message } => format!("{field}: {message}"),
+        other => other.to_string(),
+    };
+    (e.status(), message).into_response()
+}

@@ -1,0 +1,170 @@
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // test bytes are masked to 0–255
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::{spawn_app, spawn_app_with, Browser};
+
+const PASSWORD: &str = "correct horse battery";
+const PART: usize = 8 << 20;
+
+async fn create(b: &Browser, project: &str, name: &str, size: usize) -> (StatusCode, String) {
+    let r = b
+        .client
+        .post(format!("{}/api/projects/{project}/uploads", b.base))
+        .json(&json!({ "file_name": name, "size": size }))
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn put(b: &Browser, upload: &str, n: u32, bytes: &[u8]) -> (StatusCode, String) {
+    let r = b
+        .client
+        .put(format!("{}/api/uploads/{upload}/parts/{n}", b.base))
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn post(b: &Browser, path: &str) -> (StatusCode, String) {
+    let r = b
+        .client
+        .post(format!("{}{path}", b.base))
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+fn file(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) >> 13) & 0xFF) as u8)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_resumable_upload_lands_as_the_projects_photo_archive() {
+    let app = spawn_app().await;
+    let b = app
+        .active_user("up@example.com", "uploader", PASSWORD)
+        .await;
+    let project = b.create_project("Barn").await;
+    let data = file(2 * PART + 3);
+    let (status, body) = create(&b, &project, "photos.zip", data.len()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let s: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(s["parts"], 3);
+    let id = s["id"].as_str().unwrap().to_owned();
+    let part = |n: usize| &data[(n - 1) * PART..(n * PART).min(data.len())];
+
+    // Out of order; a truncated part (a dropped connection) is refused and not counted.
+    assert_eq!(put(&b, &id, 3, part(3)).await.0, StatusCode::NO_CONTENT);
+    let (status, body) = put(&b, &id, 1, &part(1)[..1000]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("must be 8388608 bytes"), "{body}");
+    assert_eq!(put(&b, &id, 1, part(1)).await.0, StatusCode::NO_CONTENT);
+    // Resuming: the server says what it has, the client sends the rest.
+    let state: Value =
+        serde_json::from_str(&b.get(&format!("/api/uploads/{id}")).await.body).unwrap();
+    assert_eq!(state["received"], json!([1, 3]));
+    let (status, body) = post(&b, &format!("/api/uploads/{id}/complete")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("1 part(s) not uploaded yet (first: 2)"),
+        "{body}"
+    );
+    assert_eq!(put(&b, &id, 2, part(2)).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        put(&b, &id, 2, part(2)).await.0,
+        StatusCode::NO_CONTENT,
+        "re-sending is harmless"
+    );
+    let (status, body) = post(&b, &format!("/api/uploads/{id}/complete")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["completed"],
+        true
+    );
+
+    let archive = app
+        .data_dir()
+        .join("projects")
+        .join(&project)
+        .join("photos.zip");
+    assert_eq!(std::fs::read(archive).unwrap(), data);
+    assert!(
+        !app.data_dir().join("uploads").join(&id).exists(),
+        "parts are cleaned up"
+    );
+    let status = b.call("get_project", &[("id", &project)]).await.json()["status"].clone();
+    assert_eq!(status, "PhotosUploaded");
+    assert_eq!(
+        put(&b, &id, 1, part(1)).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "complete is final"
+    );
+}
+
+#[tokio::test]
+async fn uploads_are_private_and_bounded() {
+    let app = spawn_app_with(&[("SPACEPORT_MAX_UPLOAD_BYTES", "10485760")]).await;
+    let alice = app.active_user("a@example.com", "alice", PASSWORD).await;
+    let mallory = app.active_user("m@example.com", "mallory", PASSWORD).await;
+    let project = alice.create_project("Private").await;
+    let (_, body) = create(&alice, &project, "photos.zip", 100).await;
+    let id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Another user sees nothing and changes nothing; a stranger is asked to sign in.
+    assert_eq!(
+        create(&mallory, &project, "photos.zip", 100).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        mallory.get(&format!("/api/uploads/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        put(&mallory, &id, 1, &[0; 100]).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(&mallory, &format!("/api/uploads/{id}/complete"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        put(&app.browser(), &id, 1, &[0; 100]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let state: Value =
+        serde_json::from_str(&alice.get(&format!("/api/uploads/{id}")).await.body).unwrap();
+    assert_eq!(state["received"], json!([]));
+
+    // Clear limits.
+    let (status, body) = create(&alice, &project, "photos.zip", 11 << 20).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("larger than the"), "{body}");
+    let (status, body) = create(&alice, &project, "notes.txt", 100).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains(".zip"), "{body}");
+    assert_eq!(
+        put(&alice, &id, 2, &[0; 100]).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let too_big = alice
+        .client
+        .put(format!("{}/api/uploads/{id}/parts/1", alice.base))
+        .body(vec![0u8; PART + 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
