@@ -29,6 +29,8 @@ pub struct Services {
     pub limiter: Arc<Mutex<SignInLimiter>>,
     /// Adds `Secure` to cookies; on whenever the public URL is https.
     pub secure_cookies: bool,
+    /// The pipeline's job queue.
+    pub jobs: Arc<dyn domain::ports::JobRunner>,
     /// Resumable photo uploads.
     pub uploads: Arc<dyn domain::ports::UploadStore>,
     /// Ground heights for flight plans (tiles, a web service, or flat ground).

@@ -164,3 +164,84 @@ pub trait UploadStore: Send + Sync {
     /// Assembles the parts into the project's photo archive; every part must be present.
     async fn complete(&self, owner: &UserId, id: &str) -> Result<UploadSession, StoreError>;
 }
+
+/// Pipeline stages, in order.
+pub const STAGES: [&str; 4] = ["ingest", "sfm", "train", "compress"];
+
+/// How hard to work: quality presets, or explicit settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JobParams {
+    /// Longest side of the working photos.
+    pub working_size: u32,
+    pub iterations: u32,
+    /// Longest side of the training images.
+    pub train_size: u32,
+}
+
+impl JobParams {
+    /// `preview`, `standard` or `high`.
+    pub fn preset(name: &str) -> Option<Self> {
+        Some(match name {
+            "preview" => Self {
+                working_size: 1200,
+                iterations: 2000,
+                train_size: 800,
+            },
+            "standard" => Self {
+                working_size: 1600,
+                iterations: 7000,
+                train_size: 1200,
+            },
+            "high" => Self {
+                working_size: 1600,
+                iterations: 30_000,
+                train_size: 1600,
+            },
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JobEvent {
+    pub id: i64,
+    pub at: i64,
+    pub stage: String,
+    pub step: String,
+    pub fraction: Option<f64>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub project: ProjectId,
+    pub status: String,
+    pub stage: Option<String>,
+    pub done_stages: Vec<String>,
+    pub params: JobParams,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// Runs the pipeline for a project's uploaded photos. Every call names the owner.
+#[async_trait]
+pub trait JobRunner: Send + Sync {
+    /// Queues a job; refused while the user already has one queued or running.
+    async fn launch(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        params: JobParams,
+    ) -> Result<Job, StoreError>;
+    /// The project's latest job and its events after `after` (event id), oldest first.
+    async fn latest(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        after: i64,
+    ) -> Result<Option<(Job, Vec<JobEvent>)>, StoreError>;
+    async fn cancel(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError>;
+}

@@ -650,6 +650,8 @@ fn diagnose(db: &Path, photos: &[Photo], registered: usize, needed: usize) -> St
         format!(
             "the photos have little detail to match (median {median} features per photo): blur, motion, fog, over-exposure or a featureless subject"
         )
+    } else if registered == 0 {
+        "no pair of photos could start a model: neighbouring photos are too far apart (aim for 70–80 % overlap, about 15° between viewpoints around the subject)".to_owned()
     } else if isolated * 2 >= total {
         format!(
             "{isolated} of {total} photos match no other photo: too little overlap between them (aim for 70–80 % overlap) or they show different subjects"

@@ -53,6 +53,8 @@ pub struct Config {
     pub invite_ttl_secs: u64,
     /// Largest request body the API accepts (uploads have their own routes and limits).
     pub max_body_bytes: usize,
+    /// The `spaceport` pipeline binary the job runner starts (default: beside the server's).
+    pub pipeline_bin: Option<PathBuf>,
     /// Largest photo archive one upload may carry.
     pub max_upload_bytes: u64,
     /// A web elevation service for terrain-following flight plans, used when no SRTM tiles are
@@ -78,11 +80,12 @@ struct FileLayer {
     invite_ttl_secs: Option<u64>,
     max_body_bytes: Option<usize>,
     max_upload_bytes: Option<u64>,
+    pipeline_bin: Option<PathBuf>,
     elevation_url: Option<String>,
     elevation_key: Option<Secret>,
 }
 
-const ENV_KEYS: [&str; 14] = [
+const ENV_KEYS: [&str; 15] = [
     "SPACEPORT_ADDR",
     "SPACEPORT_DATA_DIR",
     "SPACEPORT_PUBLIC_URL",
@@ -96,6 +99,7 @@ const ENV_KEYS: [&str; 14] = [
     "SPACEPORT_CONFIG",
     "SPACEPORT_ELEVATION_URL",
     "SPACEPORT_MAX_UPLOAD_BYTES",
+    "SPACEPORT_PIPELINE_BIN",
     "SPACEPORT_ELEVATION_KEY",
 ];
 
@@ -244,6 +248,10 @@ impl Config {
             20 << 30,
             1 << 20..=1 << 40,
         )?;
+        let pipeline_bin = env
+            .get("SPACEPORT_PIPELINE_BIN")
+            .map(PathBuf::from)
+            .or(file.pipeline_bin);
         let elevation_url = env
             .get("SPACEPORT_ELEVATION_URL")
             .cloned()
@@ -274,6 +282,7 @@ impl Config {
             reset_link_ttl_secs,
             invite_ttl_secs,
             max_body_bytes,
+            pipeline_bin,
             max_upload_bytes,
             elevation_url,
             elevation_key,

@@ -8,6 +8,7 @@ pub mod db;
 pub mod elevation;
 pub mod flight;
 pub mod ids;
+pub mod models;
 pub mod password;
 pub mod security;
 pub mod session;

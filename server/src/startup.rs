@@ -99,6 +99,15 @@ impl Application {
             config.max_upload_bytes,
         ));
         spawn_housekeeping(embedded.auth.clone(), uploads.clone());
+        let jobs = crate::adapters::local_jobs::LocalJobs::new(
+            embedded.pool.clone(),
+            &config.data_dir,
+            config
+                .pipeline_bin
+                .clone()
+                .unwrap_or_else(crate::adapters::local_jobs::default_pipeline_bin),
+        );
+        jobs.start().await?;
 
         let services = Services {
             auth: embedded.auth.clone(),
@@ -107,6 +116,7 @@ impl Application {
             limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
             secure_cookies: config.secure_cookies(),
             uploads,
+            jobs,
             terrain: crate::elevation::load(
                 &config.data_dir,
                 config.elevation_url.as_deref(),
@@ -158,6 +168,7 @@ fn router(config: &Config, services: Services) -> Router {
     let routes = generate_route_list(App);
     let uploads = crate::uploads::routes(services.clone());
     let files = services.clone();
+    let models = (services.clone(), config.data_dir.clone());
     let context = move || provide_context(services.clone());
     let pages = Router::new()
         .route(
@@ -167,6 +178,14 @@ fn router(config: &Config, services: Services) -> Router {
                       query: axum::extract::Query<app::api::flight::FlightQuery>,
                       headers: http::HeaderMap| {
                     crate::flight::download(files.clone(), path, query, headers)
+                },
+            ),
+        )
+        .route(
+            "/api/projects/{id}/files/{file}",
+            axum::routing::get(
+                move |path: axum::extract::Path<(String, String)>, headers: http::HeaderMap| {
+                    crate::models::download(models.0.clone(), models.1.clone(), path, headers)
                 },
             ),
         )

@@ -5,4 +5,5 @@
 pub mod admin;
 pub mod auth;
 pub mod flight;
+pub mod jobs;
 pub mod projects;

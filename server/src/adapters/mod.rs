@@ -2,6 +2,7 @@
 //! outbox (delivered by SMTP when a relay is configured). Cloud implementations will sit beside these, chosen by configuration in `startup`.
 
 pub mod local_auth;
+pub mod local_jobs;
 pub mod local_uploads;
 pub mod notifier;
 pub mod smtp;

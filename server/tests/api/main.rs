@@ -2,6 +2,7 @@
 
 mod accounts;
 mod common;
+mod jobs;
 mod mail;
 mod projects;
 mod robustness;

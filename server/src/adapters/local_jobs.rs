@@ -1,0 +1,471 @@
+//! `JobRunner` on one machine: jobs are rows in SQLite (a durable queue), a worker task runs
+//! the `spaceport` CLI stage by stage as subprocesses in `DATA_DIR/jobs/ID/`, stores the JSON
+//! progress lines they print as events, and records each finished stage — so a restarted
+//! server puts interrupted jobs back in the queue and resumes them at the stage they were in.
+//! One job per user at a time; one job on the machine at a time (the stages use every core).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::ports::{Job, JobEvent, JobParams, JobRunner, STAGES};
+use domain::{ProjectId, ProjectStatus, StoreError, UserId, ValidationError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::Notify;
+
+use crate::adapters::internal;
+use crate::adapters::local_uploads::LocalUploads;
+use crate::ids::{new_id, now_secs};
+
+pub struct LocalJobs {
+    pool: SqlitePool,
+    data_dir: PathBuf,
+    pipeline: PathBuf,
+    wake: Notify,
+}
+
+fn db(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(internal(e))
+}
+
+const COLUMNS: &str =
+    "id, project_id, status, stage, done_stages, params, error, created_at, started_at, finished_at";
+
+fn job_from_row(row: &SqliteRow) -> Result<Job, StoreError> {
+    let done: String = row.get(4);
+    let params: String = row.get(5);
+    Ok(Job {
+        id: row.get(0),
+        project: ProjectId(row.get(1)),
+        status: row.get(2),
+        stage: row.get(3),
+        done_stages: done
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        params: serde_json::from_str(&params).map_err(db)?,
+        error: row.get(6),
+        created_at: row.get(7),
+        started_at: row.get(8),
+        finished_at: row.get(9),
+    })
+}
+
+/// The `spaceport` binary: beside the server's own executable (or one level up, for test
+/// binaries in `target/*/deps/`).
+pub fn default_pipeline_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    [dir.join("spaceport"), dir.join("..").join("spaceport")]
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("spaceport"))
+}
+
+impl LocalJobs {
+    pub fn new(pool: SqlitePool, data_dir: &Path, pipeline: PathBuf) -> Arc<Self> {
+        Arc::new(Self {
+            pool,
+            data_dir: data_dir.to_path_buf(),
+            pipeline,
+            wake: Notify::new(),
+        })
+    }
+
+    fn job_dir(&self, id: &str) -> PathBuf {
+        self.data_dir.join("jobs").join(id)
+    }
+
+    /// Puts jobs a previous run of the server left running back in the queue, then runs the
+    /// queue for as long as the server lives.
+    pub async fn start(self: &Arc<Self>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET status = 'queued' WHERE status = 'running'")
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        sqlx::query(
+            "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE status = 'cancelling'",
+        )
+        .bind(now_secs())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match me.run_next().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "job worker"),
+                }
+                tokio::select! {
+                    () = me.wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn event(
+        &self,
+        job: &str,
+        stage: &str,
+        step: &str,
+        fraction: Option<f64>,
+        message: &str,
+    ) {
+        let r = sqlx::query(
+            "INSERT INTO job_events (job_id, at, stage, step, fraction, message) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(job)
+        .bind(now_secs())
+        .bind(stage)
+        .bind(step)
+        .bind(fraction)
+        .bind(message)
+        .execute(&self.pool)
+        .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "storing a job event");
+        }
+    }
+
+    async fn set_project_status(&self, job: &Job, owner: &str, status: ProjectStatus) {
+        let r = sqlx::query(
+            "UPDATE projects SET status = ?, updated_at = ? WHERE id = ? AND owner_id = ?",
+        )
+        .bind(status.as_str())
+        .bind(now_secs())
+        .bind(&job.project.0)
+        .bind(owner)
+        .execute(&self.pool)
+        .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "updating a project's status");
+        }
+    }
+
+    async fn status(&self, id: &str) -> String {
+        sqlx::query("SELECT status FROM jobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .ok()
+            .flatten()
+            .map_or_else(|| "cancelling".to_owned(), |r| r.get(0))
+    }
+
+    /// Runs the oldest queued job, if any; Ok(true) when one ran.
+    async fn run_next(&self) -> Result<bool, StoreError> {
+        let Some(row) = sqlx::query(&format!(
+            "UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?) \
+             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at LIMIT 1) \
+             RETURNING {COLUMNS}, owner_id"
+        ))
+        .bind(now_secs())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        else {
+            return Ok(false);
+        };
+        let job = job_from_row(&row)?;
+        let owner: String = row.get(10);
+        self.set_project_status(&job, &owner, ProjectStatus::Processing)
+            .await;
+        let dir = self.job_dir(&job.id);
+        let _ = tokio::fs::create_dir_all(&dir).await;
+        for stage in STAGES {
+            if job.done_stages.iter().any(|d| d == stage) {
+                continue;
+            }
+            sqlx::query("UPDATE jobs SET stage = ? WHERE id = ?")
+                .bind(stage)
+                .bind(&job.id)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+            match self.run_stage(&job, stage, &dir).await {
+                Ok(()) => {
+                    sqlx::query(
+                        "UPDATE jobs SET done_stages = done_stages || CASE WHEN done_stages = '' THEN '' ELSE ',' END || ? WHERE id = ?",
+                    )
+                    .bind(stage)
+                    .bind(&job.id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                }
+                Err(reason) => {
+                    let cancelled = self.status(&job.id).await == "cancelling";
+                    let (status, project) = if cancelled {
+                        ("cancelled", ProjectStatus::PhotosUploaded)
+                    } else {
+                        ("failed", ProjectStatus::Failed)
+                    };
+                    sqlx::query(
+                        "UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                    )
+                    .bind(status)
+                    .bind(if cancelled {
+                        "cancelled by the user".to_owned()
+                    } else {
+                        reason.clone()
+                    })
+                    .bind(now_secs())
+                    .bind(&job.id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                    self.set_project_status(&job, &owner, project).await;
+                    tracing::info!(job = %job.id, stage, status, "job ended");
+                    return Ok(true);
+                }
+            }
+        }
+        sqlx::query(
+            "UPDATE jobs SET status = 'succeeded', stage = NULL, finished_at = ? WHERE id = ?",
+        )
+        .bind(now_secs())
+        .bind(&job.id)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        self.set_project_status(&job, &owner, ProjectStatus::Delivered)
+            .await;
+        tracing::info!(job = %job.id, "job delivered");
+        Ok(true)
+    }
+
+    fn stage_args(&self, job: &Job, stage: &str, dir: &Path) -> Vec<String> {
+        let p = job.params;
+        let d = dir.display().to_string();
+        match stage {
+            "ingest" => vec![
+                "ingest".into(),
+                LocalUploads::archive_path(&self.data_dir, &job.project)
+                    .display()
+                    .to_string(),
+                d,
+                "--max-size".into(),
+                p.working_size.to_string(),
+            ],
+            "sfm" => vec!["sfm".into(), d],
+            "train" => vec![
+                "train".into(),
+                d,
+                "--iterations".into(),
+                p.iterations.to_string(),
+                "--max-size".into(),
+                p.train_size.to_string(),
+                "--resume".into(),
+            ],
+            _ => vec![
+                "compress".into(),
+                dir.join("train")
+                    .join("point_cloud.ply")
+                    .display()
+                    .to_string(),
+                dir.join("model.sog").display().to_string(),
+            ],
+        }
+    }
+
+    /// Runs one stage; Err carries the reason to show the user.
+    async fn run_stage(&self, job: &Job, stage: &str, dir: &Path) -> Result<(), String> {
+        let mut child = tokio::process::Command::new(&self.pipeline)
+            .args(self.stage_args(job, stage, dir))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot start the pipeline ({}): {e}",
+                    self.pipeline.display()
+                )
+            })?;
+        let stdout = child.stdout.take().ok_or("no pipeline output")?;
+        let stderr = child.stderr.take().ok_or("no pipeline output")?;
+        let errors = tokio::spawn(async move {
+            let mut last = String::new();
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if !line.trim().is_empty() {
+                    last = line;
+                }
+            }
+            last
+        });
+        let mut lines = BufReader::new(stdout).lines();
+        let mut check = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                line = lines.next_line() => match line {
+                    Ok(Some(line)) => self.store_line(&job.id, stage, &line).await,
+                    _ => break,
+                },
+                _ = check.tick() => {
+                    if self.status(&job.id).await == "cancelling" {
+                        let _ = child.kill().await;
+                        return Err("cancelled".into());
+                    }
+                }
+            }
+        }
+        let status = child.wait().await.map_err(|e| e.to_string())?;
+        let last_error = errors.await.unwrap_or_default();
+        if status.success() {
+            Ok(())
+        } else {
+            let reason = last_error.trim_start_matches("spaceport: ").to_owned();
+            self.event(&job.id, stage, "failed", None, &reason).await;
+            Err(if reason.is_empty() {
+                format!("the {stage} stage failed ({status})")
+            } else {
+                reason
+            })
+        }
+    }
+
+    async fn store_line(&self, job: &str, stage: &str, line: &str) {
+        #[derive(serde::Deserialize)]
+        struct Line {
+            step: String,
+            fraction: Option<f64>,
+            message: String,
+        }
+        match serde_json::from_str::<Line>(line) {
+            Ok(l) => {
+                self.event(job, stage, &l.step, l.fraction, &l.message)
+                    .await;
+            }
+            Err(_) if !line.trim().is_empty() => {
+                self.event(job, stage, "log", None, line.trim()).await;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+#[async_trait]
+impl JobRunner for LocalJobs {
+    async fn launch(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        params: JobParams,
+    ) -> Result<Job, StoreError> {
+        let project_row = sqlx::query("SELECT 1 FROM projects WHERE id = ? AND owner_id = ?")
+            .bind(&project.0)
+            .bind(&owner.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        if project_row.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        if !LocalUploads::archive_path(&self.data_dir, project).exists() {
+            return Err(StoreError::Validation(ValidationError::new(
+                "photos",
+                "upload the photos first",
+            )));
+        }
+        let active: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND status IN ('queued', 'running', 'cancelling')",
+        )
+        .bind(&owner.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?
+        .get(0);
+        if active > 0 {
+            return Err(StoreError::LimitReached(
+                "one job at a time: wait for the running job or cancel it".into(),
+            ));
+        }
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO jobs (id, owner_id, project_id, status, params, created_at) VALUES (?, ?, ?, 'queued', ?, ?)",
+        )
+        .bind(&id)
+        .bind(&owner.0)
+        .bind(&project.0)
+        .bind(serde_json::to_string(&params).map_err(db)?)
+        .bind(now_secs())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        self.wake.notify_one();
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?"))
+            .bind(&id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        job_from_row(&row)
+    }
+
+    async fn latest(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        after: i64,
+    ) -> Result<Option<(Job, Vec<JobEvent>)>, StoreError> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE project_id = ? AND owner_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        ))
+        .bind(&project.0)
+        .bind(&owner.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let job = job_from_row(&row)?;
+        let events = sqlx::query(
+            "SELECT id, at, stage, step, fraction, message FROM job_events WHERE job_id = ? AND id > ? ORDER BY id LIMIT 500",
+        )
+        .bind(&job.id)
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| JobEvent {
+            id: r.get(0),
+            at: r.get(1),
+            stage: r.get(2),
+            step: r.get(3),
+            fraction: r.get(4),
+            message: r.get(5),
+        })
+        .collect();
+        Ok(Some((job, events)))
+    }
+
+    async fn cancel(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = CASE status WHEN 'queued' THEN 'cancelled' ELSE 'cancelling' END, \
+             finished_at = CASE status WHEN 'queued' THEN ? ELSE finished_at END \
+             WHERE project_id = ? AND owner_id = ? AND status IN ('queued', 'running')",
+        )
+        .bind(now_secs())
+        .bind(&project.0)
+        .bind(&owner.0)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,221 @@
+#![allow(clippy::unwrap_used)]
+
+//! The job runner with the real pipeline (`target/<profile>/spaceport`, built by the same
+//! `cargo test` run when `-p pipeline` is included, as `scripts/test.sh` does).
+
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::common::{spawn_app, Browser};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn spaceport() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().join("..").join("spaceport");
+    assert!(
+        bin.exists(),
+        "build the pipeline first: cargo build --release -p pipeline ({})",
+        bin.display()
+    );
+    bin
+}
+
+/// A zip of the first `count` photos of a rendered drone orbit (16 views, 480×360).
+fn orbit_zip(dir: &std::path::Path, count: usize) -> Vec<u8> {
+    let out = std::process::Command::new(spaceport())
+        .args([
+            "synth-orbit",
+            dir.to_str().unwrap(),
+            "--images",
+            "16",
+            "--width",
+            "480",
+            "--height",
+            "360",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<_> = std::fs::read_dir(dir.join("images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for path in names.into_iter().take(count) {
+        zip.start_file(
+            path.file_name().unwrap().to_str().unwrap(),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.write_all(&std::fs::read(&path).unwrap()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+async fn launch(b: &Browser, project: &str) -> crate::common::Reply {
+    b.call(
+        "launch_job",
+        &[
+            ("id", project),
+            ("preset", "preview"),
+            ("iterations", "60"),
+            ("working_size", "480"),
+            ("train_size", "320"),
+        ],
+    )
+    .await
+}
+
+async fn upload(b: &Browser, project: &str, bytes: &[u8]) {
+    let r = b
+        .client
+        .post(format!("{}/api/projects/{project}/uploads", b.base))
+        .json(&serde_json::json!({ "file_name": "photos.zip", "size": bytes.len() }))
+        .send()
+        .await
+        .unwrap();
+    let s: Value = r.json().await.unwrap();
+    let id = s["id"].as_str().unwrap();
+    let part = usize::try_from(s["part_size"].as_u64().unwrap()).unwrap();
+    for (n, chunk) in bytes.chunks(part).enumerate() {
+        let r = b
+            .client
+            .put(format!("{}/api/uploads/{id}/parts/{}", b.base, n + 1))
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+    let r = b
+        .client
+        .post(format!("{}/api/uploads/{id}/complete", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+async fn wait_for_end(b: &Browser, project: &str, limit: Duration) -> Value {
+    let started = Instant::now();
+    loop {
+        let s = b
+            .call("job_status", &[("id", project), ("after", "0")])
+            .await
+            .json();
+        let status = s["job"]["status"].as_str().unwrap_or_default().to_owned();
+        if matches!(status.as_str(), "succeeded" | "failed" | "cancelled") {
+            return s;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "job still {status} after {limit:?}: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
+    let app = spawn_app().await;
+    let b = app
+        .active_user("pilot@example.com", "pilot", PASSWORD)
+        .await;
+    let other = app
+        .active_user("other@example.com", "other", PASSWORD)
+        .await;
+    let project = b.create_project("Orbit").await;
+    // Nothing to process before the photos arrive.
+    let early = launch(&b, &project).await;
+    assert_eq!(
+        early.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        early.body
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    upload(&b, &project, &orbit_zip(tmp.path(), 16)).await;
+    let started = launch(&b, &project).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    // One job at a time.
+    assert_eq!(launch(&b, &project).await.status, StatusCode::CONFLICT);
+    // Nobody else can see, follow or cancel it.
+    assert_eq!(
+        other
+            .call("job_status", &[("id", &project), ("after", "0")])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other.call("cancel_job", &[("id", &project)]).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let end = wait_for_end(&b, &project, Duration::from_mins(5)).await;
+    assert_eq!(end["job"]["status"], "succeeded", "{end}");
+    assert_eq!(
+        end["job"]["done_stages"],
+        serde_json::json!(["ingest", "sfm", "train", "compress"])
+    );
+    let events = end["events"].as_array().unwrap();
+    for stage in ["ingest", "sfm", "train", "compress"] {
+        assert!(
+            events.iter().any(|e| e["stage"] == stage),
+            "no {stage} events"
+        );
+    }
+    assert!(events
+        .iter()
+        .any(|e| e["stage"] == "train" && e["step"] == "iteration"));
+    let project_now = b.call("get_project", &[("id", &project)]).await.json();
+    assert_eq!(project_now["status"], "Delivered");
+
+    let sog = b
+        .client
+        .get(format!("{}/api/projects/{project}/files/model.sog", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sog.status(), StatusCode::OK);
+    assert!(sog.bytes().await.unwrap().starts_with(b"PK"));
+    let theirs = other
+        .client
+        .get(format!(
+            "{}/api/projects/{project}/files/model.sog",
+            other.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_failing_stage_ends_the_job_with_its_reason() {
+    let app = spawn_app().await;
+    let b = app.active_user("few@example.com", "few", PASSWORD).await;
+    let project = b.create_project("Too few").await;
+    let tmp = tempfile::tempdir().unwrap();
+    upload(&b, &project, &orbit_zip(tmp.path(), 2)).await;
+    assert_eq!(launch(&b, &project).await.status, StatusCode::OK);
+    let end = wait_for_end(&b, &project, Duration::from_mins(1)).await;
+    assert_eq!(end["job"]["status"], "failed", "{end}");
+    assert_eq!(end["job"]["stage"], "ingest");
+    let reason = end["job"]["error"].as_str().unwrap();
+    assert!(reason.contains("at least 3 distinct photos"), "{reason}");
+    let project_now = b.call("get_project", &[("id", &project)]).await.json();
+    assert_eq!(project_now["status"], "Failed");
+    // A failed job frees the user to launch again.
+    assert_eq!(launch(&b, &project).await.status, StatusCode::OK);
+}
