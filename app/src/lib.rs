@@ -11,6 +11,8 @@ pub mod error;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod services;
+#[cfg(feature = "hydrate")]
+pub mod upload;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};

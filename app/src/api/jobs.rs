@@ -25,9 +25,9 @@ fn project_id(raw: &str) -> Result<domain::ProjectId, AppError> {
 pub async fn launch_job(
     id: String,
     preset: String,
-    iterations: Option<u32>,
-    working_size: Option<u32>,
-    train_size: Option<u32>,
+    iterations: Option<String>,
+    working_size: Option<String>,
+    train_size: Option<String>,
 ) -> Result<Job, AppError> {
     let (svc, user, _) = require_user().await?;
     let invalid = |field: &str, message: &str| AppError::Invalid {
@@ -36,6 +36,21 @@ pub async fn launch_job(
     };
     let mut params = domain::ports::JobParams::preset(&preset)
         .ok_or_else(|| invalid("preset", "choose preview, standard or high"))?;
+    // Advanced fields arrive as text; empty means "as the preset says".
+    let number = |field: &str, raw: Option<String>| -> Result<Option<u32>, AppError> {
+        match raw.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| invalid(field, "a whole number, please")),
+        }
+    };
+    let (iterations, working_size, train_size) = (
+        number("iterations", iterations)?,
+        number("working_size", working_size)?,
+        number("train_size", train_size)?,
+    );
     if let Some(n) = iterations {
         if !(50..=100_000).contains(&n) {
             return Err(invalid("iterations", "iterations must be 50–100000"));

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod landing;
 pub mod not_found;
+pub mod processing;
 pub mod project;
 
 use leptos::prelude::*;

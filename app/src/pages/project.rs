@@ -43,7 +43,7 @@ fn ProjectView(
     let flight_result = outcome(save_flight);
     let delete_result = outcome(delete);
     let id = p.id.to_string();
-    let (id_rename, id_flight, id_delete) = (id.clone(), id.clone(), id);
+    let (id_rename, id_flight, id_processing, id_delete) = (id.clone(), id.clone(), id.clone(), id);
     let title = p.title.to_string();
     let (title_head, title_field, title_warn, title_button) =
         (title.clone(), title.clone(), title.clone(), title.clone());
@@ -75,6 +75,8 @@ fn ProjectView(
 
                 <FlightForm id=id_flight flight save_flight result=flight_result />
             </div>
+
+            <crate::pages::processing::Processing id=id_processing status=p.status />
 
             <section class="panel danger">
                 <h2>"Delete"</h2>

@@ -1,0 +1,191 @@
+//! The project page's "Photos and processing" panel: upload (resumable, with speed and time
+//! left), launch with a preset or advanced settings, live progress of each stage, cancel, and
+//! the delivered files.
+
+use domain::ProjectStatus;
+use leptos::prelude::*;
+
+use crate::api::jobs::{job_status, CancelJob, LaunchJob};
+use crate::components::form::{outcome, FieldError, FormError};
+
+#[derive(Clone, Copy, PartialEq, Default)]
+struct Transfer {
+    sent: f64,
+    total: f64,
+    rate: f64,
+    left: f64,
+}
+
+fn mib(bytes: f64) -> String {
+    format!("{:.1} MiB", bytes / 1_048_576.0)
+}
+
+#[component]
+pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
+    let launch = ServerAction::<LaunchJob>::new();
+    let cancel = ServerAction::<CancelJob>::new();
+    let launch_result = outcome(launch);
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        set_interval(
+            move || tick.update(|t| *t = t.wrapping_add(1)),
+            std::time::Duration::from_secs(2),
+        );
+    });
+    let id_status = id.clone();
+    let job = Resource::new(
+        move || (tick.get(), launch.version().get(), cancel.version().get()),
+        move |_| job_status(id_status.clone(), 0),
+    );
+    let sent = RwSignal::new(None::<Transfer>);
+    let upload_error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    let id_upload = id.clone();
+    let start_upload = move |_| {
+        upload_error.set(None);
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(file) = file_input
+                .get()
+                .and_then(|i| i.files())
+                .and_then(|f| f.item(0))
+            else {
+                upload_error.set(Some("choose a .zip of your photos first".into()));
+                return;
+            };
+            busy.set(true);
+            let project = id_upload.clone();
+            leptos::task::spawn_local(async move {
+                let r = crate::upload::upload(&project, &file, move |p| {
+                    sent.set(Some(Transfer {
+                        sent: p.sent,
+                        total: p.total,
+                        rate: p.bytes_per_second,
+                        left: p.seconds_left,
+                    }));
+                })
+                .await;
+                busy.set(false);
+                match r {
+                    Ok(()) => {
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().reload();
+                        }
+                    }
+                    Err(e) => upload_error.set(Some(e)),
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&id_upload, file_input, busy);
+    };
+    let id_launch = id.clone();
+    let id_cancel = id.clone();
+    let id_files = id;
+    let has_photos = !matches!(status, ProjectStatus::Draft | ProjectStatus::PathDownloaded);
+    view! {
+        <section class="panel processing">
+            <h2>"Photos and processing"</h2>
+            <div class="stack">
+                <label for="photos">"Photos (one .zip)"</label>
+                <input id="photos" type="file" accept=".zip,application/zip" node_ref=file_input />
+                <button type="button" on:click=start_upload disabled=move || busy.get()>"Upload"</button>
+                {move || sent.get().map(|s| {
+                    let pct = if s.total > 0.0 { 100.0 * s.sent / s.total } else { 0.0 };
+                    view! {
+                        <progress max="100" value=format!("{pct:.0}") aria-label="Upload progress"></progress>
+                        <p class="small" data-testid="upload-progress">
+                            {format!("{} of {} · {}/s · about {:.0} s left", mib(s.sent), mib(s.total), mib(s.rate), s.left)}
+                        </p>
+                    }
+                })}
+                {move || upload_error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                {has_photos.then(|| view! { <p class="muted small">"Photos uploaded. Upload again to replace them."</p> })}
+            </div>
+            <ActionForm action=launch attr:class="stack" attr:novalidate=true>
+                <input type="hidden" name="id" value=id_launch />
+                <label for="preset">"Quality"</label>
+                <select id="preset" name="preset">
+                    <option value="preview">"Preview (fastest)"</option>
+                    <option value="standard">"Standard"</option>
+                    <option value="high">"High (slowest)"</option>
+                </select>
+                <details>
+                    <summary>"Advanced settings"</summary>
+                    <label for="iterations">"Training iterations"</label>
+                    <input id="iterations" name="iterations" type="number" min="50" max="100000" />
+                    <FieldError result=launch_result field="iterations" />
+                    <label for="working_size">"Photo size for reconstruction (px)"</label>
+                    <input id="working_size" name="working_size" type="number" min="256" max="8192" />
+                    <FieldError result=launch_result field="working_size" />
+                    <label for="train_size">"Photo size for training (px)"</label>
+                    <input id="train_size" name="train_size" type="number" min="256" max="8192" />
+                    <FieldError result=launch_result field="train_size" />
+                </details>
+                <FieldError result=launch_result field="photos" />
+                <FormError result=launch_result />
+                <button type="submit" disabled=move || launch.pending().get()>"Start processing"</button>
+            </ActionForm>
+            <Transition fallback=|| ()>
+                {move || {
+                    let (id_cancel, id_files) = (id_cancel.clone(), id_files.clone());
+                    Suspend::new(async move {
+                    let Ok(Some(p)) = job.await else { return ().into_any() };
+                    let j = p.job;
+                    let current = j.stage.clone().unwrap_or_default();
+                    let fraction = p
+                        .events
+                        .iter()
+                        .rev()
+                        .find(|e| e.stage == current)
+                        .and_then(|e| e.fraction)
+                        .unwrap_or(0.0);
+                    let recent: Vec<String> = p
+                        .events
+                        .iter()
+                        .rev()
+                        .filter(|e| e.step != "photo")
+                        .take(6)
+                        .map(|e| format!("{}: {}", e.stage, e.message))
+                        .collect();
+                    let running = matches!(j.status.as_str(), "queued" | "running");
+                    view! {
+                        <div class="job" data-testid="job" data-status=j.status.clone()>
+                            <p><strong>{format!("Job {}", j.status)}</strong>
+                                {(!current.is_empty() && running).then(|| format!(" · {current} {:.0} %", fraction * 100.0))}
+                            </p>
+                            <ol class="stages">
+                                {domain::ports::STAGES.iter().map(|s| {
+                                    let done = j.done_stages.iter().any(|d| d == s);
+                                    let now = running && current == *s;
+                                    view! { <li class:done=done class:now=now>{if done { format!("✓ {s}") } else { (*s).to_owned() }}</li> }
+                                }).collect_view()}
+                            </ol>
+                            {running.then(|| view! {
+                                <progress max="100" value=format!("{:.0}", fraction * 100.0) aria-label="Stage progress"></progress>
+                            })}
+                            {j.error.clone().map(|e| view! { <p class="form-error" role="alert" data-testid="job-error">{e}</p> })}
+                            <ul class="log small">{recent.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}</ul>
+                            {running.then(|| view! {
+                                <ActionForm action=cancel attr:class="inline">
+                                    <input type="hidden" name="id" value=id_cancel />
+                                    <button type="submit" class="danger">"Cancel"</button>
+                                </ActionForm>
+                            })}
+                            {(j.status == "succeeded").then(|| view! {
+                                <p class="delivered" data-testid="delivered">"Your model is ready: "
+                                    <a href=format!("/api/projects/{id_files}/files/model.sog") download>"model.sog"</a> " · "
+                                    <a href=format!("/api/projects/{id_files}/files/model.ply") download>"PLY"</a> " · "
+                                    <a href=format!("/api/projects/{id_files}/files/report.json")>"quality report"</a>
+                                </p>
+                            })}
+                        </div>
+                    }
+                    .into_any()
+                })}}
+            </Transition>
+        </section>
+    }
+    .into_any()
+}

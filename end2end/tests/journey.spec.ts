@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
+
+/** A zip of a rendered 16-view drone orbit (480×360, GPS in EXIF), made by our own CLI. */
+function orbitZip(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'spaceport-orbit-'));
+  const spaceport = resolve(__dirname, '../../target/release/spaceport');
+  execFileSync(spaceport, ['synth-orbit', dir, '--images', '16', '--width', '480', '--height', '360']);
+  const zip = join(dir, 'photos.zip');
+  execFileSync('python3', [
+    '-c',
+    'import sys, zipfile, pathlib; z = zipfile.ZipFile(sys.argv[1], "w"); ' +
+      '[z.write(p, p.name) for p in sorted(pathlib.Path(sys.argv[2]).glob("*.jpg"))]; z.close()',
+    zip,
+    join(dir, 'images'),
+  ]);
+  return zip;
+}
+
+test('photos go in, a model comes out: upload, process, watch, download', async ({ page }) => {
+  test.setTimeout(6 * 60_000);
+  const zip = orbitZip();
+  await signUpAndSignIn(page, 'journey');
+  await waitForHydration(page);
+  const dashboard = new DashboardPage(page);
+  await dashboard.createProject('Orbit farm');
+  await dashboard.card('Orbit farm').getByRole('link').click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Orbit farm' })).toBeVisible();
+  await waitForHydration(page);
+
+  // Processing needs photos first.
+  await page.getByRole('button', { name: 'Start processing' }).click();
+  await expect(page.getByText('upload the photos first')).toBeVisible();
+
+  await page.getByLabel('Photos (one .zip)').setInputFiles(zip);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  // The page reloads when the upload completes.
+  await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 60_000 });
+  await waitForHydration(page);
+
+  await page.getByText('Advanced settings').click();
+  await page.getByLabel('Training iterations').fill('60');
+  await page.getByLabel('Photo size for reconstruction (px)').fill('480');
+  await page.getByLabel('Photo size for training (px)').fill('320');
+  await page.getByRole('button', { name: 'Start processing' }).click();
+
+  const job = page.getByTestId('job');
+  await expect(job).toBeVisible({ timeout: 15_000 });
+  // Live progress: the stages tick off while we watch.
+  await expect(job.locator('.stages li.done').first()).toBeVisible({ timeout: 120_000 });
+  await expect(job).toHaveAttribute('data-status', 'succeeded', { timeout: 5 * 60_000 });
+  await expect(job.locator('.stages li.done')).toHaveCount(4);
+
+  const downloading = page.waitForEvent('download');
+  await page.getByTestId('delivered').getByRole('link', { name: 'model.sog' }).click();
+  const sog = readFileSync(await (await downloading).path());
+  expect(sog.subarray(0, 2).toString()).toBe('PK');
+
+  await page.reload();
+  await expect(page.getByText('Delivered').first()).toBeVisible();
+});
