@@ -266,6 +266,11 @@ pub fn train(
 ) -> (Gaussians, Report) {
     let started = Instant::now();
     let extent = scene_extent(train_views);
+    #[allow(clippy::cast_precision_loss)] // image sizes
+    let image_size = train_views
+        .iter()
+        .map(|v| v.camera.width.max(v.camera.height) as f32)
+        .fold(1.0, f32::max);
     let rates = Rates::new(extent);
     let mut rng = Rng(config.seed);
     let (mut a_mean, mut a_scale, mut a_quat, mut a_opacity, mut a_sh) = (
@@ -394,6 +399,7 @@ pub fn train(
                 extent,
                 config,
                 prune_big,
+                image_size,
                 &mut rng,
             );
             grad_accum = vec![0.0; g.len()];
@@ -454,6 +460,7 @@ fn densify(
     extent: f32,
     config: &TrainConfig,
     prune_big: bool,
+    image_size: f32,
     rng: &mut Rng,
 ) {
     let n = g.len();
@@ -528,16 +535,18 @@ fn densify(
             added.push(g, i);
         }
     }
-    // Prune the transparent and (after the first reset) the huge.
+    // Prune the transparent and the huge: larger than a tenth of the scene, or covering a
+    // quarter of a view (a floater in front of a camera, which hazes every held-out view);
+    // after the first opacity reset, the reference's stricter 20-pixel screen limit.
+    let screen_limit = if prune_big { 20.0 } else { 0.25 * image_size };
     for i in 0..n {
         let opacity = 1.0 / (1.0 + (-g.opacity_logits[i]).exp());
-        let huge = prune_big
-            && (max_radius[i] > 20.0
-                || g.log_scales[i]
-                    .iter()
-                    .fold(f32::MIN, |a, &b| a.max(b))
-                    .exp()
-                    > 0.1 * extent);
+        let huge = max_radius[i] > screen_limit
+            || g.log_scales[i]
+                .iter()
+                .fold(f32::MIN, |a, &b| a.max(b))
+                .exp()
+                > 0.1 * extent;
         if opacity < 0.005 || huge {
             keep[i] = false;
         }
