@@ -672,15 +672,20 @@ fn train_cmd(
         bail!("the wgpu training backend is not built yet; use --backend cpu");
     }
     let report = pipeline::train::run(&JobDir::new(job), opts, &mut JsonLines)?;
+    println!("{}", train_summary(&report));
+    Ok(())
+}
+
+/// `psnr=… ssim=… gaussians=… seconds=…`, the training commands' last line.
+fn train_summary(report: &trainer::train::Report) -> String {
     let (psnr, ssim) = report
         .evaluation
         .as_ref()
         .map_or((f64::NAN, f64::NAN), |e| (e.psnr, e.ssim));
-    println!(
+    format!(
         "psnr={psnr:.2} ssim={ssim:.4} gaussians={} seconds={:.1}",
         report.gaussians, report.seconds
-    );
-    Ok(())
+    )
 }
 
 fn run_cmd(source: &Path, job: &Path, preset: Preset) -> anyhow::Result<()> {
@@ -703,14 +708,9 @@ fn run_cmd(source: &Path, job: &Path, preset: Preset) -> anyhow::Result<()> {
         &job.join("model.sog"),
         true,
     )?;
-    let (psnr, ssim) = report
-        .evaluation
-        .as_ref()
-        .map_or((f64::NAN, f64::NAN), |e| (e.psnr, e.ssim));
     println!(
-        "psnr={psnr:.2} ssim={ssim:.4} gaussians={} seconds={:.1} model={}",
-        report.gaussians,
-        report.seconds,
+        "{} model={}",
+        train_summary(&report),
         job.join("model.sog").display()
     );
     Ok(())

@@ -172,14 +172,13 @@ const SH_C3: [f32; 7] = [
     -0.590_043_6,
 ];
 
-/// Colour of splat `i` seen along `dir` (unit vector from the camera to the splat).
-pub fn sh_colour(cloud: &GaussianCloud, i: usize, dir: [f32; 3]) -> [f32; 3] {
-    let coeffs = sh_rest_coeffs(cloud.sh_degree);
-    let rest = &cloud.sh_rest[i * 3 * coeffs..(i + 1) * 3 * coeffs];
+/// The 16 real SH basis values at unit direction `dir`, in the order 3DGS stores coefficients
+/// (index 0 is the constant term).
+pub fn sh_basis(dir: [f32; 3]) -> [f32; 16] {
     let [x, y, z] = dir;
     let (xx, yy, zz) = (x * x, y * y, z * z);
-    // Basis functions for coefficients 1.. in the order 3DGS stores them.
-    let basis = [
+    [
+        SH_C0,
         -SH_C1 * y,
         SH_C1 * z,
         -SH_C1 * x,
@@ -195,11 +194,52 @@ pub fn sh_colour(cloud: &GaussianCloud, i: usize, dir: [f32; 3]) -> [f32; 3] {
         SH_C3[4] * x * (4.0 * zz - xx - yy),
         SH_C3[5] * z * (xx - yy),
         SH_C3[6] * x * (xx - 3.0 * yy),
-    ];
+    ]
+}
+
+/// Colour of splat `i` seen along `dir` (unit vector from the camera to the splat).
+pub fn sh_colour(cloud: &GaussianCloud, i: usize, dir: [f32; 3]) -> [f32; 3] {
+    let coeffs = sh_rest_coeffs(cloud.sh_degree);
+    let rest = &cloud.sh_rest[i * 3 * coeffs..(i + 1) * 3 * coeffs];
+    let basis = sh_basis(dir);
     std::array::from_fn(|c| {
-        let higher: f32 = (0..coeffs).map(|k| basis[k] * rest[c * coeffs + k]).sum();
-        (SH_C0 * cloud.sh_dc[i][c] + higher + 0.5).max(0.0)
+        let higher: f32 = (0..coeffs)
+            .map(|k| basis[k + 1] * rest[c * coeffs + k])
+            .sum();
+        (basis[0] * cloud.sh_dc[i][c] + higher + 0.5).max(0.0)
     })
+}
+
+/// The rotation matrix of a quaternion (w, x, y, z), normalised first; None for a zero or
+/// non-finite one. Also returns the unit quaternion and the norm (for gradients).
+#[allow(clippy::many_single_char_names)] // w, x, y, z: the quaternion's own names
+pub fn quat_to_matrix(q: [f32; 4]) -> Option<([[f32; 3]; 3], [f32; 4], f32)> {
+    let n = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
+    if n == 0.0 || !n.is_finite() {
+        return None;
+    }
+    let [w, x, y, z] = q.map(|v| v / n);
+    Some((
+        [
+            [
+                1.0 - 2.0 * (y * y + z * z),
+                2.0 * (x * y - w * z),
+                2.0 * (x * z + w * y),
+            ],
+            [
+                2.0 * (x * y + w * z),
+                1.0 - 2.0 * (x * x + z * z),
+                2.0 * (y * z - w * x),
+            ],
+            [
+                2.0 * (x * z - w * y),
+                2.0 * (y * z + w * x),
+                1.0 - 2.0 * (x * x + y * y),
+            ],
+        ],
+        [w, x, y, z],
+        n,
+    ))
 }
 
 /// One splat, projected.
@@ -221,29 +261,7 @@ fn project(cloud: &GaussianCloud, i: usize, cam: &Camera, eye: [f32; 3]) -> Opti
         return None;
     }
     // World covariance Σ = R S Sᵀ Rᵀ from the (normalised) quaternion and scales.
-    let [w, x, y, z] = cloud.rotations[i];
-    let n = (w * w + x * x + y * y + z * z).sqrt();
-    if n == 0.0 {
-        return None;
-    }
-    let (w, x, y, z) = (w / n, x / n, y / n, z / n);
-    let rot = [
-        [
-            1.0 - 2.0 * (y * y + z * z),
-            2.0 * (x * y - w * z),
-            2.0 * (x * z + w * y),
-        ],
-        [
-            2.0 * (x * y + w * z),
-            1.0 - 2.0 * (x * x + z * z),
-            2.0 * (y * z - w * x),
-        ],
-        [
-            2.0 * (x * z - w * y),
-            2.0 * (y * z + w * x),
-            1.0 - 2.0 * (x * x + y * y),
-        ],
-    ];
+    let (rot, _, _) = quat_to_matrix(cloud.rotations[i])?;
     let s = cloud.log_scales[i].map(f32::exp);
     let m: [[f32; 3]; 3] = std::array::from_fn(|r| std::array::from_fn(|c| rot[r][c] * s[c]));
     // T = J · W, with J the Jacobian of the perspective projection at p.

@@ -6,7 +6,7 @@
 //! quaternions, opacity logits and SH coefficients.
 
 use rayon::prelude::*;
-use splat::render::{Camera, DILATION, NEAR};
+use splat::render::{quat_to_matrix, Camera, DILATION, NEAR};
 
 use crate::model::Gaussians;
 use crate::sh;
@@ -37,35 +37,6 @@ fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
-fn quat_matrix(q: [f32; 4]) -> Option<([[f32; 3]; 3], [f32; 4], f32)> {
-    let n = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
-    if n == 0.0 || !n.is_finite() {
-        return None;
-    }
-    let [w, x, y, z] = q.map(|v| v / n);
-    Some((
-        [
-            [
-                1.0 - 2.0 * (y * y + z * z),
-                2.0 * (x * y - w * z),
-                2.0 * (x * z + w * y),
-            ],
-            [
-                2.0 * (x * y + w * z),
-                1.0 - 2.0 * (x * x + z * z),
-                2.0 * (y * z - w * x),
-            ],
-            [
-                2.0 * (x * z - w * y),
-                2.0 * (y * z + w * x),
-                1.0 - 2.0 * (x * x + y * y),
-            ],
-        ],
-        [w, x, y, z],
-        n,
-    ))
-}
-
 /// Σ₃ (world) as M Mᵀ with M = R S, and T = J W (2×3).
 struct Geometry {
     m: [[f32; 3]; 3],
@@ -74,7 +45,7 @@ struct Geometry {
 }
 
 fn geometry(g: &Gaussians, i: usize, cam: &Camera, p: [f32; 3]) -> Option<Geometry> {
-    let (rot, _, _) = quat_matrix(g.quats[i])?;
+    let (rot, _, _) = quat_to_matrix(g.quats[i])?;
     let s = g.log_scales[i].map(f32::exp);
     let m: [[f32; 3]; 3] = std::array::from_fn(|r| std::array::from_fn(|c| rot[r][c] * s[c]));
     let j = [
@@ -489,7 +460,7 @@ pub fn project_backward(
     let g_m: [[f32; 3]; 3] = std::array::from_fn(|r| {
         std::array::from_fn(|c| 2.0 * (0..3).map(|k| g_cov3[r][k] * geo.m[k][c]).sum::<f32>())
     });
-    let Some((rot, qn, norm)) = quat_matrix(g.quats[i]) else {
+    let Some((rot, qn, norm)) = quat_to_matrix(g.quats[i]) else {
         return out;
     };
     let sc = g.log_scales[i].map(f32::exp);

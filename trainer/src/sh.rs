@@ -2,6 +2,7 @@
 //! respect to the (unit) viewing direction for the gradient to the Gaussian's position.
 
 pub const C0: f32 = 0.282_094_8;
+// The derivative below needs the constants; the basis itself comes from the format core.
 const C1: f32 = 0.488_602_5;
 const C2: [f32; 5] = [
     1.092_548_4,
@@ -25,29 +26,8 @@ pub const fn coeffs(degree: u8) -> usize {
     (degree as usize + 1) * (degree as usize + 1)
 }
 
-/// The 16 basis values at direction `d`.
-pub fn basis(d: [f32; 3]) -> [f32; 16] {
-    let [x, y, z] = d;
-    let (xx, yy, zz) = (x * x, y * y, z * z);
-    [
-        C0,
-        -C1 * y,
-        C1 * z,
-        -C1 * x,
-        C2[0] * x * y,
-        C2[1] * y * z,
-        C2[2] * (2.0 * zz - xx - yy),
-        C2[3] * x * z,
-        C2[4] * (xx - yy),
-        C3[0] * y * (3.0 * xx - yy),
-        C3[1] * x * y * z,
-        C3[2] * y * (4.0 * zz - xx - yy),
-        C3[3] * z * (2.0 * zz - 3.0 * xx - 3.0 * yy),
-        C3[4] * x * (4.0 * zz - xx - yy),
-        C3[5] * z * (xx - yy),
-        C3[6] * x * (xx - 3.0 * yy),
-    ]
-}
+/// The 16 basis values at direction `d` (the format core's, so both renderers agree).
+pub use splat::render::sh_basis as basis;
 
 /// ∂basis/∂(x, y, z), treating the components as independent.
 pub fn basis_grad(d: [f32; 3]) -> [[f32; 3]; 16] {

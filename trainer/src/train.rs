@@ -497,26 +497,10 @@ fn densify(
         if big(i) {
             // Split into two, sampled from the Gaussian, each 1.6× smaller.
             let s = g.log_scales[i].map(f32::exp);
-            let q = g.quats[i];
-            let qn = (q.iter().map(|v| v * v).sum::<f32>()).sqrt().max(1e-12);
-            let [w, x, y, z] = q.map(|v| v / qn);
-            let rot = [
-                [
-                    1.0 - 2.0 * (y * y + z * z),
-                    2.0 * (x * y - w * z),
-                    2.0 * (x * z + w * y),
-                ],
-                [
-                    2.0 * (x * y + w * z),
-                    1.0 - 2.0 * (x * x + z * z),
-                    2.0 * (y * z - w * x),
-                ],
-                [
-                    2.0 * (x * z - w * y),
-                    2.0 * (y * z + w * x),
-                    1.0 - 2.0 * (x * x + y * y),
-                ],
-            ];
+            let Some((rot, _, _)) = splat::render::quat_to_matrix(g.quats[i]) else {
+                keep[i] = false; // a degenerate rotation: nothing to split
+                continue;
+            };
             for _ in 0..2 {
                 let local = [
                     rng.normal() * s[0],

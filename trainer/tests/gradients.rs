@@ -11,18 +11,8 @@ use splat::render::{render, Camera};
 use trainer::model::Gaussians;
 use trainer::raster::{project_all, project_backward, rasterize, rasterize_backward, ParamGrad};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.next()
-    }
-}
+mod common;
+use common::Rng;
 
 fn camera(w: u32, h: u32) -> Camera {
     Camera::look_at(

@@ -12,18 +12,8 @@ use trainer::train::{train, TrainConfig, View};
 /// Views with their index, for the held-out split.
 type Split = Vec<(usize, View)>;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.next()
-    }
-}
+mod common;
+use common::Rng;
 
 /// A ground-truth scene of coloured blobs, seen from a ring of cameras.
 fn synthetic() -> (Gaussians, Vec<View>) {

@@ -363,15 +363,7 @@ impl JobRunner for LocalJobs {
         project: &ProjectId,
         params: JobParams,
     ) -> Result<Job, StoreError> {
-        let project_row = sqlx::query("SELECT 1 FROM projects WHERE id = ? AND owner_id = ?")
-            .bind(&project.0)
-            .bind(&owner.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        if project_row.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        crate::adapters::require_owned_project(&self.pool, owner, project).await?;
         if !LocalUploads::archive_path(&self.data_dir, project).exists() {
             return Err(StoreError::Validation(ValidationError::new(
                 "photos",

@@ -96,15 +96,7 @@ impl UploadStore for LocalUploads {
         file_name: &str,
         size: u64,
     ) -> Result<UploadSession, StoreError> {
-        let project_row = sqlx::query("SELECT 1 FROM projects WHERE id = ? AND owner_id = ?")
-            .bind(&project.0)
-            .bind(&owner.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        if project_row.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        crate::adapters::require_owned_project(&self.pool, owner, project).await?;
         let name = file_name.trim();
         if name.is_empty() || name.len() > 255 || name.contains(['/', '\\', '\0']) {
             return Err(invalid("file", "the file needs a plain name"));

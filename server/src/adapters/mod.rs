@@ -1,5 +1,7 @@
 //! The embedded implementations of the ports: SQLite for accounts, projects, the waitlist and the
-//! outbox (delivered by SMTP when a relay is configured). Cloud implementations will sit beside these, chosen by configuration in `startup`.
+//! outbox (delivered by SMTP when a relay is configured), local disk for uploads, a SQLite queue
+//! and subprocesses for jobs. Cloud implementations will sit beside these, chosen by
+//! configuration in `startup`.
 
 pub mod local_auth;
 pub mod local_jobs;
@@ -13,4 +15,19 @@ pub mod sqlite_waitlist;
 /// exactly once (see `AppError::internal`).
 pub fn internal(e: impl std::fmt::Display) -> String {
     format!("database: {e}")
+}
+
+/// `NotFound` unless `owner` owns `project`: another user's project looks like a missing one.
+pub async fn require_owned_project(
+    pool: &sqlx::SqlitePool,
+    owner: &domain::UserId,
+    project: &domain::ProjectId,
+) -> Result<(), domain::StoreError> {
+    let row = sqlx::query("SELECT 1 FROM projects WHERE id = ? AND owner_id = ?")
+        .bind(&project.0)
+        .bind(&owner.0)
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| domain::StoreError::Internal(internal(e)))?;
+    row.map(|_| ()).ok_or(domain::StoreError::NotFound)
 }
