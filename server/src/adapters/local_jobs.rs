@@ -285,6 +285,8 @@ impl LocalJobs {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            // Its own process group, so cancelling also stops what the stage started (COLMAP).
+            .process_group(0)
             .spawn()
             .map_err(|e| {
                 format!(
@@ -314,7 +316,7 @@ impl LocalJobs {
                 },
                 _ = check.tick() => {
                     if self.status(&job.id).await == "cancelling" {
-                        let _ = child.kill().await;
+                        kill_group(&mut child).await;
                         return Err("cancelled".into());
                     }
                 }
@@ -353,6 +355,18 @@ impl LocalJobs {
             Err(_) => {}
         }
     }
+}
+
+/// Kills a stage and everything it started: SIGKILL to its process group (by the `kill`
+/// command — this workspace forbids `unsafe`, which a direct `kill(2)` call would need).
+async fn kill_group(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = tokio::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status()
+            .await;
+    }
+    let _ = child.kill().await;
 }
 
 #[async_trait]

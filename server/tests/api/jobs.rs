@@ -219,3 +219,69 @@ async fn a_failing_stage_ends_the_job_with_its_reason() {
     // A failed job frees the user to launch again.
     assert_eq!(launch(&b, &project).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn cancel_stops_the_running_stage() {
+    let app = spawn_app().await;
+    let b = app
+        .active_user("stop@example.com", "stopper", PASSWORD)
+        .await;
+    let project = b.create_project("Stop").await;
+    let tmp = tempfile::tempdir().unwrap();
+    upload(&b, &project, &orbit_zip(tmp.path(), 16)).await;
+    let started = b
+        .call(
+            "launch_job",
+            &[
+                ("id", &project),
+                ("preset", "preview"),
+                ("iterations", "5000"),
+                ("working_size", "480"),
+                ("train_size", "320"),
+            ],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    // Wait until a stage is running (SfM: COLMAP is busy), then cancel.
+    let t0 = Instant::now();
+    loop {
+        let s = b
+            .call("job_status", &[("id", &project), ("after", "0")])
+            .await
+            .json();
+        if s["job"]["stage"] == "sfm" {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_mins(1),
+            "never reached sfm: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        b.call("cancel_job", &[("id", &project)]).await.status,
+        StatusCode::OK
+    );
+    let end = wait_for_end(&b, &project, Duration::from_secs(20)).await;
+    assert_eq!(end["job"]["status"], "cancelled", "{end}");
+    assert_eq!(end["job"]["done_stages"], serde_json::json!(["ingest"]));
+    let project_now = b.call("get_project", &[("id", &project)]).await.json();
+    assert_eq!(
+        project_now["status"], "PhotosUploaded",
+        "cancelling keeps the photos, ready to launch again"
+    );
+    // Nothing is left running to cancel, and no process of the job survives (COLMAP included).
+    assert_eq!(
+        b.call("cancel_job", &[("id", &project)]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let job_id = end["job"]["id"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(job_id))
+        .collect();
+    assert!(survivors.is_empty(), "still running: {survivors:?}");
+}
