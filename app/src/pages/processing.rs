@@ -26,11 +26,14 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
     let cancel = ServerAction::<CancelJob>::new();
     let launch_result = outcome(launch);
     let tick = RwSignal::new(0u32);
+    // Poll while the page is open; stop when it goes away.
     Effect::new(move |_| {
-        set_interval(
+        if let Ok(handle) = set_interval_with_handle(
             move || tick.update(|t| *t = t.wrapping_add(1)),
             std::time::Duration::from_secs(2),
-        );
+        ) {
+            on_cleanup(move || handle.clear());
+        }
     });
     let id_status = id.clone();
     let job = Resource::new(
