@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Cursor, Read};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use anyhow::{bail, Context as _};
 use image::{DynamicImage, ImageReader};
@@ -614,11 +614,6 @@ pub fn ingest(
         ),
     ));
     Ok(manifest)
-}
-
-/// `PathBuf` of an accepted photo's working copy.
-pub fn working_path(job: &JobDir, photo: &Photo) -> PathBuf {
-    job.images().join(&photo.name)
 }
 
 #[cfg(test)]

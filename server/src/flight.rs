@@ -5,8 +5,7 @@ use app::api::flight::{mission_file, FlightQuery};
 use app::services::Services;
 use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 
 pub async fn download(
     svc: Services,
@@ -28,17 +27,7 @@ pub async fn download(
     }
     let token = crate::session::token(&headers);
     match mission_file(&svc, token, &id, &file, &q).await {
-        Ok(d) => {
-            let disposition = format!("attachment; filename=\"{}\"", d.file_name);
-            let mut res = d.bytes.into_response();
-            let h = res.headers_mut();
-            h.insert(CONTENT_TYPE, HeaderValue::from_static(d.content_type));
-            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            if let Ok(v) = HeaderValue::from_str(&disposition) {
-                h.insert(CONTENT_DISPOSITION, v);
-            }
-            res
-        }
+        Ok(d) => crate::session::attachment(d.bytes, d.content_type, "no-store", &d.file_name),
         Err(e) => crate::session::error_response(&e),
     }
 }

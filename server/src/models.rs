@@ -5,10 +5,9 @@ use app::services::Services;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use domain::ProjectId;
-use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 
-use crate::session::{error_response, user};
+use crate::session::{attachment, error_response, user};
 
 pub async fn download(
     svc: Services,
@@ -36,19 +35,7 @@ pub async fn download(
     };
     let path = data_dir.join("jobs").join(&job.id).join(relative);
     match tokio::fs::read(&path).await {
-        Ok(bytes) => {
-            let mut res = bytes.into_response();
-            let h = res.headers_mut();
-            h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-            h.insert(
-                CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=300"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
-                h.insert(CONTENT_DISPOSITION, v);
-            }
-            res
-        }
+        Ok(bytes) => attachment(bytes, content_type, "private, max-age=300", &file),
         Err(_) => (StatusCode::NOT_FOUND, "the model file is missing").into_response(),
     }
 }

@@ -35,3 +35,22 @@ pub fn error_response(e: &AppError) -> Response {
     };
     (e.status(), message).into_response()
 }
+
+/// A file download: the bytes with their type, a caching rule and the name to save them as.
+pub fn attachment(
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    cache: &'static str,
+    file_name: &str,
+) -> Response {
+    use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+    use http::HeaderValue;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    res
+}

@@ -153,16 +153,17 @@ pub fn psnr(a: &Image, b: &Image) -> f64 {
     }
 }
 
-const SH_C0: f32 = 0.282_094_8;
-const SH_C1: f32 = 0.488_602_5;
-const SH_C2: [f32; 5] = [
+/// SH normalisation constants (degree 0–3), shared with the trainer's derivatives.
+pub const SH_C0: f32 = 0.282_094_8;
+pub const SH_C1: f32 = 0.488_602_5;
+pub const SH_C2: [f32; 5] = [
     1.092_548_4,
     -1.092_548_4,
     0.315_391_6,
     -1.092_548_4,
     0.546_274_2,
 ];
-const SH_C3: [f32; 7] = [
+pub const SH_C3: [f32; 7] = [
     -0.590_043_6,
     2.890_611_4,
     -0.457_045_8,

@@ -1,25 +1,10 @@
 //! Real spherical harmonics to degree 3 in the order 3DGS stores them, with derivatives with
 //! respect to the (unit) viewing direction for the gradient to the Gaussian's position.
 
-pub const C0: f32 = 0.282_094_8;
-// The derivative below needs the constants; the basis itself comes from the format core.
-const C1: f32 = 0.488_602_5;
-const C2: [f32; 5] = [
-    1.092_548_4,
-    -1.092_548_4,
-    0.315_391_6,
-    -1.092_548_4,
-    0.546_274_2,
-];
-const C3: [f32; 7] = [
-    -0.590_043_6,
-    2.890_611_4,
-    -0.457_045_8,
-    0.373_176_3,
-    -0.457_045_8,
-    1.445_305_7,
-    -0.590_043_6,
-];
+// The constants and the basis come from the format core, so both renderers agree; this module
+// adds what only training needs: the basis's derivative with respect to the direction.
+pub use splat::render::SH_C0 as C0;
+use splat::render::{SH_C1 as C1, SH_C2 as C2, SH_C3 as C3};
 
 /// Coefficients used at a degree: 1, 4, 9, 16.
 pub const fn coeffs(degree: u8) -> usize {
