@@ -1,0 +1,12 @@
+//! The Gaussian-splat viewer. One wgpu renderer ([`renderer`]) draws instanced, depth-sorted
+//! splats whose maths mirrors the format core's reference rasterizer; it runs in the browser
+//! (WebGPU, or WebGL2 where no WebGPU adapter exists) and natively without a window
+//! ([`headless`], lavapipe on a machine without a GPU). [`camera`] is the orbit/fly controller
+//! both share, [`scene`] the GPU layout, [`sort`] the CPU depth sort.
+
+pub mod camera;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod headless;
+pub mod renderer;
+pub mod scene;
+pub mod sort;
