@@ -10,6 +10,7 @@ source scripts/setup.sh
 
 echo "[run] building (release)…"
 cargo leptos build --release
+scripts/build-viewer.sh   # the viewer's own wasm, after cargo leptos (which rewrites target/site)
 
 DATA_DIR="${SPACEPORT_DATA_DIR:-$ROOT/data}"
 if [ -z "$(target/release/server users --data-dir "$DATA_DIR" 2>/dev/null)" ]; then

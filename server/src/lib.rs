@@ -14,3 +14,4 @@ pub mod security;
 pub mod session;
 pub mod startup;
 pub mod uploads;
+pub mod viewer_page;

@@ -58,10 +58,18 @@ pub async fn check_origin(
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    // A page that states who may frame it (a share link's embed page) keeps its own rule.
+    if !h
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("frame-ancestors"))
+    {
+        h.entry(HeaderName::from_static("x-frame-options"))
+            .or_insert(HeaderValue::from_static("DENY"));
+    }
     for (name, value) in [
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "same-origin"),
-        ("x-frame-options", "DENY"),
         ("cross-origin-opener-policy", "same-origin"),
     ] {
         h.entry(HeaderName::from_static(name))

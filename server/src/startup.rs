@@ -169,6 +169,7 @@ fn router(config: &Config, services: Services) -> Router {
     let uploads = crate::uploads::routes(services.clone());
     let files = services.clone();
     let models = (services.clone(), config.data_dir.clone());
+    let viewer = (services.clone(), config.data_dir.clone());
     let context = move || provide_context(services.clone());
     let pages = Router::new()
         .route(
@@ -186,6 +187,20 @@ fn router(config: &Config, services: Services) -> Router {
             axum::routing::get(
                 move |path: axum::extract::Path<(String, String)>, headers: http::HeaderMap| {
                     crate::models::download(models.0.clone(), models.1.clone(), path, headers)
+                },
+            ),
+        )
+        .route("/view", axum::routing::get(crate::viewer_page::path_view))
+        .route(
+            "/projects/{id}/view",
+            axum::routing::get(
+                move |path: axum::extract::Path<String>, headers: http::HeaderMap| {
+                    crate::viewer_page::owner_view(
+                        viewer.0.clone(),
+                        viewer.1.clone(),
+                        path,
+                        headers,
+                    )
                 },
             ),
         )

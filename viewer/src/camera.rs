@@ -169,34 +169,36 @@ impl OrbitCamera {
         }
         self.target = point;
         self.distance = distance;
-        self.pitch = (dot(d, up) / distance).clamp(-1.0, 1.0).asin().clamp(-MAX_PITCH, MAX_PITCH);
+        self.pitch = (dot(d, up) / distance)
+            .clamp(-1.0, 1.0)
+            .asin()
+            .clamp(-MAX_PITCH, MAX_PITCH);
         self.yaw = dot(d, b).atan2(dot(d, a));
     }
 }
 
 /// The splat nearest the camera among those whose centre projects within `radius_px` of pixel
-/// (`x`, `y`) and that are reasonably opaque: what a double-click means by "there".
+/// `pixel` and that are reasonably opaque: what a double-click means by "there".
 pub fn pick(
     positions: &[[f32; 3]],
     opacities: impl Fn(usize) -> f32,
     camera: &Camera,
-    x: f32,
-    y: f32,
+    pixel: (f32, f32),
     radius_px: f32,
 ) -> Option<[f32; 3]> {
     let mut best: Option<(f32, usize)> = None;
     for (i, p) in positions.iter().enumerate() {
-        let c: [f32; 3] = std::array::from_fn(|r| {
+        let cam: [f32; 3] = std::array::from_fn(|r| {
             let row = camera.rotation[r];
             row[0] * p[0] + row[1] * p[1] + row[2] * p[2] + camera.translation[r]
         });
-        if c[2] < splat::render::NEAR || best.is_some_and(|(d, _)| c[2] >= d) {
+        if cam[2] < splat::render::NEAR || best.is_some_and(|(d, _)| cam[2] >= d) {
             continue;
         }
-        let u = camera.fx * c[0] / c[2] + camera.cx;
-        let v = camera.fy * c[1] / c[2] + camera.cy;
-        if (u - x).hypot(v - y) <= radius_px && opacities(i) >= 0.3 {
-            best = Some((c[2], i));
+        let u = camera.fx * cam[0] / cam[2] + camera.cx;
+        let v = camera.fy * cam[1] / cam[2] + camera.cy;
+        if (u - pixel.0).hypot(v - pixel.1) <= radius_px && opacities(i) >= 0.3 {
+            best = Some((cam[2], i));
         }
     }
     best.map(|(_, i)| positions[i])
@@ -222,12 +224,18 @@ mod tests {
         pts.push([1e6, 1e6, 1e6]);
         let orbit = OrbitCamera::framing(&pts, UpAxis::PosZ);
         assert!((orbit.target[0] - 10.0).abs() < 0.05);
-        assert!(orbit.distance < 10.0, "a floater must not frame the scene: {}", orbit.distance);
+        assert!(
+            orbit.distance < 10.0,
+            "a floater must not frame the scene: {}",
+            orbit.distance
+        );
         let cam = orbit.camera(100, 100);
         // The target projects to the image centre.
         let c: [f32; 3] = std::array::from_fn(|r| {
             let row = cam.rotation[r];
-            row[0] * orbit.target[0] + row[1] * orbit.target[1] + row[2] * orbit.target[2]
+            row[0] * orbit.target[0]
+                + row[1] * orbit.target[1]
+                + row[2] * orbit.target[2]
                 + cam.translation[r]
         });
         assert!(c[0].abs() < 1e-3 && c[1].abs() < 1e-3 && c[2] > 0.0);
@@ -250,8 +258,10 @@ mod tests {
             let (u, _, _) = up.frame();
             // A point above the target lands above the image centre (smaller row).
             let p = u;
-            let c1: f32 = (0..3).map(|k| cam.rotation[1][k] * p[k]).sum::<f32>() + cam.translation[1];
-            let c2: f32 = (0..3).map(|k| cam.rotation[2][k] * p[k]).sum::<f32>() + cam.translation[2];
+            let c1: f32 =
+                (0..3).map(|k| cam.rotation[1][k] * p[k]).sum::<f32>() + cam.translation[1];
+            let c2: f32 =
+                (0..3).map(|k| cam.rotation[2][k] * p[k]).sum::<f32>() + cam.translation[2];
             assert!(cam.fy * c1 / c2 + cam.cy < 50.0, "{up:?}");
         }
     }
@@ -302,9 +312,17 @@ mod tests {
     #[test]
     fn pick_finds_the_front_most_opaque_splat_under_the_cursor() {
         let cam = Camera::look_at([0.0, 0.0, -10.0], [0.0; 3], [0.0, -1.0, 0.0], 1.0, 100, 100);
-        let pts = [[0.0, 0.0, 0.0], [0.0, 0.0, -5.0], [0.0, 0.0, -7.0], [3.0, 3.0, -8.0]];
+        let pts = [
+            [0.0, 0.0, 0.0],
+            [0.0, 0.0, -5.0],
+            [0.0, 0.0, -7.0],
+            [3.0, 3.0, -8.0],
+        ];
         let opacity = |i: usize| if i == 2 { 0.1 } else { 0.9 };
-        assert_eq!(pick(&pts, opacity, &cam, 50.0, 50.0, 5.0), Some([0.0, 0.0, -5.0]));
-        assert_eq!(pick(&pts, opacity, &cam, 5.0, 95.0, 2.0), None);
+        assert_eq!(
+            pick(&pts, opacity, &cam, (50.0, 50.0), 5.0),
+            Some([0.0, 0.0, -5.0])
+        );
+        assert_eq!(pick(&pts, opacity, &cam, (5.0, 95.0), 2.0), None);
     }
 }

@@ -14,7 +14,9 @@ const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HeadlessError {
-    #[error("no GPU adapter (on Debian without a GPU, install mesa-vulkan-drivers for lavapipe): {0}")]
+    #[error(
+        "no GPU adapter (on Debian without a GPU, install mesa-vulkan-drivers for lavapipe): {0}"
+    )]
     NoAdapter(String),
     #[error("the GPU refused a device: {0}")]
     NoDevice(String),
@@ -119,7 +121,9 @@ impl Headless {
         });
         let mut encoder = self
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("frame"),
+            });
         self.renderer
             .draw(&self.queue, &mut encoder, &view, camera, background);
         encoder.copy_texture_to_buffer(

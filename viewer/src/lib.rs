@@ -10,3 +10,5 @@ pub mod headless;
 pub mod renderer;
 pub mod scene;
 pub mod sort;
+#[cfg(all(target_arch = "wasm32", feature = "web"))]
+pub mod web;

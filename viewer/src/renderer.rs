@@ -18,6 +18,8 @@ struct Uniforms {
 
 /// The GPU side of one scene.
 struct SceneResources {
+    /// Kept alive with its bind group: on WebGPU, dropping a texture destroys it at once.
+    _texture: wgpu::Texture,
     bind_group: wgpu::BindGroup,
     order: wgpu::Buffer,
     count: u32,
@@ -184,6 +186,7 @@ impl Renderer {
             mapped_at_creation: false,
         });
         self.scene = Some(SceneResources {
+            _texture: texture,
             bind_group,
             order,
             count: packed.count,
@@ -222,9 +225,10 @@ impl Renderer {
             eye: [eye[0], eye[1], eye[2], 0.0],
             focal: [camera.fx, camera.fy, camera.cx, camera.cy],
             viewport: [camera.width as f32, camera.height as f32, NEAR, DILATION],
-            layout: self.scene.as_ref().map_or([0; 4], |s| {
-                [s.texels_per_splat, s.width, s.sh_rest, 0]
-            }),
+            layout: self
+                .scene
+                .as_ref()
+                .map_or([0; 4], |s| [s.texels_per_splat, s.width, s.sh_rest, 0]),
         };
         queue.write_buffer(&self.uniforms, 0, bytemuck::bytes_of(&uniforms));
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {

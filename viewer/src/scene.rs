@@ -53,7 +53,8 @@ pub fn texels_per_splat(sh_degree: u8) -> u32 {
 }
 
 fn pack_halves(a: f32, b: f32) -> u32 {
-    u32::from(half::f16::from_f32(a).to_bits()) | (u32::from(half::f16::from_f32(b).to_bits()) << 16)
+    u32::from(half::f16::from_f32(a).to_bits())
+        | (u32::from(half::f16::from_f32(b).to_bits()) << 16)
 }
 
 /// The world covariance Σ = R S Sᵀ Rᵀ as (xx, xy, xz, yy, yz, zz); zeros for a degenerate
@@ -98,9 +99,19 @@ pub fn pack(cloud: &GaussianCloud, max_dimension: u32) -> Result<PackedSplats, P
         let out = &mut texels[i * k as usize..(i + 1) * k as usize];
         let p = cloud.positions[i];
         let opacity = 1.0 / (1.0 + (-cloud.opacity_logits[i]).exp());
-        out[0] = [p[0].to_bits(), p[1].to_bits(), p[2].to_bits(), opacity.to_bits()];
+        out[0] = [
+            p[0].to_bits(),
+            p[1].to_bits(),
+            p[2].to_bits(),
+            opacity.to_bits(),
+        ];
         let s = covariance(cloud.log_scales[i], cloud.rotations[i]);
-        out[1] = [s[0].to_bits(), s[1].to_bits(), s[2].to_bits(), s[3].to_bits()];
+        out[1] = [
+            s[0].to_bits(),
+            s[1].to_bits(),
+            s[2].to_bits(),
+            s[3].to_bits(),
+        ];
         colour.clear();
         colour.extend_from_slice(&cloud.sh_dc[i]);
         colour.extend_from_slice(&cloud.sh_rest[i * stride..(i + 1) * stride]);
@@ -149,7 +160,11 @@ mod tests {
     fn half_at(p: &PackedSplats, j: usize) -> f32 {
         let word = 10 + j / 2;
         let w = p.texels[word / 4][word % 4];
-        let bits = if j % 2 == 0 { w & 0xffff } else { w >> 16 };
+        let bits = if j.is_multiple_of(2) {
+            w & 0xffff
+        } else {
+            w >> 16
+        };
         half::f16::from_bits(u16::try_from(bits).unwrap_or(0)).to_f32()
     }
 
@@ -165,12 +180,19 @@ mod tests {
             assert!((f32::from_bits(p.texels[1][3]) - 0.04).abs() < 1e-7);
             assert!((f32::from_bits(p.texels[2][1]) - 0.09).abs() < 1e-7);
             assert_eq!(f32::from_bits(p.texels[1][1]), 0.0);
-            assert_eq!([half_at(&p, 0), half_at(&p, 1), half_at(&p, 2)], [0.25, -0.5, 1.0]);
+            assert_eq!(
+                [half_at(&p, 0), half_at(&p, 1), half_at(&p, 2)],
+                [0.25, -0.5, 1.0]
+            );
             let rest = 3 * sh_rest_coeffs(degree);
             for j in 0..rest {
                 #[allow(clippy::cast_precision_loss)]
                 let expected = j as f32 / 64.0;
-                assert_eq!(half_at(&p, 3 + j), expected, "degree {degree} coefficient {j}");
+                assert_eq!(
+                    half_at(&p, 3 + j),
+                    expected,
+                    "degree {degree} coefficient {j}"
+                );
             }
         }
     }
@@ -190,6 +212,9 @@ mod tests {
         assert_eq!(err, PackError::TooLarge { count: 22, max: 21 });
         let mut broken = one(1);
         broken.sh_rest.pop();
-        assert_eq!(pack(&broken, 64).expect_err("inconsistent"), PackError::Inconsistent);
+        assert_eq!(
+            pack(&broken, 64).expect_err("inconsistent"),
+            PackError::Inconsistent
+        );
     }
 }

@@ -99,7 +99,12 @@ mod tests {
     fn ordered_bits_preserve_float_order() {
         let values = [-3.5f32, -0.0, 0.0, 1e-30, 0.5, 2.0, 1e30];
         for w in values.windows(2) {
-            assert!(ordered_bits(w[0]) <= ordered_bits(w[1]), "{} {}", w[0], w[1]);
+            assert!(
+                ordered_bits(w[0]) <= ordered_bits(w[1]),
+                "{} {}",
+                w[0],
+                w[1]
+            );
         }
     }
 }

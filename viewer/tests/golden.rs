@@ -42,8 +42,11 @@ fn random_cloud(n: usize, degree: u8, seed: u64) -> GaussianCloud {
         ..GaussianCloud::default()
     };
     for _ in 0..n {
-        c.positions
-            .push([rng.range(-1.0, 1.0), rng.range(-1.0, 1.0), rng.range(-1.0, 1.0)]);
+        c.positions.push([
+            rng.range(-1.0, 1.0),
+            rng.range(-1.0, 1.0),
+            rng.range(-1.0, 1.0),
+        ]);
         c.log_scales.push([
             rng.range(-4.0, -1.5),
             rng.range(-4.0, -1.5),
@@ -56,8 +59,11 @@ fn random_cloud(n: usize, degree: u8, seed: u64) -> GaussianCloud {
             rng.range(-1.0, 1.0),
         ]);
         c.opacity_logits.push(rng.range(-2.0, 4.0));
-        c.sh_dc
-            .push([rng.range(-1.5, 1.5), rng.range(-1.5, 1.5), rng.range(-1.5, 1.5)]);
+        c.sh_dc.push([
+            rng.range(-1.5, 1.5),
+            rng.range(-1.5, 1.5),
+            rng.range(-1.5, 1.5),
+        ]);
         for _ in 0..rest {
             c.sh_rest.push(rng.range(-0.3, 0.3));
         }
@@ -123,15 +129,26 @@ fn a_single_gaussian_covers_the_pixels_the_reference_does() {
     let camera = Camera::look_at([0.0; 3], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0], 0.6, 64, 64);
     let mut gpu = Headless::new().unwrap();
     let db = compare(&mut gpu, &cloud, &camera, "single");
-    assert!(db > 45.0, "one splat should match almost exactly: {db:.1} dB");
+    assert!(
+        db > 45.0,
+        "one splat should match almost exactly: {db:.1} dB"
+    );
 }
 
 #[test]
 fn a_real_scene_matches_the_reference() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/splats/playbot-lod2-125k");
-    assert!(dir.is_dir(), "the shared scenes must sit beside the checkout: {}", dir.display());
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/splats/playbot-lod2-125k");
+    assert!(
+        dir.is_dir(),
+        "the shared scenes must sit beside the checkout: {}",
+        dir.display()
+    );
     let meta = std::fs::read(dir.join("meta.json")).unwrap();
-    let cloud = sog::decode(&meta, |f| Ok(Cow::Owned(std::fs::read(dir.join(f)).unwrap()))).unwrap();
+    let cloud = sog::decode(&meta, |f| {
+        Ok(Cow::Owned(std::fs::read(dir.join(f)).unwrap()))
+    })
+    .unwrap();
     let orbit = OrbitCamera::framing(&cloud.positions, UpAxis::NegY);
     let mut gpu = Headless::new().unwrap();
     for (i, yaw) in [0.0f32, 2.1].into_iter().enumerate() {

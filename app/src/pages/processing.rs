@@ -180,8 +180,13 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                                 <p class="delivered" data-testid="delivered">"Your model is ready: "
                                     <a href=format!("/api/projects/{id_files}/files/model.sog") download>"model.sog"</a> " · "
                                     <a href=format!("/api/projects/{id_files}/files/model.ply") download>"PLY"</a> " · "
-                                    <a href=format!("/api/projects/{id_files}/files/report.json")>"quality report"</a>
+                                    <a href=format!("/api/projects/{id_files}/files/report.json")>"quality report"</a> " · "
+                                    <a href=format!("/projects/{id_files}/view") target="_blank" data-testid="open-viewer">"open full screen"</a>
                                 </p>
+                                // The viewer is its own page and wasm: this page never loads wgpu.
+                                <iframe class="model-viewer" data-testid="model-viewer"
+                                    src=format!("/projects/{id_files}/view") title="3D model"
+                                    allow="fullscreen"></iframe>
                             })}
                         </div>
                     }

@@ -1,0 +1,182 @@
+//! The model viewer's pages. They are plain HTML that loads the viewer's own wasm
+//! (`/viewer/viewer.js`, built by scripts/build-viewer.sh) — never the app's bundle, and the app's
+//! pages never load the viewer's — so only someone opening a model pays for wgpu.
+//!
+//! `GET /projects/{id}/view`: the owner's delivered model, full window; the project page embeds it
+//! in an iframe (same origin only).
+
+use app::services::Services;
+use axum::extract::Path;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::ProjectId;
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+use crate::session::{error_response, user};
+
+/// Minimal HTML escaping for text and attribute values.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Who may put the page in a frame.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Only Spaceport's own pages (the project page's embedded view).
+    SameOrigin,
+    /// Any site (a public share link's embed page).
+    Anywhere,
+}
+
+/// The viewer page for the model at `model_url`.
+pub fn page(title: &str, model_url: &str, up: &str, framing: Framing) -> Response {
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — Spaceport</title>
+<link rel="icon" href="/favicon.svg">
+<link rel="stylesheet" href="/viewer.css">
+</head>
+<body class="viewer-page">
+<div id="viewer" data-url="{url}" data-up="{up}" data-state="loading"><noscript>The 3D viewer needs JavaScript.</noscript></div>
+<script type="module" src="/viewer-boot.js"></script>
+</body>
+</html>
+"#,
+        title = escape(title),
+        url = escape(model_url),
+        up = escape(up),
+    );
+    let mut res = (
+        [(http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response();
+    let h = res.headers_mut();
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    match framing {
+        Framing::SameOrigin => {
+            h.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
+        }
+        Framing::Anywhere => {
+            // `security_headers` adds X-Frame-Options: DENY unless the page chose its framing.
+            h.insert(
+                "content-security-policy",
+                HeaderValue::from_static("frame-ancestors *"),
+            );
+        }
+    }
+    res
+}
+
+/// The scene's up axis: Spaceport's georegistered models are east-north-up (+Z); without GPS the
+/// model keeps COLMAP's frame, whose first camera looks along +Z with −Y up.
+pub fn up_axis(job_dir: &std::path::Path) -> &'static str {
+    if job_dir.join("sfm/geo.json").is_file() {
+        "z"
+    } else {
+        "-y"
+    }
+}
+
+pub async fn owner_view(
+    svc: Services,
+    data_dir: std::path::PathBuf,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(u) = user(&svc, &headers).await else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    let Ok(project_id) = ProjectId::parse(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let project = match svc.projects.get(&u.id, &project_id).await {
+        Ok(p) => p,
+        Err(e) => return error_response(&e.into()),
+    };
+    let job = match svc.jobs.latest(&u.id, &project_id, i64::MAX).await {
+        Ok(Some((job, _))) if job.status == "succeeded" => job,
+        Ok(_) => return (StatusCode::NOT_FOUND, "This project has no model yet.").into_response(),
+        Err(e) => return error_response(&e.into()),
+    };
+    let up = up_axis(&data_dir.join("jobs").join(&job.id));
+    page(
+        project.title.as_str(),
+        &format!("/api/projects/{id}/files/model.sog"),
+        up,
+        Framing::SameOrigin,
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct ViewQuery {
+    url: Option<String>,
+    up: Option<String>,
+}
+
+/// A model given as a path on this site (`/view?url=/…/model.sog&up=z`). Only same-site paths:
+/// the page must not become a way to show other sites' files under Spaceport's name.
+pub fn is_same_site_path(url: &str) -> bool {
+    url.starts_with('/') && !url.starts_with("//") && !url.contains('\\') && !url.contains(':')
+}
+
+/// `GET /view?url=PATH&up=AXIS`: the viewer for any model this site serves (the sample scenes,
+/// a model file the signed-in user may read). Access to the model is the model URL's business.
+pub async fn path_view(axum::extract::Query(q): axum::extract::Query<ViewQuery>) -> Response {
+    let Some(url) = q.url.filter(|u| is_same_site_path(u)) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "Give the model as a path on this site: /view?url=/path/to/model.sog",
+        )
+            .into_response();
+    };
+    let up = match q.up.as_deref() {
+        Some(u @ ("-y" | "y" | "z")) => u.to_owned(),
+        _ => "-y".to_owned(),
+    };
+    page("3D model", &url, &up, Framing::SameOrigin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_and_urls_are_escaped() {
+        assert_eq!(
+            escape(r#"<script>"x" & 'y'"#),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;"
+        );
+    }
+
+    #[test]
+    fn only_same_site_paths_are_viewed() {
+        assert!(is_same_site_path("/api/projects/x/files/model.sog"));
+        for bad in [
+            "//evil.example/m.sog",
+            "https://evil.example/m.sog",
+            "javascript:alert(1)",
+            "m.sog",
+            "/\\evil",
+        ] {
+            assert!(!is_same_site_path(bad), "{bad}");
+        }
+    }
+}
