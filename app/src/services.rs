@@ -35,6 +35,8 @@ pub struct Services {
     pub uploads: Arc<dyn domain::ports::UploadStore>,
     /// Ground heights for flight plans (tiles, a web service, or flat ground).
     pub terrain: Arc<dyn domain::ports::Terrain>,
+    /// Public links to delivered models.
+    pub shares: Arc<dyn domain::ports::ShareLinks>,
 }
 
 pub fn services() -> Result<Services, AppError> {

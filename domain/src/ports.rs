@@ -245,3 +245,20 @@ pub trait JobRunner: Send + Sync {
     ) -> Result<Option<(Job, Vec<JobEvent>)>, StoreError>;
     async fn cancel(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError>;
 }
+
+/// Public links to a project's delivered model: anyone with the link may view the model, nothing
+/// else. One link per project; revoking it makes the old link dead for good.
+#[async_trait]
+pub trait ShareLinks: Send + Sync {
+    /// The project's link token, made on first use. Only the owner may share.
+    async fn share(&self, owner: &UserId, project: &ProjectId) -> Result<String, StoreError>;
+    /// The project's link token, if it is shared.
+    async fn current(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+    ) -> Result<Option<String>, StoreError>;
+    async fn revoke(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError>;
+    /// Who shared what under `token`: (owner, project).
+    async fn resolve(&self, token: &str) -> Result<Option<(UserId, ProjectId)>, StoreError>;
+}

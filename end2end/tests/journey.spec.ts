@@ -60,6 +60,12 @@ test('photos go in, a model comes out: upload, process, watch, download', async 
   const sog = readFileSync(await (await downloading).path());
   expect(sog.subarray(0, 2).toString()).toBe('PK');
 
+  // The model opens in the viewer embedded in the project page.
+  const viewer = page.frameLocator('[data-testid="model-viewer"]').locator('#viewer');
+  await expect(viewer).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  expect(Number(await viewer.getAttribute('data-splats'))).toBeGreaterThan(0);
+  await expect(viewer).toHaveAttribute('data-backend', /webgpu|webgl2/);
+
   await page.reload();
   await expect(page.getByText('Delivered').first()).toBeVisible();
 });

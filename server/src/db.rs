@@ -13,6 +13,7 @@ use sqlx::{Row, SqlitePool};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_uploads_jobs.sql"),
+    include_str!("../migrations/0003_shares.sql"),
 ];
 
 pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {

@@ -1,5 +1,6 @@
-//! Delivered files: `GET /api/projects/{id}/model.sog` (and `model.ply`, `report.json`) from the
-//! project's latest successful job, for its owner only.
+//! Delivered files: `GET /api/projects/{id}/files/model.sog` (and `model.ply`, `report.json`) from
+//! the project's latest successful job, for its owner only; `GET /s/{token}/model.sog` for anyone
+//! holding the project's share link.
 
 use app::services::Services;
 use axum::extract::Path;
@@ -15,12 +16,6 @@ pub async fn download(
     Path((id, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let (relative, content_type) = match file.as_str() {
-        "model.sog" => ("model.sog", "application/zip"),
-        "model.ply" => ("train/point_cloud.ply", "application/octet-stream"),
-        "report.json" => ("train/report.json", "application/json"),
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
     let u = match user(&svc, &headers).await {
         Ok(u) => u,
         Err(e) => return error_response(&e),
@@ -28,14 +23,82 @@ pub async fn download(
     let Ok(project) = ProjectId::parse(&id) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let job = match svc.jobs.latest(&u.id, &project, i64::MAX).await {
-        Ok(Some((job, _))) if job.status == "succeeded" => job,
-        Ok(_) => return (StatusCode::NOT_FOUND, "no delivered model yet").into_response(),
+    serve_delivered(
+        &svc,
+        &data_dir,
+        &u.id,
+        &project,
+        &file,
+        "private, max-age=300",
+    )
+    .await
+}
+
+/// `GET /s/{token}/model.sog`: a shared model, for anyone with the link (the model only: not the
+/// PLY or the report).
+pub async fn shared(
+    svc: Services,
+    data_dir: std::path::PathBuf,
+    Path(token): Path<String>,
+) -> Response {
+    match svc.shares.resolve(&token).await {
+        Ok(Some((owner, project))) => {
+            // Revalidated often: a revoked link must stop serving soon, even from caches.
+            serve_delivered(
+                &svc,
+                &data_dir,
+                &owner,
+                &project,
+                "model.sog",
+                "public, max-age=60",
+            )
+            .await
+        }
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            "This share link does not exist or was revoked.",
+        )
+            .into_response(),
+        Err(e) => error_response(&e.into()),
+    }
+}
+
+/// The job whose output a delivered project shows: its latest job, if that one succeeded.
+pub async fn delivered_job(
+    svc: &Services,
+    owner: &domain::UserId,
+    project: &ProjectId,
+) -> Result<Option<domain::ports::Job>, domain::StoreError> {
+    Ok(svc
+        .jobs
+        .latest(owner, project, i64::MAX)
+        .await?
+        .map(|(job, _)| job)
+        .filter(|job| job.status == "succeeded"))
+}
+
+async fn serve_delivered(
+    svc: &Services,
+    data_dir: &std::path::Path,
+    owner: &domain::UserId,
+    project: &ProjectId,
+    file: &str,
+    cache: &'static str,
+) -> Response {
+    let (relative, content_type) = match file {
+        "model.sog" => ("model.sog", "application/zip"),
+        "model.ply" => ("train/point_cloud.ply", "application/octet-stream"),
+        "report.json" => ("train/report.json", "application/json"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let job = match delivered_job(svc, owner, project).await {
+        Ok(Some(job)) => job,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no delivered model yet").into_response(),
         Err(e) => return error_response(&e.into()),
     };
     let path = data_dir.join("jobs").join(&job.id).join(relative);
     match tokio::fs::read(&path).await {
-        Ok(bytes) => attachment(bytes, content_type, "private, max-age=300", &file),
+        Ok(bytes) => attachment(bytes, content_type, cache, file),
         Err(_) => (StatusCode::NOT_FOUND, "the model file is missing").into_response(),
     }
 }

@@ -113,6 +113,9 @@ impl Application {
             auth: embedded.auth.clone(),
             projects: embedded.projects.clone(),
             waitlist: embedded.waitlist.clone(),
+            shares: Arc::new(crate::adapters::sqlite_shares::SqliteShares::new(
+                embedded.pool.clone(),
+            )),
             limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
             secure_cookies: config.secure_cookies(),
             uploads,
@@ -170,6 +173,8 @@ fn router(config: &Config, services: Services) -> Router {
     let files = services.clone();
     let models = (services.clone(), config.data_dir.clone());
     let viewer = (services.clone(), config.data_dir.clone());
+    let shared = (services.clone(), config.data_dir.clone());
+    let shared_files = (services.clone(), config.data_dir.clone());
     let context = move || provide_context(services.clone());
     let pages = Router::new()
         .route(
@@ -191,6 +196,18 @@ fn router(config: &Config, services: Services) -> Router {
             ),
         )
         .route("/view", axum::routing::get(crate::viewer_page::path_view))
+        .route(
+            "/s/{token}",
+            axum::routing::get(move |path: axum::extract::Path<String>| {
+                crate::viewer_page::shared_view(shared.0.clone(), shared.1.clone(), path)
+            }),
+        )
+        .route(
+            "/s/{token}/model.sog",
+            axum::routing::get(move |path: axum::extract::Path<String>| {
+                crate::models::shared(shared_files.0.clone(), shared_files.1.clone(), path)
+            }),
+        )
         .route(
             "/projects/{id}/view",
             axum::routing::get(

@@ -3,7 +3,7 @@
 //! pages never load the viewer's — so only someone opening a model pays for wgpu.
 //!
 //! `GET /projects/{id}/view`: the owner's delivered model, full window; the project page embeds it
-//! in an iframe (same origin only).
+//! in an iframe (same origin only). `GET /s/{token}`: a shared model, which any site may embed.
 
 use app::services::Services;
 use axum::extract::Path;
@@ -111,9 +111,11 @@ pub async fn owner_view(
         Ok(p) => p,
         Err(e) => return error_response(&e.into()),
     };
-    let job = match svc.jobs.latest(&u.id, &project_id, i64::MAX).await {
-        Ok(Some((job, _))) if job.status == "succeeded" => job,
-        Ok(_) => return (StatusCode::NOT_FOUND, "This project has no model yet.").into_response(),
+    let job = match crate::models::delivered_job(&svc, &u.id, &project_id).await {
+        Ok(Some(job)) => job,
+        Ok(None) => {
+            return (StatusCode::NOT_FOUND, "This project has no model yet.").into_response()
+        }
         Err(e) => return error_response(&e.into()),
     };
     let up = up_axis(&data_dir.join("jobs").join(&job.id));
@@ -122,6 +124,42 @@ pub async fn owner_view(
         &format!("/api/projects/{id}/files/model.sog"),
         up,
         Framing::SameOrigin,
+    )
+}
+
+/// `GET /s/{token}`: a shared model, full window, for anyone with the link; other sites may
+/// embed it in a frame.
+pub async fn shared_view(
+    svc: Services,
+    data_dir: std::path::PathBuf,
+    Path(token): Path<String>,
+) -> Response {
+    let gone = || {
+        (
+            StatusCode::NOT_FOUND,
+            "This share link does not exist or was revoked. Ask its owner for a new one.",
+        )
+            .into_response()
+    };
+    let (owner, project_id) = match svc.shares.resolve(&token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return gone(),
+        Err(e) => return error_response(&e.into()),
+    };
+    let (project, job) = match (
+        svc.projects.get(&owner, &project_id).await,
+        crate::models::delivered_job(&svc, &owner, &project_id).await,
+    ) {
+        (Ok(p), Ok(Some(job))) => (p, job),
+        (Err(domain::StoreError::NotFound), _) | (_, Ok(None)) => return gone(),
+        (Err(e), _) | (_, Err(e)) => return error_response(&e.into()),
+    };
+    let up = up_axis(&data_dir.join("jobs").join(&job.id));
+    page(
+        project.title.as_str(),
+        &format!("/s/{token}/model.sog"),
+        up,
+        Framing::Anywhere,
     )
 }
 

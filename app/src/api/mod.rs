@@ -7,3 +7,4 @@ pub mod auth;
 pub mod flight;
 pub mod jobs;
 pub mod projects;
+pub mod share;

@@ -6,6 +6,7 @@ use domain::ProjectStatus;
 use leptos::prelude::*;
 
 use crate::api::jobs::{job_status, CancelJob, LaunchJob};
+use crate::api::share::{share_link, CreateShareLink, RevokeShareLink};
 use crate::components::form::{outcome, FieldError, FormError};
 
 #[derive(Clone, Copy, PartialEq, Default)]
@@ -85,7 +86,17 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
     };
     let id_launch = id.clone();
     let id_cancel = id.clone();
+    let id_share = id.clone();
     let id_files = id;
+    // Delivered when the page loaded, or since, while watching.
+    let delivered = move || {
+        status == ProjectStatus::Delivered
+            || job
+                .get()
+                .and_then(Result::ok)
+                .flatten()
+                .is_some_and(|p| p.job.status == "succeeded")
+    };
     let has_photos = !matches!(status, ProjectStatus::Draft | ProjectStatus::PathDownloaded);
     view! {
         <section class="panel processing">
@@ -193,7 +204,70 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                     .into_any()
                 })}}
             </Transition>
+            <Show when=delivered fallback=|| ()>
+                <ShareBox id=id_share.clone() />
+            </Show>
         </section>
     }
     .into_any()
+}
+
+/// Share the delivered model: a public link (view only) and the code to embed it elsewhere.
+#[component]
+fn ShareBox(id: String) -> impl IntoView {
+    let create = ServerAction::<CreateShareLink>::new();
+    let revoke = ServerAction::<RevokeShareLink>::new();
+    let id_link = id.clone();
+    let link = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        move |_| share_link(id_link.clone()),
+    );
+    // Absolute links for copying and embedding; the server renders the path, the browser adds
+    // its own origin.
+    let origin = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(o) = web_sys::window().and_then(|w| w.location().origin().ok()) {
+            origin.set(o);
+        }
+    });
+    view! {
+        <div class="share stack" data-testid="share">
+            <h3>"Share"</h3>
+            <Transition fallback=|| ()>
+                {move || {
+                    let id = id.clone();
+                    link.get().map(|r| match r {
+                        Ok(Some(path)) => {
+                            let (path_embed, path_text) = (path.clone(), path.clone());
+                            view! {
+                                <p class="small">"Anyone with this link can view the model — nothing else in your account."</p>
+                                <p><a href=path target="_blank" data-testid="share-link">{move || format!("{}{path_text}", origin.get())}</a></p>
+                                <details>
+                                    <summary>"Embed on another site"</summary>
+                                    <code class="embed">{move || format!(
+                                        "<iframe src=\"{}{path_embed}\" width=\"800\" height=\"500\" allow=\"fullscreen\" style=\"border:0\"></iframe>",
+                                        origin.get()
+                                    )}</code>
+                                </details>
+                                <ActionForm action=revoke attr:class="inline">
+                                    <input type="hidden" name="id" value=id />
+                                    <button type="submit" class="danger">"Stop sharing"</button>
+                                </ActionForm>
+                            }
+                            .into_any()
+                        }
+                        Ok(None) => view! {
+                            <ActionForm action=create attr:class="inline">
+                                <input type="hidden" name="id" value=id />
+                                <button type="submit">"Create a share link"</button>
+                            </ActionForm>
+                        }
+                        .into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    })
+                }}
+            </Transition>
+        </div>
+    }
 }

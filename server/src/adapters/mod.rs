@@ -9,6 +9,7 @@ pub mod local_uploads;
 pub mod notifier;
 pub mod smtp;
 pub mod sqlite_projects;
+pub mod sqlite_shares;
 pub mod sqlite_waitlist;
 
 /// Maps a database failure to the ports' `Internal` variants; the cause is logged by the caller

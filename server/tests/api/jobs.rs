@@ -199,6 +199,142 @@ async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
         .await
         .unwrap();
     assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+
+    viewer_pages_and_share_links(&b, &other, &project).await;
+}
+
+/// The owner's viewer page, and a share link's whole life: made once, public, embeddable,
+/// serving the model only, revoked for good. (Runs on the delivered project above: delivering
+/// a model takes a pipeline run.)
+async fn viewer_pages_and_share_links(b: &Browser, other: &Browser, project: &str) {
+    let get = |client: &reqwest::Client, path: String| {
+        let url = format!("{}{path}", b.base);
+        let client = client.clone();
+        async move { client.get(url).send().await.unwrap() }
+    };
+    let page = get(&b.client, format!("/projects/{project}/view")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["x-frame-options"], "SAMEORIGIN");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!(
+        "data-url=\"/api/projects/{project}/files/model.sog\""
+    )));
+    // The synthetic orbit carries GPS: the model is east-north-up.
+    assert!(html.contains("data-up=\"z\""), "{html}");
+    assert!(
+        !html.contains("/pkg/"),
+        "the viewer page must not load the app's bundle"
+    );
+    assert_eq!(
+        get(&other.client, format!("/projects/{project}/view"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    assert_eq!(b.call("share_link", &[("id", project)]).await.body, "null");
+    assert_eq!(
+        other
+            .call("create_share_link", &[("id", project)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let created = b.call("create_share_link", &[("id", project)]).await;
+    let (status, body) = (created.status, created.body);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let path: String = serde_json::from_str(&body).unwrap();
+    assert!(path.starts_with("/s/") && path.len() == 3 + 32, "{path}");
+    assert_eq!(
+        b.call("create_share_link", &[("id", project)]).await.body,
+        body,
+        "sharing twice gives the same link"
+    );
+    assert_eq!(
+        other.call("share_link", &[("id", project)]).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Anyone with the link, signed in or not, sees the model — and other sites may frame it.
+    let anonymous = reqwest::Client::new();
+    let shared = get(&anonymous, path.clone()).await;
+    assert_eq!(shared.status(), StatusCode::OK);
+    assert!(shared.headers().get("x-frame-options").is_none());
+    assert_eq!(
+        shared.headers()["content-security-policy"],
+        "frame-ancestors *"
+    );
+    assert!(shared
+        .text()
+        .await
+        .unwrap()
+        .contains(&format!("data-url=\"{path}/model.sog\"")));
+    let model = get(&anonymous, format!("{path}/model.sog")).await;
+    assert_eq!(model.status(), StatusCode::OK);
+    assert!(model.bytes().await.unwrap().starts_with(b"PK"));
+    // The link opens the model, not the account's other files.
+    assert_eq!(
+        get(&anonymous, format!("{path}/model.ply")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(
+            &anonymous,
+            format!("/api/projects/{project}/files/model.sog")
+        )
+        .await
+        .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(&anonymous, "/s/00000000000000000000000000000000".into())
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let status = b.call("revoke_share_link", &[("id", project)]).await.status;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        get(&anonymous, path.clone()).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&anonymous, format!("{path}/model.sog")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let again = b.call("create_share_link", &[("id", project)]).await.body;
+    assert_ne!(again, body, "a revoked link never comes back");
+}
+
+#[tokio::test]
+async fn only_a_delivered_model_can_be_shared() {
+    let app = spawn_app().await;
+    let b = app
+        .active_user("pilot@example.com", "pilot", PASSWORD)
+        .await;
+    let project = b.create_project("Not yet").await;
+    let reply = b.call("create_share_link", &[("id", &project)]).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("only a delivered model"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        b.client
+            .get(format!("{}/projects/{project}/view", b.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
