@@ -181,3 +181,39 @@ test('a file that is not a model, and a missing one, get clear messages', async 
   const res = await page.goto('/view?url=//evil.example/model.sog');
   expect(res?.status()).toBe(400);
 });
+
+test('a dropped connection offers a retry that then opens the model', async ({ page }) => {
+  test.setTimeout(90_000);
+  await page.setViewportSize({ width: W, height: H });
+  let failNext = true;
+  await page.route((url) => url.pathname.startsWith('/samples/playbot/'), (route) => {
+    const name = basename(new URL(route.request().url()).pathname);
+    // The first attempt loses the connection on one of the images, half-way through the files.
+    if (failNext && name === 'quats.webp') {
+      failNext = false;
+      return route.abort('connectionreset');
+    }
+    return route.fulfill({ path: join(SCENE, name) });
+  });
+  await page.goto('/view?url=/samples/playbot/meta.json&renderer=webgl2');
+  await expect(page.locator('.spv-message')).toContainText('network');
+  await page.getByRole('button', { name: 'Retry' }).click();
+  await expect(page.locator('#viewer')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  await expect(page.locator('.spv-message')).toBeHidden();
+});
+
+test('a browser with neither WebGPU nor WebGL2 is told so', async ({ playwright, baseURL }) => {
+  const browser = await playwright.chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic', '--disable-3d-apis'],
+  });
+  try {
+    const page = await (await browser.newContext({ baseURL })).newPage();
+    await page.goto('/view?url=/samples/playbot/meta.json');
+    await expect(page.locator('.spv-message')).toContainText('neither WebGPU nor WebGL2');
+    await expect(page.locator('#viewer')).toHaveAttribute('data-state', 'error');
+  } finally {
+    await browser.close();
+  }
+});

@@ -106,6 +106,8 @@ impl Application {
                 .pipeline_bin
                 .clone()
                 .unwrap_or_else(crate::adapters::local_jobs::default_pipeline_bin),
+            embedded.outbox.clone(),
+            &config.public_url,
         );
         jobs.start().await?;
 

@@ -64,6 +64,16 @@ struct State {
     last_time: f64,
     loaded: bool,
     frame: Option<AnimationFrame>,
+    /// Milliseconds from navigation start to the first frame with the model in it.
+    first_frame_ms: Option<f64>,
+    /// The last sort times (ms), for `stats`.
+    sort_ms: Vec<f64>,
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 /// The handle a page keeps; dropping it stops the viewer.
@@ -95,6 +105,23 @@ impl Viewer {
         let mut s = self.state.borrow_mut();
         s.orbit.zoom(factor);
         s.dirty = true;
+    }
+
+    /// Timings for benchmarks, as JSON: milliseconds from navigation start to the first frame
+    /// with the model, and the median CPU depth-sort time per frame.
+    pub fn stats(&self) -> String {
+        let s = self.state.borrow();
+        let mut sorts = s.sort_ms.clone();
+        sorts.sort_by(f64::total_cmp);
+        let median = sorts.get(sorts.len() / 2).copied();
+        format!(
+            r#"{{"first_frame_ms":{},"sort_ms_median":{},"sort_samples":{},"splats":{}}}"#,
+            s.first_frame_ms
+                .map_or("null".into(), |v| format!("{v:.1}")),
+            median.map_or("null".into(), |v| format!("{v:.2}")),
+            sorts.len(),
+            s.positions.len()
+        )
     }
 
     /// Renders the current view offscreen and returns its RGBA pixels (canvas size, top row
@@ -616,8 +643,19 @@ fn frame(state: &Rc<RefCell<State>>, time: f64) {
         s.dirty = false;
         let camera = s.orbit.camera(w, h);
         if s.loaded {
+            let t0 = now_ms();
             s.sorter.sort(&s.positions, &camera, &mut s.order);
+            let took = now_ms() - t0;
+            if s.sort_ms.len() >= 240 {
+                s.sort_ms.remove(0);
+            }
+            s.sort_ms.push(took);
             s.gpu.renderer.set_order(&s.gpu.queue, &s.order);
+            if s.first_frame_ms.is_none() {
+                let t = now_ms();
+                s.first_frame_ms = Some(t);
+                set_data(&s.container, "first-frame-ms", &format!("{t:.0}"));
+            }
         }
         let current = s
             .gpu
@@ -1006,6 +1044,8 @@ pub async fn mount(
         last_time: 0.0,
         loaded: false,
         frame: None,
+        first_frame_ms: None,
+        sort_ms: Vec::new(),
     }));
     let mut all = listeners(&state);
     let s = Rc::clone(&state);

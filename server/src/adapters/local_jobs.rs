@@ -26,6 +26,9 @@ pub struct LocalJobs {
     data_dir: PathBuf,
     pipeline: PathBuf,
     wake: Notify,
+    /// Tells the owner when a job delivers or fails, with a link to the project.
+    notifier: Arc<dyn domain::ports::Notifier>,
+    public_url: String,
 }
 
 fn db(e: impl std::fmt::Display) -> StoreError {
@@ -68,13 +71,66 @@ pub fn default_pipeline_bin() -> PathBuf {
 }
 
 impl LocalJobs {
-    pub fn new(pool: SqlitePool, data_dir: &Path, pipeline: PathBuf) -> Arc<Self> {
+    pub fn new(
+        pool: SqlitePool,
+        data_dir: &Path,
+        pipeline: PathBuf,
+        notifier: Arc<dyn domain::ports::Notifier>,
+        public_url: &str,
+    ) -> Arc<Self> {
         Arc::new(Self {
             pool,
             data_dir: data_dir.to_path_buf(),
             pipeline,
             wake: Notify::new(),
+            notifier,
+            public_url: public_url.trim_end_matches('/').to_owned(),
         })
+    }
+
+    /// Mails the owner how the job ended. A mail that cannot be queued is logged, never allowed
+    /// to fail the job: the model is there either way.
+    async fn notify(&self, job: &Job, owner: &str, outcome: Result<(), &str>) {
+        let row = sqlx::query(
+            "SELECT u.email, p.title FROM users u JOIN projects p ON p.owner_id = u.id \
+             WHERE u.id = ? AND p.id = ?",
+        )
+        .bind(owner)
+        .bind(&job.project.0)
+        .fetch_optional(&self.pool)
+        .await;
+        let Ok(Some(row)) = row else {
+            tracing::warn!(job = %job.id, "no owner to tell about the job");
+            return;
+        };
+        let Ok(to) = domain::Email::parse(row.get::<String, _>(0).as_str()) else {
+            return;
+        };
+        let title: String = row.get(1);
+        let link = format!("{}/projects/{}", self.public_url, job.project.0);
+        let (subject, body) = match outcome {
+            Ok(()) => (
+                format!("Your 3D model \u{201c}{title}\u{201d} is ready"),
+                format!(
+                    "Your photos of \u{201c}{title}\u{201d} are now a 3D model.\n\n\
+                     Open it, download it or share it: {link}\n"
+                ),
+            ),
+            Err(reason) => (
+                format!("Processing \u{201c}{title}\u{201d} stopped"),
+                format!(
+                    "Processing \u{201c}{title}\u{201d} stopped: {reason}\n\n\
+                     Open the project to see what happened and start it again: {link}\n"
+                ),
+            ),
+        };
+        if let Err(e) = self
+            .notifier
+            .send(domain::ports::Message { to, subject, body })
+            .await
+        {
+            tracing::error!(job = %job.id, error = %e, "could not queue the job's mail");
+        }
     }
 
     fn job_dir(&self, id: &str) -> PathBuf {
@@ -224,6 +280,9 @@ impl LocalJobs {
                     .await
                     .map_err(db)?;
                     self.set_project_status(&job, &owner, project).await;
+                    if !cancelled {
+                        self.notify(&job, &owner, Err(&reason)).await;
+                    }
                     tracing::info!(job = %job.id, stage, status, "job ended");
                     return Ok(true);
                 }
@@ -239,6 +298,7 @@ impl LocalJobs {
         .map_err(db)?;
         self.set_project_status(&job, &owner, ProjectStatus::Delivered)
             .await;
+        self.notify(&job, &owner, Ok(())).await;
         tracing::info!(job = %job.id, "job delivered");
         Ok(true)
     }

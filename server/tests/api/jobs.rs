@@ -180,6 +180,10 @@ async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
         .any(|e| e["stage"] == "train" && e["step"] == "iteration"));
     let project_now = b.call("get_project", &[("id", &project)]).await.json();
     assert_eq!(project_now["status"], "Delivered");
+    // The owner is told, with a link to the project.
+    let mail = app.last_mail("pilot@example.com").await.unwrap();
+    assert!(mail.contains("now a 3D model"), "{mail}");
+    assert!(mail.contains(&format!("/projects/{project}")), "{mail}");
 
     let sog = b
         .client
@@ -352,6 +356,11 @@ async fn a_failing_stage_ends_the_job_with_its_reason() {
     assert!(reason.contains("at least 3 distinct photos"), "{reason}");
     let project_now = b.call("get_project", &[("id", &project)]).await.json();
     assert_eq!(project_now["status"], "Failed");
+    let mail = app.last_mail("few@example.com").await.unwrap();
+    assert!(
+        mail.contains("stopped") && mail.contains("at least 3 distinct photos"),
+        "{mail}"
+    );
     // A failed job frees the user to launch again.
     assert_eq!(launch(&b, &project).await.status, StatusCode::OK);
 }
