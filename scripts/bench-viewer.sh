@@ -15,7 +15,7 @@ export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
 
 echo "[bench] building (release)…"
 cargo leptos build --release >/dev/null 2>&1
-scripts/build-viewer.sh >/dev/null
+scripts/build-viewer.sh >/dev/null 2>&1
 cargo build --release --locked -p pipeline -p viewer --example bench_native >/dev/null 2>&1
 cargo build --release --locked -p splat --example synthetic_cloud >/dev/null 2>&1
 SP="$ROOT/target/release/spaceport"
@@ -28,7 +28,7 @@ if [ ! -s "$ROOT/target/bench-synthetic-2m.sog" ]; then
   echo "[bench] making the synthetic 2M-splat scene (compressing takes a while)…"
   WORK="$(mktemp -d)"
   "$ROOT/target/release/examples/synthetic_cloud" "$WORK/synthetic-2m.ply" 2000000 0 >/dev/null
-  "$SP" compress "$WORK/synthetic-2m.ply" "$ROOT/target/bench-synthetic-2m.sog" --no-report >/dev/null
+  "$SP" compress "$WORK/synthetic-2m.ply" "$ROOT/target/bench-synthetic-2m.sog" --no-report >/dev/null 2>&1
   rm -rf "$WORK"
 fi
 cp "$ROOT/target/bench-synthetic-2m.sog" "$BENCH/synthetic-2m.sog"

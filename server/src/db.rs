@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_uploads_jobs.sql"),
     include_str!("../migrations/0003_shares.sql"),
+    include_str!("../migrations/0004_job_process.sql"),
 ];
 
 pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {

@@ -140,7 +140,24 @@ impl LocalJobs {
     /// Puts jobs a previous run of the server left running back in the queue, then runs the
     /// queue for as long as the server lives.
     pub async fn start(self: &Arc<Self>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET status = 'queued' WHERE status = 'running'")
+        // A server killed without warning (SIGKILL, power loss) left its stages running as
+        // orphans: stop them before the stage runs again in the same folder.
+        let left: Vec<(String, i64)> = sqlx::query(
+            "SELECT id, pgid FROM jobs WHERE status IN ('running', 'cancelling') AND pgid IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+        for (id, pgid) in left {
+            let killed = kill_leftovers(pgid, &self.job_dir(&id)).await;
+            if killed > 0 {
+                tracing::warn!(job = %id, processes = killed, "stopped a stage left running by a previous server");
+            }
+        }
+        sqlx::query("UPDATE jobs SET status = 'queued', pgid = NULL WHERE status = 'running'")
             .execute(&self.pool)
             .await
             .map_err(db)?;
@@ -354,6 +371,28 @@ impl LocalJobs {
                     self.pipeline.display()
                 )
             })?;
+        if let Some(pid) = child.id() {
+            let _ = sqlx::query("UPDATE jobs SET pgid = ? WHERE id = ?")
+                .bind(i64::from(pid))
+                .bind(&job.id)
+                .execute(&self.pool)
+                .await;
+        }
+        let result = self.follow_stage(job, stage, &mut child).await;
+        let _ = sqlx::query("UPDATE jobs SET pgid = NULL WHERE id = ?")
+            .bind(&job.id)
+            .execute(&self.pool)
+            .await;
+        result
+    }
+
+    /// Stores the stage's progress lines until it ends; kills it when the job is cancelled.
+    async fn follow_stage(
+        &self,
+        job: &Job,
+        stage: &str,
+        child: &mut tokio::process::Child,
+    ) -> Result<(), String> {
         let stdout = child.stdout.take().ok_or("no pipeline output")?;
         let stderr = child.stderr.take().ok_or("no pipeline output")?;
         let errors = tokio::spawn(async move {
@@ -376,7 +415,7 @@ impl LocalJobs {
                 },
                 _ = check.tick() => {
                     if self.status(&job.id).await == "cancelling" {
-                        kill_group(&mut child).await;
+                        kill_group(child).await;
                         return Err("cancelled".into());
                     }
                 }
@@ -419,6 +458,47 @@ impl LocalJobs {
 
 /// Kills a stage and everything it started: SIGKILL to its process group (by the `kill`
 /// command — this workspace forbids `unsafe`, which a direct `kill(2)` call would need).
+/// Kills what is left of process group `pgid` — only processes whose command line names
+/// `job_dir`, so a group id the system has since given to something else is left alone.
+/// Returns how many it killed. Linux only (it reads /proc); elsewhere it does nothing.
+async fn kill_leftovers(pgid: i64, job_dir: &Path) -> usize {
+    let needle = job_dir.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut victims = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(process) = name.to_str().and_then(|n| n.parse::<i64>().ok()) else {
+            continue;
+        };
+        // Field 5 of /proc/PID/stat is the process group; the name before it may hold spaces,
+        // so count from the closing parenthesis.
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let group = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+            .and_then(|g| g.parse::<i64>().ok());
+        if group != Some(pgid) {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(&needle) {
+            victims.push(process.to_string());
+        }
+    }
+    if !victims.is_empty() {
+        let _ = tokio::process::Command::new("kill")
+            .arg("-KILL")
+            .args(&victims)
+            .status()
+            .await;
+    }
+    victims.len()
+}
+
 async fn kill_group(child: &mut tokio::process::Child) {
     if let Some(pid) = child.id() {
         let _ = tokio::process::Command::new("kill")
@@ -533,5 +613,42 @@ impl JobRunner for LocalJobs {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kill_leftovers;
+    use std::path::Path;
+
+    /// A process in its own group whose command line names `marker`, as a stage's does its job
+    /// folder.
+    fn stage_like(marker: &str) -> std::process::Child {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new("bash")
+            .args(["-c", &format!("exec -a {marker} sleep 30")])
+            .process_group(0)
+            .spawn()
+            .expect("bash")
+    }
+
+    #[tokio::test]
+    async fn leftovers_are_killed_only_when_they_name_the_job() {
+        let marker = format!("/tmp/spaceport-leftover-{}", std::process::id());
+        let mut mine = stage_like(&marker);
+        let pgid = i64::from(mine.id());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // The same group id, but another job's folder: a reused id must not kill a stranger.
+        assert_eq!(
+            kill_leftovers(pgid, Path::new("/tmp/some-other-job")).await,
+            0
+        );
+        assert!(
+            mine.try_wait().expect("status").is_none(),
+            "a stranger was killed"
+        );
+        assert_eq!(kill_leftovers(pgid, Path::new(&marker)).await, 1);
+        let status = mine.wait().expect("status");
+        assert!(!status.success(), "killed, not finished");
     }
 }

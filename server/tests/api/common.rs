@@ -72,19 +72,43 @@ impl Reply {
     }
 }
 
+/// A fresh browser (its own cookie jar) talking to the server at `base`.
+pub fn browser_at(base: &str) -> Browser {
+    let jar = Arc::new(Jar::default());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Browser {
+        client,
+        jar,
+        base: base.to_owned(),
+    }
+}
+
+/// First sign-in with a temporary password, choosing `password` and `handle`.
+pub async fn activate(b: &Browser, email: &str, temporary: &str, handle: &str, password: &str) {
+    let r = b
+        .call("sign_in", &[("email", email), ("password", temporary)])
+        .await;
+    assert_eq!(r.redirect.as_deref(), Some("/welcome"), "{}", r.body);
+    let r = b
+        .call(
+            "complete_first_sign_in",
+            &[
+                ("password", password),
+                ("password_confirm", password),
+                ("handle", handle),
+            ],
+        )
+        .await;
+    assert_eq!(r.redirect.as_deref(), Some("/dashboard"), "{}", r.body);
+}
+
 impl TestApp {
     pub fn browser(&self) -> Browser {
-        let jar = Arc::new(Jar::default());
-        let client = Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Browser {
-            client,
-            jar,
-            base: self.base.clone(),
-        }
+        browser_at(&self.base)
     }
 
     /// Invites `email` the way `server invite` does and returns the temporary password.
@@ -102,21 +126,7 @@ impl TestApp {
     pub async fn active_user(&self, email: &str, handle: &str, password: &str) -> Browser {
         let temporary = self.invite(email, Role::User).await;
         let b = self.browser();
-        let r = b
-            .call("sign_in", &[("email", email), ("password", &temporary)])
-            .await;
-        assert_eq!(r.redirect.as_deref(), Some("/welcome"), "{}", r.body);
-        let r = b
-            .call(
-                "complete_first_sign_in",
-                &[
-                    ("password", password),
-                    ("password_confirm", password),
-                    ("handle", handle),
-                ],
-            )
-            .await;
-        assert_eq!(r.redirect.as_deref(), Some("/dashboard"), "{}", r.body);
+        activate(&b, email, &temporary, handle, password).await;
         b
     }
 

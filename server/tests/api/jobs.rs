@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use crate::common::{spawn_app, Browser};
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
-fn spaceport() -> std::path::PathBuf {
+pub(crate) fn spaceport() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().unwrap().join("..").join("spaceport");
     assert!(
@@ -25,7 +25,7 @@ fn spaceport() -> std::path::PathBuf {
 }
 
 /// A zip of the first `count` photos of a rendered drone orbit (16 views, 480×360).
-fn orbit_zip(dir: &std::path::Path, count: usize) -> Vec<u8> {
+pub(crate) fn orbit_zip(dir: &std::path::Path, count: usize) -> Vec<u8> {
     let out = std::process::Command::new(spaceport())
         .args([
             "synth-orbit",
@@ -61,7 +61,7 @@ fn orbit_zip(dir: &std::path::Path, count: usize) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-async fn launch(b: &Browser, project: &str) -> crate::common::Reply {
+pub(crate) async fn launch(b: &Browser, project: &str) -> crate::common::Reply {
     b.call(
         "launch_job",
         &[
@@ -75,7 +75,7 @@ async fn launch(b: &Browser, project: &str) -> crate::common::Reply {
     .await
 }
 
-async fn upload(b: &Browser, project: &str, bytes: &[u8]) {
+pub(crate) async fn upload(b: &Browser, project: &str, bytes: &[u8]) {
     let r = b
         .client
         .post(format!("{}/api/projects/{project}/uploads", b.base))
@@ -105,7 +105,7 @@ async fn upload(b: &Browser, project: &str, bytes: &[u8]) {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
-async fn wait_for_end(b: &Browser, project: &str, limit: Duration) -> Value {
+pub(crate) async fn wait_for_end(b: &Browser, project: &str, limit: Duration) -> Value {
     let started = Instant::now();
     loop {
         let s = b

@@ -5,5 +5,6 @@ mod common;
 mod jobs;
 mod mail;
 mod projects;
+mod restart;
 mod robustness;
 mod uploads;

@@ -1,0 +1,75 @@
+// The whole journey on real photos: Strecha's fountain-P11 (../shared/datasets), uploaded from
+// the browser, reconstructed by COLMAP, trained and compressed, then opened in the viewer.
+// By default a 6-photo subset at a small working size and a short training run, to fit CI;
+// `scripts/journey-standard.sh` runs all 11 photos with the standard preset (much longer).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
+
+const STANDARD = process.env.JOURNEY_PRESET === 'standard';
+const IMAGES = resolve(__dirname, '../../../shared/datasets/strecha-fountain-p11/images');
+
+function fountainZip(names: string[]): string {
+  const zip = join(mkdtempSync(join(tmpdir(), 'spaceport-fountain-')), 'fountain.zip');
+  execFileSync('python3', [
+    '-c',
+    'import sys, zipfile, os; z = zipfile.ZipFile(sys.argv[1], "w"); ' +
+      '[z.write(os.path.join(sys.argv[2], n), n) for n in sys.argv[3:]]; z.close()',
+    zip,
+    IMAGES,
+    ...names,
+  ]);
+  return zip;
+}
+
+test('real photos become a model that opens in the viewer', async ({ page }) => {
+  test.setTimeout(STANDARD ? 90 * 60_000 : 8 * 60_000);
+  const names = STANDARD
+    ? Array.from({ length: 11 }, (_, i) => `${String(i).padStart(4, '0')}.jpg`)
+    : ['0002.jpg', '0003.jpg', '0004.jpg', '0005.jpg', '0006.jpg', '0007.jpg'];
+  const zip = fountainZip(names);
+  await signUpAndSignIn(page, 'fountain');
+  await waitForHydration(page);
+  const dashboard = new DashboardPage(page);
+  await dashboard.createProject('Fountain');
+  await dashboard.card('Fountain').getByRole('link').click();
+  await waitForHydration(page);
+
+  await page.getByLabel('Photos (one .zip)').setInputFiles(zip);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 120_000 });
+  await waitForHydration(page);
+
+  if (STANDARD) {
+    await page.getByLabel('Quality').selectOption('standard');
+  } else {
+    await page.getByLabel('Quality').selectOption('preview');
+    await page.getByText('Advanced settings').click();
+    await page.getByLabel('Training iterations').fill('300');
+    await page.getByLabel('Photo size for reconstruction (px)').fill('768');
+    await page.getByLabel('Photo size for training (px)').fill('320');
+  }
+  await page.getByRole('button', { name: 'Start processing' }).click();
+
+  const job = page.getByTestId('job');
+  await expect(job).toBeVisible({ timeout: 15_000 });
+  await expect(job).toHaveAttribute('data-status', 'succeeded', {
+    timeout: STANDARD ? 85 * 60_000 : 7 * 60_000,
+  });
+  await expect(job.locator('.stages li.done')).toHaveCount(4);
+
+  // Every photo found its camera, and the model opens.
+  const viewer = page.frameLocator('[data-testid="model-viewer"]').locator('#viewer');
+  await expect(viewer).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  expect(Number(await viewer.getAttribute('data-splats'))).toBeGreaterThan(1000);
+  const report = await (await page.request.get(
+    page.url().replace(/\/projects\/([^/?#]+).*/, '/api/projects/$1/files/report.json'),
+  )).json();
+  const evaluation = report.evaluation ?? {};
+  console.log(`fountain (${names.length} photos): ${report.gaussians} Gaussians, held-out ` +
+    `PSNR ${evaluation.psnr?.toFixed?.(1)} dB, SSIM ${evaluation.ssim?.toFixed?.(3)}, ${report.seconds?.toFixed?.(0)} s training`);
+  expect(report.gaussians).toBeGreaterThan(1000);
+});
