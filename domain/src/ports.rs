@@ -210,6 +210,21 @@ pub struct JobEvent {
     pub step: String,
     pub fraction: Option<f64>,
     pub message: String,
+    /// The figures of a training progress line: one point of the training curve.
+    pub train: Option<TrainPoint>,
+}
+
+/// One point of the training curve, as the trainer reports it every few iterations.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainPoint {
+    pub iteration: u32,
+    pub iterations: u32,
+    pub loss: f64,
+    /// PSNR of that iteration's training view (dB); noisy from view to view.
+    pub psnr: f64,
+    pub gaussians: u64,
+    /// Seconds left, extrapolated from the pace so far.
+    pub eta_s: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

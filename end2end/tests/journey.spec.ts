@@ -54,6 +54,9 @@ test('photos go in, a model comes out: upload, process, watch, download', async 
   await expect(job.locator('.stages li.done').first()).toBeVisible({ timeout: 120_000 });
   await expect(job).toHaveAttribute('data-status', 'succeeded', { timeout: 5 * 60_000 });
   await expect(job.locator('.stages li.done')).toHaveCount(4);
+  // The training curve and the time it took.
+  await expect(page.getByTestId('training-chart')).toContainText('Training PSNR');
+  await expect(page.getByTestId('job-timing')).toContainText('elapsed');
 
   const downloading = page.waitForEvent('download');
   await page.getByTestId('delivered').getByRole('link', { name: 'model.sog' }).click();

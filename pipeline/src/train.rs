@@ -225,6 +225,7 @@ pub fn run(
                 "iteration": p.iteration,
                 "iterations": p.iterations,
                 "loss": p.loss,
+                "psnr": p.psnr,
                 "gaussians": p.gaussians,
                 "sh_degree": p.sh_degree,
                 "elapsed_s": p.elapsed_s,

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_uploads_jobs.sql"),
     include_str!("../migrations/0003_shares.sql"),
     include_str!("../migrations/0004_job_process.sql"),
+    include_str!("../migrations/0005_event_data.sql"),
 ];
 
 pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {

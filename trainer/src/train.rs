@@ -172,6 +172,9 @@ pub struct Progress {
     pub iteration: u32,
     pub iterations: u32,
     pub loss: f64,
+    /// PSNR of this iteration's training view (dB): the training curve. Noisy from view to view;
+    /// held-out quality is `Evaluation`'s.
+    pub psnr: f64,
     pub gaussians: usize,
     pub sh_degree: u8,
     pub elapsed_s: f64,
@@ -213,6 +216,22 @@ pub fn scene_extent(views: &[View]) -> f32 {
     1.1 * radius.max(1e-3)
 }
 
+/// PSNR (dB) of `image` (clamped to [0, 1], as displayed) against `target`; 99 when identical.
+#[allow(clippy::cast_precision_loss)] // pixel counts
+pub fn psnr_of(image: &[[f32; 3]], target: &[[f32; 3]]) -> f64 {
+    let mse = image
+        .iter()
+        .zip(target)
+        .flat_map(|(a, b)| (0..3).map(move |c| f64::from(a[c].clamp(0.0, 1.0) - b[c]).powi(2)))
+        .sum::<f64>()
+        / (3 * image.len().max(1)) as f64;
+    if mse > 0.0 {
+        -10.0 * mse.log10()
+    } else {
+        99.0
+    }
+}
+
 /// Renders `g` from every view and scores it (PSNR on values clamped to 0–1, SSIM).
 pub fn evaluate(
     g: &Gaussians,
@@ -233,14 +252,11 @@ pub fn evaluate(
                 .iter()
                 .map(|p| p.map(|c| c.clamp(0.0, 1.0)))
                 .collect();
-            let mse = image
-                .iter()
-                .zip(&v.image)
-                .flat_map(|(a, b)| (0..3).map(move |c| f64::from(a[c] - b[c]).powi(2)))
-                .sum::<f64>()
-                / f64::from(3 * v.camera.width * v.camera.height);
-            let psnr = if mse > 0.0 { -10.0 * mse.log10() } else { 99.0 };
-            (v.name.clone(), psnr, ssim(&image, &v.image, w, h))
+            (
+                v.name.clone(),
+                psnr_of(&image, &v.image),
+                ssim(&image, &v.image, w, h),
+            )
         })
         .collect();
     #[allow(clippy::cast_precision_loss)]
@@ -316,6 +332,12 @@ pub fn train(
         let frame = rasterize(&projs, w, h, config.background);
         let (loss, dl) = loss_and_grad(&frame.image, &view.image, w, h);
         last_loss = loss;
+        let reporting = it % report_every.max(1) == 0 || it == config.iterations;
+        let train_psnr = if reporting {
+            psnr_of(&frame.image, &view.image)
+        } else {
+            f64::NAN
+        };
         let g2 = rasterize_backward(&frame, &projs, &dl);
         let grads: Vec<ParamGrad> = (0..g.len())
             .into_par_iter()
@@ -415,12 +437,13 @@ pub fn train(
                 *l = l.min(cap);
             }
         }
-        if it % report_every.max(1) == 0 || it == config.iterations {
+        if reporting {
             let elapsed = started.elapsed().as_secs_f64();
             let p = Progress {
                 iteration: it,
                 iterations: config.iterations,
                 loss,
+                psnr: train_psnr,
                 gaussians: g.len(),
                 sh_degree: degree,
                 elapsed_s: elapsed,

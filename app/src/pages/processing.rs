@@ -164,6 +164,27 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                         .map(|e| format!("{}: {}", e.stage, e.message))
                         .collect();
                     let running = matches!(j.status.as_str(), "queued" | "running");
+                    let points: Vec<domain::ports::TrainPoint> =
+                        p.events.iter().filter_map(|e| e.train.clone()).collect();
+                    // Server clock throughout: the last event (or the end) minus the start.
+                    let elapsed = j.started_at.map(|start| {
+                        j.finished_at
+                            .or_else(|| p.events.last().map(|e| e.at))
+                            .unwrap_or(start)
+                            - start
+                    });
+                    let eta = (running && current == "train")
+                        .then(|| points.last().map(|t| t.eta_s))
+                        .flatten();
+                    #[allow(clippy::cast_possible_truncation)]
+                    let timing = elapsed.map(|e| match eta {
+                        Some(left) => format!(
+                            "elapsed {} · training about {} left",
+                            duration(e),
+                            duration(left.round() as i64)
+                        ),
+                        None => format!("elapsed {}", duration(e)),
+                    });
                     view! {
                         <div class="job" data-testid="job" data-status=j.status.clone()>
                             <p><strong>{format!("Job {}", j.status)}</strong>
@@ -179,6 +200,8 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                             {running.then(|| view! {
                                 <progress max="100" value=format!("{:.0}", fraction * 100.0) aria-label="Stage progress"></progress>
                             })}
+                            {timing.map(|t| view! { <p class="small muted" data-testid="job-timing">{t}</p> })}
+                            {training_chart(&points)}
                             {j.error.clone().map(|e| view! { <p class="form-error" role="alert" data-testid="job-error">{e}</p> })}
                             <ul class="log small">{recent.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}</ul>
                             {running.then(|| view! {
@@ -210,6 +233,53 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// "1 h 02 min", "3 min 05 s", "42 s".
+fn duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, sec) => format!("{sec} s"),
+        (0, min, sec) => format!("{min} min {sec:02} s"),
+        (h, min, _) => format!("{h} h {min:02} min"),
+    }
+}
+
+/// The training curve: PSNR of the training views over the iterations, as a small chart.
+fn training_chart(points: &[domain::ports::TrainPoint]) -> Option<impl IntoView> {
+    let last = points.last()?.clone();
+    if points.len() < 2 {
+        return None;
+    }
+    let (lo, hi) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+        (lo.min(p.psnr), hi.max(p.psnr))
+    });
+    let (lo, hi) = (lo.floor(), hi.ceil().max(lo.floor() + 1.0));
+    let (w, h) = (300.0, 90.0);
+    let line: String = points
+        .iter()
+        .map(|p| {
+            let x = w * f64::from(p.iteration) / f64::from(p.iterations.max(1));
+            let y = h - h * (p.psnr - lo) / (hi - lo);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(view! {
+        <figure class="training-chart" data-testid="training-chart">
+            <svg viewBox="-34 -6 340 112" role="img"
+                aria-label=format!("Training PSNR from {lo:.0} to {hi:.0} dB over {} iterations", last.iterations)>
+                <rect x="0" y="0" width="300" height="90" class="frame"></rect>
+                <text x="-4" y="8" text-anchor="end">{format!("{hi:.0} dB")}</text>
+                <text x="-4" y="90" text-anchor="end">{format!("{lo:.0} dB")}</text>
+                <polyline points=line class="curve"></polyline>
+            </svg>
+            <figcaption class="small">{format!(
+                "Training PSNR {:.1} dB at iteration {} of {} · {} Gaussians",
+                last.psnr, last.iteration, last.iterations, last.gaussians
+            )}</figcaption>
+        </figure>
+    })
 }
 
 /// Share the delivered model: a public link (view only) and the code to embed it elsewhere.

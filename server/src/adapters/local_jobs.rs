@@ -192,9 +192,10 @@ impl LocalJobs {
         step: &str,
         fraction: Option<f64>,
         message: &str,
+        data: Option<&str>,
     ) {
         let r = sqlx::query(
-            "INSERT INTO job_events (job_id, at, stage, step, fraction, message) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO job_events (job_id, at, stage, step, fraction, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(job)
         .bind(now_secs())
@@ -202,6 +203,7 @@ impl LocalJobs {
         .bind(step)
         .bind(fraction)
         .bind(message)
+        .bind(data)
         .execute(&self.pool)
         .await;
         if let Err(e) = r {
@@ -426,8 +428,9 @@ impl LocalJobs {
         if status.success() {
             Ok(())
         } else {
-            let reason = last_error.trim_start_matches("spaceport: ").to_owned();
-            self.event(&job.id, stage, "failed", None, &reason).await;
+            let reason = self.tidy(&job.id, last_error.trim_start_matches("spaceport: "));
+            self.event(&job.id, stage, "failed", None, &reason, None)
+                .await;
             Err(if reason.is_empty() {
                 format!("the {stage} stage failed ({status})")
             } else {
@@ -436,28 +439,37 @@ impl LocalJobs {
         }
     }
 
+    /// Users see the stages' lines: paths inside the job's folder become relative and the rest of
+    /// the data directory disappears, so the server's own layout never shows.
+    fn tidy(&self, job: &str, text: &str) -> String {
+        text.replace(&format!("{}/", self.job_dir(job).display()), "")
+            .replace(&format!("{}/", self.data_dir.display()), "")
+    }
+
     async fn store_line(&self, job: &str, stage: &str, line: &str) {
         #[derive(serde::Deserialize)]
         struct Line {
             step: String,
             fraction: Option<f64>,
             message: String,
+            data: Option<serde_json::Value>,
         }
         match serde_json::from_str::<Line>(line) {
             Ok(l) => {
-                self.event(job, stage, &l.step, l.fraction, &l.message)
+                let data = l.data.map(|d| d.to_string());
+                let message = self.tidy(job, &l.message);
+                self.event(job, stage, &l.step, l.fraction, &message, data.as_deref())
                     .await;
             }
             Err(_) if !line.trim().is_empty() => {
-                self.event(job, stage, "log", None, line.trim()).await;
+                let message = self.tidy(job, line.trim());
+                self.event(job, stage, "log", None, &message, None).await;
             }
             Err(_) => {}
         }
     }
 }
 
-/// Kills a stage and everything it started: SIGKILL to its process group (by the `kill`
-/// command — this workspace forbids `unsafe`, which a direct `kill(2)` call would need).
 /// Kills what is left of process group `pgid` — only processes whose command line names
 /// `job_dir`, so a group id the system has since given to something else is left alone.
 /// Returns how many it killed. Linux only (it reads /proc); elsewhere it does nothing.
@@ -499,6 +511,8 @@ async fn kill_leftovers(pgid: i64, job_dir: &Path) -> usize {
     victims.len()
 }
 
+/// Kills a stage and everything it started: SIGKILL to its process group (by the `kill`
+/// command — this workspace forbids `unsafe`, which a direct `kill(2)` call would need).
 async fn kill_group(child: &mut tokio::process::Child) {
     if let Some(pid) = child.id() {
         let _ = tokio::process::Command::new("kill")
@@ -577,7 +591,10 @@ impl JobRunner for LocalJobs {
         };
         let job = job_from_row(&row)?;
         let events = sqlx::query(
-            "SELECT id, at, stage, step, fraction, message FROM job_events WHERE job_id = ? AND id > ? ORDER BY id LIMIT 500",
+            // The newest 500 after `after`: a long run has thousands of events, and the page
+            // must see where the job is now, not where it was at event 500.
+            "SELECT id, at, stage, step, fraction, message, data FROM job_events \
+             WHERE job_id = ? AND id > ? ORDER BY id DESC LIMIT 500",
         )
         .bind(&job.id)
         .bind(after)
@@ -585,14 +602,19 @@ impl JobRunner for LocalJobs {
         .await
         .map_err(db)?
         .iter()
-        .map(|r| JobEvent {
-            id: r.get(0),
-            at: r.get(1),
-            stage: r.get(2),
-            step: r.get(3),
-            fraction: r.get(4),
-            message: r.get(5),
+        .map(|r| {
+            let data: Option<String> = r.get(6);
+            JobEvent {
+                id: r.get(0),
+                at: r.get(1),
+                stage: r.get(2),
+                step: r.get(3),
+                fraction: r.get(4),
+                message: r.get(5),
+                train: data.and_then(|d| serde_json::from_str(&d).ok()),
+            }
         })
+        .rev()
         .collect();
         Ok(Some((job, events)))
     }

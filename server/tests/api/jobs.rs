@@ -175,9 +175,26 @@ async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
             "no {stage} events"
         );
     }
-    assert!(events
+    // Messages never show the server's folders.
+    let data_dir = app.data_dir().to_string_lossy().into_owned();
+    assert!(
+        events
+            .iter()
+            .all(|e| !e["message"].as_str().unwrap().contains(&data_dir)),
+        "a message shows a server path: {end}"
+    );
+    // Training progress carries the points of the training curve.
+    let curve: Vec<&Value> = events
         .iter()
-        .any(|e| e["stage"] == "train" && e["step"] == "iteration"));
+        .filter_map(|e| e["train"].as_object().map(|_| &e["train"]))
+        .collect();
+    assert!(!curve.is_empty(), "no training curve: {end}");
+    assert!(
+        curve
+            .iter()
+            .all(|t| t["iterations"] == 60 && t["psnr"].as_f64().unwrap() > 5.0),
+        "{curve:?}"
+    );
     let project_now = b.call("get_project", &[("id", &project)]).await.json();
     assert_eq!(project_now["status"], "Delivered");
     // The owner is told, with a link to the project.
@@ -205,6 +222,25 @@ async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
     assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
 
     viewer_pages_and_share_links(&b, &other, &project).await;
+
+    // A long run has thousands of events; the page gets the newest 500, oldest first.
+    let job_id = end["job"]["id"].as_str().unwrap();
+    for n in 0..600 {
+        sqlx::query("INSERT INTO job_events (job_id, at, stage, step, message) VALUES (?, 0, 'train', 'log', ?)")
+            .bind(job_id)
+            .bind(format!("line {n}"))
+            .execute(&app.embedded.pool)
+            .await
+            .unwrap();
+    }
+    let now = b
+        .call("job_status", &[("id", &project), ("after", "0")])
+        .await
+        .json();
+    let events = now["events"].as_array().unwrap();
+    assert_eq!(events.len(), 500);
+    assert_eq!(events[499]["message"], "line 599");
+    assert_eq!(events[0]["message"], "line 100");
 }
 
 /// The owner's viewer page, and a share link's whole life: made once, public, embeddable,
