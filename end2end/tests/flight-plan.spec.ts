@@ -15,7 +15,11 @@ test('a pilot plans a flight, sees the picture follow the inputs and downloads b
   await expect(page.getByRole('heading', { level: 1, name: 'Ridge farm' })).toBeVisible();
   await waitForHydration(page);
 
-  // No centre yet: the planner says what it needs instead of drawing.
+  // No centre yet: the planner says what it needs instead of drawing — a hint, not an error.
+  await expect(page.getByTestId('plan-hint')).toContainText('centre');
+  await expect(page.getByTestId('plan-error')).toHaveCount(0);
+  // A centre that is not one is an error.
+  await page.getByLabel('Centre (latitude, longitude)').fill('north of the barn');
   await expect(page.getByTestId('plan-error')).toContainText('centre');
 
   await page.getByLabel('Centre (latitude, longitude)').fill('47.6205, -122.3493');

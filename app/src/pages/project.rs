@@ -244,6 +244,10 @@ fn FlightForm(
                 <button type="submit" disabled=move || save_flight.pending().get()>"Save flight inputs"</button>
             </ActionForm>
             {move || match plan.get() {
+                // Nothing typed yet is not a mistake: say what to do, quietly.
+                Err(_) if center.read().trim().is_empty() => view! {
+                    <p class="muted small" data-testid="plan-hint">"Type the centre of the area to see the flight."</p>
+                }.into_any(),
                 Err((field, message)) => view! {
                     <p class="field-error" role="alert" data-testid="plan-error">
                         {if field.is_empty() { message } else { format!("{}: {message}", field.replace('_', " ")) }}
