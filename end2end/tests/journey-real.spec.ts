@@ -2,28 +2,11 @@
 // the browser, reconstructed by COLMAP, trained and compressed, then opened in the viewer.
 // By default a 6-photo subset at a small working size and a short training run, to fit CI;
 // `scripts/journey-standard.sh` runs all 11 photos with the standard preset (much longer).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
+import { fountainZip } from './fixtures/photos';
 
 const STANDARD = process.env.JOURNEY_PRESET === 'standard';
-const IMAGES = resolve(__dirname, '../../../shared/datasets/strecha-fountain-p11/images');
-
-function fountainZip(names: string[]): string {
-  const zip = join(mkdtempSync(join(tmpdir(), 'spaceport-fountain-')), 'fountain.zip');
-  execFileSync('python3', [
-    '-c',
-    'import sys, zipfile, os; z = zipfile.ZipFile(sys.argv[1], "w"); ' +
-      '[z.write(os.path.join(sys.argv[2], n), n) for n in sys.argv[3:]]; z.close()',
-    zip,
-    IMAGES,
-    ...names,
-  ]);
-  return zip;
-}
 
 test('real photos become a model that opens in the viewer', async ({ page }) => {
   test.setTimeout(STANDARD ? 90 * 60_000 : 8 * 60_000);
