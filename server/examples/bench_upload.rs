@@ -22,7 +22,12 @@ use server::startup::Application;
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn call(client: &Client, base: &str, endpoint: &str, form: &[(&str, &str)]) -> serde_json::Value {
+async fn call(
+    client: &Client,
+    base: &str,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> serde_json::Value {
     let res = client
         .post(format!("{base}/api/{endpoint}"))
         .header("accept", "application/json")
@@ -50,8 +55,13 @@ async fn upload(client: &Client, base: &str, project: &str, bytes: Arc<Vec<u8>>)
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let workers: Vec<_> = (0..3)
         .map(|_| {
-            let (client, base, id, bytes, next) =
-                (client.clone(), base.to_owned(), id.clone(), bytes.clone(), next.clone());
+            let (client, base, id, bytes, next) = (
+                client.clone(),
+                base.to_owned(),
+                id.clone(),
+                bytes.clone(),
+                next.clone(),
+            );
             tokio::spawn(async move {
                 loop {
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -92,7 +102,10 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mib: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(256);
     let photos = args.get(1).map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/strecha-fountain-p11/images"),
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/datasets/strecha-fountain-p11/images")
+        },
         PathBuf::from,
     );
     let count: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(6);
@@ -123,12 +136,22 @@ async fn main() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    call(&client, &base, "sign_in", &[("email", "bench@example.com"), ("password", &temporary)]).await;
+    call(
+        &client,
+        &base,
+        "sign_in",
+        &[("email", "bench@example.com"), ("password", &temporary)],
+    )
+    .await;
     call(
         &client,
         &base,
         "complete_first_sign_in",
-        &[("password", PASSWORD), ("password_confirm", PASSWORD), ("handle", "bench")],
+        &[
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+            ("handle", "bench"),
+        ],
     )
     .await;
 
@@ -139,7 +162,10 @@ async fn main() {
             .collect(),
     );
     let source = data.path().join("source.bin");
-    std::fs::File::create(&source).unwrap().write_all(&bytes).unwrap();
+    std::fs::File::create(&source)
+        .unwrap()
+        .write_all(&bytes)
+        .unwrap();
     let (mut copies, mut uploads) = (Vec::new(), Vec::new());
     for round in 0..3 {
         let target = data.path().join(format!("copy-{round}.bin"));
@@ -149,7 +175,13 @@ async fn main() {
         copies.push(t.elapsed().as_secs_f64());
         std::fs::remove_file(&target).unwrap();
 
-        let project = call(&client, &base, "create_project", &[("title", &format!("Upload {round}"))]).await["id"]
+        let project = call(
+            &client,
+            &base,
+            "create_project",
+            &[("title", &format!("Upload {round}"))],
+        )
+        .await["id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -174,34 +206,61 @@ async fn main() {
     let skip = names.len().saturating_sub(count) / 2;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for p in names.iter().skip(skip).take(count) {
-        zip.start_file(p.file_name().unwrap().to_string_lossy(), zip::write::SimpleFileOptions::default())
-            .unwrap();
+        zip.start_file(
+            p.file_name().unwrap().to_string_lossy(),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
         zip.write_all(&std::fs::read(p).unwrap()).unwrap();
     }
     let archive = zip.finish().unwrap().into_inner();
-    let project = call(&client, &base, "create_project", &[("title", "Preview run")]).await["id"]
+    let project = call(
+        &client,
+        &base,
+        "create_project",
+        &[("title", "Preview run")],
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     upload(&client, &base, &project, Arc::new(archive)).await;
     let launched = Instant::now();
-    let job = call(&client, &base, "launch_job", &[("id", &project), ("preset", "preview")]).await;
+    let job = call(
+        &client,
+        &base,
+        "launch_job",
+        &[("id", &project), ("preset", "preview")],
+    )
+    .await;
     assert!(job["id"].is_string(), "launch failed: {job}");
     let mut seen: Vec<(String, f64)> = Vec::new();
     let end = loop {
-        let s = call(&client, &base, "job_status", &[("id", &project), ("after", "0")]).await;
+        let s = call(
+            &client,
+            &base,
+            "job_status",
+            &[("id", &project), ("after", "0")],
+        )
+        .await;
         let stage = s["job"]["stage"].as_str().unwrap_or_default().to_owned();
         if !stage.is_empty() && seen.last().is_none_or(|(st, _)| *st != stage) {
             seen.push((stage, launched.elapsed().as_secs_f64()));
         }
-        if matches!(s["job"]["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+        if matches!(
+            s["job"]["status"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
             break s;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     let total = launched.elapsed().as_secs_f64();
     assert_eq!(end["job"]["status"], "succeeded", "{end}");
-    println!("preview run on {count} photos of {}: launch to delivered {total:.1} s", photos.display());
+    println!(
+        "preview run on {count} photos of {}: launch to delivered {total:.1} s",
+        photos.display()
+    );
     for (i, (stage, from)) in seen.iter().enumerate() {
         let to = seen.get(i + 1).map_or(total, |(_, t)| *t);
         println!("  {stage:<9} {:7.1} s", to - from);

@@ -125,19 +125,7 @@ async fn the_invite_command_prints_the_temporary_password_last() {
         .parent()
         .unwrap()
         .to_path_buf();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["invite", "cli@example.com", "--data-dir"])
-        .arg(&data_dir)
-        .env_remove("SPACEPORT_LOG")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let temporary = stdout.lines().last().unwrap().trim().to_owned();
+    let temporary = crate::common::cli_invite(&data_dir, "cli@example.com");
     let r = app
         .browser()
         .call(
@@ -145,7 +133,7 @@ async fn the_invite_command_prints_the_temporary_password_last() {
             &[("email", "cli@example.com"), ("password", &temporary)],
         )
         .await;
-    assert_eq!(r.redirect.as_deref(), Some("/welcome"), "{stdout}");
+    assert_eq!(r.redirect.as_deref(), Some("/welcome"), "{}", r.body);
 
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
         .args(["invite", "not-an-email", "--data-dir"])
@@ -211,13 +199,15 @@ async fn wrong_password_and_unknown_account_answer_alike_in_like_time() {
         .await;
         unknown_ms.push(t.elapsed());
     }
-    wrong_ms.sort();
-    unknown_ms.sort();
+    // Minimums: load only ever adds time, so the fastest of each is the best estimate of its
+    // cost (medians flaked on a machine busy training).
+    let (unknown, wrong) = (
+        unknown_ms.iter().min().copied().unwrap(),
+        wrong_ms.iter().min().copied().unwrap(),
+    );
     assert!(
-        unknown_ms[1] * 3 > wrong_ms[1],
-        "unknown accounts answer much faster ({:?} vs {:?}): account enumeration by timing",
-        unknown_ms[1],
-        wrong_ms[1]
+        unknown * 3 > wrong,
+        "unknown accounts answer much faster ({unknown:?} vs {wrong:?}): account enumeration by timing"
     );
 }
 

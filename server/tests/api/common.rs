@@ -87,6 +87,24 @@ pub fn browser_at(base: &str) -> Browser {
     }
 }
 
+/// Invites `email` with the `server invite` command (as an administrator would) and returns the
+/// temporary password it prints last.
+pub fn cli_invite(data_dir: &std::path::Path, email: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["invite", email, "--data-dir"])
+        .arg(data_dir)
+        .env_remove("SPACEPORT_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout.lines().last().unwrap().trim().to_owned()
+}
+
 /// First sign-in with a temporary password, choosing `password` and `handle`.
 pub async fn activate(b: &Browser, email: &str, temporary: &str, handle: &str, password: &str) {
     let r = b

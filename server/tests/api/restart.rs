@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::common::{activate, browser_at, Browser};
+use crate::common::{activate, browser_at, cli_invite, Browser};
 use crate::jobs::{launch, orbit_zip, spaceport, wait_for_end, PASSWORD};
 
 struct Server {
@@ -67,18 +67,7 @@ impl Drop for Server {
 }
 
 async fn pilot(data: &Path, server: &Server) -> Browser {
-    let out = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["invite", "pilot@example.com", "--data-dir"])
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let temporary = stdout.lines().last().unwrap().trim().to_owned();
+    let temporary = cli_invite(data, "pilot@example.com");
     let b = browser_at(&server.base);
     activate(&b, "pilot@example.com", &temporary, "pilot", PASSWORD).await;
     b
