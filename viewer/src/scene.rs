@@ -94,7 +94,9 @@ pub fn pack(cloud: &GaussianCloud, max_dimension: u32) -> Result<PackedSplats, P
     let height = u32::try_from(total.div_ceil(width as usize)).unwrap_or(u32::MAX);
     let mut texels = vec![[0u32; 4]; width as usize * height as usize];
     let stride = cloud.sh_rest_stride();
+    // Reused for every splat: packing 2M splats must not allocate 2M times.
     let mut colour = Vec::with_capacity(3 + stride + 8);
+    let mut words = Vec::with_capacity(colour.capacity() / 2 + 1);
     for i in 0..cloud.len() {
         let out = &mut texels[i * k as usize..(i + 1) * k as usize];
         let p = cloud.positions[i];
@@ -116,10 +118,8 @@ pub fn pack(cloud: &GaussianCloud, max_dimension: u32) -> Result<PackedSplats, P
         colour.extend_from_slice(&cloud.sh_dc[i]);
         colour.extend_from_slice(&cloud.sh_rest[i * stride..(i + 1) * stride]);
         colour.resize(colour.len().next_multiple_of(2).max(4), 0.0);
-        let words: Vec<u32> = colour
-            .chunks_exact(2)
-            .map(|h| pack_halves(h[0], h[1]))
-            .collect();
+        words.clear();
+        words.extend(colour.chunks_exact(2).map(|h| pack_halves(h[0], h[1])));
         out[2] = [s[4].to_bits(), s[5].to_bits(), words[0], words[1]];
         for (t, chunk) in words[2..].chunks(4).enumerate() {
             for (c, w) in chunk.iter().enumerate() {

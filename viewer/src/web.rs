@@ -302,14 +302,10 @@ async fn create_gpu(
     } else {
         wgpu::Backends::GL
     };
-    let instance = if webgpu {
-        if !wgpu::util::is_browser_webgpu_supported().await {
-            return Err("this browser offers no WebGPU adapter".into());
-        }
-        wgpu::Instance::new(desc)
-    } else {
-        wgpu::Instance::new(desc)
-    };
+    if webgpu && !wgpu::util::is_browser_webgpu_supported().await {
+        return Err("this browser offers no WebGPU adapter".into());
+    }
+    let instance = wgpu::Instance::new(desc);
     let surface = instance
         .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
         .map_err(|e| format!("cannot draw into the page: {e}"))?;
