@@ -1,4 +1,4 @@
-//! SOG v2 decoding (PlayCanvas's compressed splat format): `meta.json` plus lossless WebP images,
+//! SOG decoding, v2 and the older v1 "SOGS" (PlayCanvas's compressed splat format): `meta.json` plus lossless WebP images,
 //! either as separate files or in a `.sog` ZIP bundle. Field-by-field facts are in
 //! `../shared/docs/sog-format.md`; every image's size is checked against the splat count before
 //! it is read.
@@ -44,9 +44,7 @@ struct ShN {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct MetaV2 {
-    version: Option<u32>,
     count: Option<usize>,
     means: Means,
     scales: Codebooked,
@@ -54,6 +52,62 @@ struct MetaV2 {
     sh0: Codebooked,
     #[serde(rename = "shN")]
     sh_n: Option<ShN>,
+}
+
+/// v1 ("SOGS", PlayCanvas's Python `sogs` and splat-transform before v2): per-channel ranges
+/// instead of codebooks, the count in `means.shape`.
+#[derive(Deserialize)]
+struct MetaV1 {
+    means: MeansV1,
+    scales: Ranged,
+    quats: Files,
+    sh0: Ranged,
+    #[serde(rename = "shN")]
+    sh_n: Option<ShNV1>,
+}
+
+#[derive(Deserialize)]
+struct MeansV1 {
+    shape: Vec<usize>,
+    mins: [f32; 3],
+    maxs: [f32; 3],
+    files: Vec<String>,
+}
+
+/// Bytes map linearly onto `[mins[c], maxs[c]]`, channel by channel.
+#[derive(Deserialize)]
+struct Ranged {
+    mins: Vec<f32>,
+    maxs: Vec<f32>,
+    files: Vec<String>,
+}
+
+impl Ranged {
+    /// Refuses ranges with fewer than `channels` entries, so that `value` cannot index past them.
+    fn check(&self, what: &str, channels: usize) -> Result<(), FormatError> {
+        if self.mins.len() < channels || self.maxs.len() < channels {
+            return Err(bad(format!(
+                "v1 {what}.mins and .maxs need {channels} entries each"
+            )));
+        }
+        Ok(())
+    }
+
+    fn value(&self, channel: usize, byte: u8) -> f32 {
+        lerp(self.mins[channel], self.maxs[channel], byte)
+    }
+}
+
+/// v1's SH palette: one scalar range for every coefficient.
+#[derive(Deserialize)]
+struct ShNV1 {
+    mins: f32,
+    maxs: f32,
+    files: Vec<String>,
+}
+
+fn lerp(min: f32, max: f32, byte: u8) -> f32 {
+    min + (max - min) * (f32::from(byte) / 255.0)
 }
 
 fn bad(msg: impl Into<String>) -> FormatError {
@@ -158,77 +212,112 @@ pub fn decode_bundle(bytes: &[u8]) -> Result<GaussianCloud, FormatError> {
     })
 }
 
-/// Decodes a SOG from its `meta.json` and a way to fetch the files it names.
+/// Decodes a SOG (v2, or v1 "SOGS") from its `meta.json` and a way to fetch the files it names.
 pub fn decode<'a>(
     meta_json: &[u8],
     file: impl Fn(&str) -> Result<Cow<'a, [u8]>, FormatError>,
 ) -> Result<GaussianCloud, FormatError> {
-    let meta: MetaV2 = serde_json::from_slice(meta_json)
+    let meta: serde_json::Value = serde_json::from_slice(meta_json)
         .map_err(|e| FormatError::NotSog(format!("meta.json: {e}")))?;
-    match meta.version {
-        Some(2) => {}
+    let parse_err = |e: serde_json::Error| FormatError::NotSog(format!("meta.json: {e}"));
+    match meta.get("version") {
         None => {
-            return Err(FormatError::NotSog(
-                "this is SOG v1 (\"SOGS\"), which is not supported yet".into(),
-            ))
+            let meta: MetaV1 = serde_json::from_value(meta).map_err(parse_err)?;
+            decode_v1(&meta, &file)
         }
-        Some(v) => {
-            return Err(FormatError::NotSog(format!(
-                "SOG version {v} is not supported"
-            )))
+        Some(v) if v.as_u64() == Some(2) => {
+            let meta: MetaV2 = serde_json::from_value(meta).map_err(parse_err)?;
+            decode_v2(&meta, &file)
         }
+        Some(v) => Err(FormatError::NotSog(format!(
+            "SOG version {v} is not supported"
+        ))),
     }
-    let count = meta.count.ok_or_else(|| bad("meta.json has no count"))?;
+}
+
+/// Fetches a file a `meta.json` names.
+type FetchFile<'f, 'a> = dyn Fn(&str) -> Result<Cow<'a, [u8]>, FormatError> + 'f;
+
+/// Fetches and decodes image `index` of a file list (`what` names the list in errors).
+type LoadImage<'a> = dyn Fn(&[String], usize, &str) -> Result<Image, FormatError> + 'a;
+
+/// The image loader for a SOG of `count` splats: plain file names only, and no image larger than
+/// that count can justify (nothing legitimate is bigger: images hold `count` texels padded to
+/// multiples of 4, the SH palette at most 65,536 entries of 15 texels).
+fn image_loader<'f, 'a: 'f>(
+    count: usize,
+    file: &'f FetchFile<'f, 'a>,
+) -> Result<Box<LoadImage<'f>>, FormatError> {
     let side = MAX_SIDE as usize;
     if count > side * side {
         return Err(bad(format!("count {count} exceeds what one SOG can hold")));
     }
-    // Images hold `count` texels padded to multiples of 4; the SH palette is at most 65,536
-    // entries of 15 texels. Nothing legitimate is bigger than this.
     let max_pixels = count.saturating_mul(2).max(1 << 20);
-    let load = |list: &[String], index: usize, what: &str| -> Result<Image, FormatError> {
-        let name = list
-            .get(index)
-            .ok_or_else(|| bad(format!("{what} lists too few files")))?;
-        if name.contains('/') || name.contains('\\') || name.contains("..") {
-            return Err(bad(format!("file name '{name}' must be a plain name")));
-        }
-        decode_webp(name, &file(name)?, max_pixels)
-    };
-    let means_l = load(&meta.means.files, 0, "means")?;
-    let (width, height) = (means_l.width, means_l.height);
-    let texels = (width as usize) * (height as usize);
-    if count > texels {
-        return Err(bad(format!(
-            "count {count} exceeds the {width}×{height} images"
-        )));
-    }
-    let same_size = |img: Image, what: &str| -> Result<Image, FormatError> {
-        if (img.width, img.height) == (width, height) {
-            Ok(img)
-        } else {
-            Err(bad(format!(
-                "{what} is {}×{}, expected {width}×{height}",
-                img.width, img.height
-            )))
-        }
-    };
-    let means_u = same_size(load(&meta.means.files, 1, "means")?, "means_u")?;
-    let quats = same_size(load(&meta.quats.files, 0, "quats")?, "quats")?;
-    let scales = same_size(load(&meta.scales.files, 0, "scales")?, "scales")?;
-    let sh0 = same_size(load(&meta.sh0.files, 0, "sh0")?, "sh0")?;
-    let scale_cb = codebook("scales", &meta.scales.codebook)?;
-    let sh0_cb = codebook("sh0", &meta.sh0.codebook)?;
+    Ok(Box::new(
+        move |list: &[String], index: usize, what: &str| {
+            let name = list
+                .get(index)
+                .ok_or_else(|| bad(format!("{what} lists too few files")))?;
+            if name.contains('/') || name.contains('\\') || name.contains("..") {
+                return Err(bad(format!("file name '{name}' must be a plain name")));
+            }
+            decode_webp(name, &file(name)?, max_pixels)
+        },
+    ))
+}
 
-    let mut cloud = GaussianCloud {
-        sh_degree: 0,
-        ..GaussianCloud::default()
-    };
-    let (mins, maxs) = (meta.means.mins, meta.means.maxs);
-    for i in 0..count {
-        let (l, u) = (means_l.texel(i), means_u.texel(i));
-        cloud.positions.push(std::array::from_fn(|a| {
-            let n = f32::from(u16::from(l[a]) | (u16::from(u[a]) << 8)) / 65535.0;
+/// The five per-splat images every version has, all the same size and large enough for `count`.
+struct SplatImages {
+    means_l: Image,
+    means_u: Image,
+    quats: Image,
+    scales: Image,
+    sh0: Image,
+}
+
+impl SplatImages {
+    fn load(
+        load: &LoadImage<'_>,
+        count: usize,
+        lists: [&[String]; 4],
+    ) -> Result<Self, FormatError> {
+        let [means, quats, scales, sh0] = lists;
+        let means_l = load(means, 0, "means")?;
+        let (width, height) = (means_l.width, means_l.height);
+        let texels = (width as usize) * (height as usize);
+        if count > texels {
+            return Err(bad(format!(
+                "count {count} exceeds the {width}×{height} images"
+            )));
+        }
+        let same_size = |img: Image, what: &str| -> Result<Image, FormatError> {
+            if (img.width, img.height) == (width, height) {
+                Ok(img)
+            } else {
+                Err(bad(format!(
+                    "{what} is {}×{}, expected {width}×{height}",
+                    img.width, img.height
+                )))
+            }
+        };
+        Ok(Self {
+            means_u: same_size(load(means, 1, "means")?, "means_u")?,
+            quats: same_size(load(quats, 0, "quats")?, "quats")?,
+            scales: same_size(load(scales, 0, "scales")?, "scales")?,
+            sh0: same_size(load(sh0, 0, "sh0")?, "sh0")?,
+            means_l,
+        })
+    }
+
+    fn size(&self) -> (u32, u32) {
+        (self.means_l.width, self.means_l.height)
+    }
+
+    /// Splat `i`'s position: 16 bits per axis over the log-transformed range.
+    fn position(&self, splat: usize, mins: [f32; 3], maxs: [f32; 3]) -> [f32; 3] {
+        let (low, high) = (self.means_l.texel(splat), self.means_u.texel(splat));
+        std::array::from_fn(|a| {
+            let n = f32::from(u16::from(low[a]) | (u16::from(high[a]) << 8)) / 65535.0;
             let range = if maxs[a] - mins[a] == 0.0 {
                 1.0
             } else {
@@ -236,58 +325,153 @@ pub fn decode<'a>(
             };
             let v = mins[a] + range * n;
             v.signum() * (v.abs().exp() - 1.0)
-        }));
-        cloud.rotations.push(unpack_quat(quats.texel(i)));
-        let s = scales.texel(i);
-        cloud.log_scales.push([
-            scale_cb[usize::from(s[0])],
-            scale_cb[usize::from(s[1])],
-            scale_cb[usize::from(s[2])],
-        ]);
-        let c = sh0.texel(i);
-        cloud.sh_dc.push([
-            sh0_cb[usize::from(c[0])],
-            sh0_cb[usize::from(c[1])],
-            sh0_cb[usize::from(c[2])],
-        ]);
+        })
+    }
+}
+
+fn decode_v2(meta: &MetaV2, file: &FetchFile<'_, '_>) -> Result<GaussianCloud, FormatError> {
+    let count = meta.count.ok_or_else(|| bad("meta.json has no count"))?;
+    let load = image_loader(count, file)?;
+    let images = SplatImages::load(
+        &load,
+        count,
+        [
+            &meta.means.files,
+            &meta.quats.files,
+            &meta.scales.files,
+            &meta.sh0.files,
+        ],
+    )?;
+    let scale_cb = codebook("scales", &meta.scales.codebook)?;
+    let sh0_cb = codebook("sh0", &meta.sh0.codebook)?;
+
+    let mut cloud = GaussianCloud {
+        sh_degree: 0,
+        ..GaussianCloud::default()
+    };
+    for i in 0..count {
+        cloud
+            .positions
+            .push(images.position(i, meta.means.mins, meta.means.maxs));
+        cloud.rotations.push(unpack_quat(images.quats.texel(i)));
+        let s = images.scales.texel(i);
+        cloud
+            .log_scales
+            .push(std::array::from_fn(|a| scale_cb[usize::from(s[a])]));
+        let c = images.sh0.texel(i);
+        cloud
+            .sh_dc
+            .push(std::array::from_fn(|a| sh0_cb[usize::from(c[a])]));
+        // v2 stores linear alpha.
         cloud.opacity_logits.push(logit(f32::from(c[3]) / 255.0));
     }
     if let Some(sh) = &meta.sh_n {
-        decode_sh_n(sh, &load, count, (width, height), &mut cloud)?;
+        if !(1..=3).contains(&sh.bands) {
+            return Err(bad(format!("shN.bands is {}, expected 1–3", sh.bands)));
+        }
+        let cb = codebook("shN", &sh.codebook)?;
+        decode_sh_n(
+            &load(&sh.files, 0, "shN")?,
+            &load(&sh.files, 1, "shN")?,
+            sh.bands,
+            |byte| cb[usize::from(byte)],
+            images.size(),
+            count,
+            &mut cloud,
+        )?;
     }
     Ok(cloud)
 }
 
-/// Fetches and decodes image `index` of a file list (`what` names the list in errors).
-type LoadImage<'a> = dyn Fn(&[String], usize, &str) -> Result<Image, FormatError> + 'a;
+fn decode_v1(meta: &MetaV1, file: &FetchFile<'_, '_>) -> Result<GaussianCloud, FormatError> {
+    let count = *meta
+        .means
+        .shape
+        .first()
+        .ok_or_else(|| bad("v1 meta.json: means.shape is empty"))?;
+    meta.scales.check("scales", 3)?;
+    meta.sh0.check("sh0", 4)?;
+    let load = image_loader(count, file)?;
+    let images = SplatImages::load(
+        &load,
+        count,
+        [
+            &meta.means.files,
+            &meta.quats.files,
+            &meta.scales.files,
+            &meta.sh0.files,
+        ],
+    )?;
+    let mut cloud = GaussianCloud {
+        sh_degree: 0,
+        ..GaussianCloud::default()
+    };
+    for i in 0..count {
+        cloud
+            .positions
+            .push(images.position(i, meta.means.mins, meta.means.maxs));
+        cloud.rotations.push(unpack_quat(images.quats.texel(i)));
+        let s = images.scales.texel(i);
+        cloud
+            .log_scales
+            .push(std::array::from_fn(|a| meta.scales.value(a, s[a])));
+        let c = images.sh0.texel(i);
+        cloud
+            .sh_dc
+            .push(std::array::from_fn(|a| meta.sh0.value(a, c[a])));
+        // v1 stores the opacity logit itself, not alpha.
+        cloud.opacity_logits.push(meta.sh0.value(3, c[3]));
+    }
+    if let Some(sh) = &meta.sh_n {
+        let centroids = load(&sh.files, 0, "shN")?;
+        // v1 names no band count: the palette's width says it (64 entries of 3, 8 or 15 texels).
+        let bands = match centroids.width {
+            192 => 1,
+            512 => 2,
+            960 => 3,
+            w => {
+                return Err(bad(format!(
+                    "shN_centroids is {w} wide; a v1 palette is 192, 512 or 960 wide"
+                )))
+            }
+        };
+        decode_sh_n(
+            &centroids,
+            &load(&sh.files, 1, "shN")?,
+            bands,
+            |byte| lerp(sh.mins, sh.maxs, byte),
+            images.size(),
+            count,
+            &mut cloud,
+        )?;
+    }
+    Ok(cloud)
+}
 
+/// Higher SH bands through the palette: each splat's label (R + 256·G) picks a centroid whose
+/// texels hold the coefficients, `value` turning each byte back into a float.
 fn decode_sh_n(
-    sh: &ShN,
-    load: &LoadImage<'_>,
-    count: usize,
+    centroids: &Image,
+    labels: &Image,
+    bands: u8,
+    value: impl Fn(u8) -> f32,
     size: (u32, u32),
+    count: usize,
     cloud: &mut GaussianCloud,
 ) -> Result<(), FormatError> {
-    if !(1..=3).contains(&sh.bands) {
-        return Err(bad(format!("shN.bands is {}, expected 1–3", sh.bands)));
-    }
-    let coeffs = sh_rest_coeffs(sh.bands);
-    let cb = codebook("shN", &sh.codebook)?;
-    let centroids = load(&sh.files, 0, "shN")?;
-    let labels = load(&sh.files, 1, "shN")?;
+    let coeffs = sh_rest_coeffs(bands);
     if (labels.width, labels.height) != size {
         return Err(bad("shN_labels does not match the other images"));
     }
     if centroids.width as usize != 64 * coeffs {
         return Err(bad(format!(
-            "shN_centroids is {} wide, expected {} for {} bands",
+            "shN_centroids is {} wide, expected {} for {bands} bands",
             centroids.width,
             64 * coeffs,
-            sh.bands
         )));
     }
     let palette = 64 * centroids.height as usize;
-    cloud.sh_degree = sh.bands;
+    cloud.sh_degree = bands;
     cloud.sh_rest.reserve(count * 3 * coeffs);
     for i in 0..count {
         let t = labels.texel(i);
@@ -303,7 +487,7 @@ fn decode_sh_n(
         for channel in 0..3 {
             cloud
                 .sh_rest
-                .extend((0..coeffs).map(|j| cb[usize::from(at(j)[channel])]));
+                .extend((0..coeffs).map(|j| value(at(j)[channel])));
         }
     }
     Ok(())
@@ -391,8 +575,11 @@ mod tests {
             decode(b"not json", none),
             Err(FormatError::NotSog(_))
         ));
-        let v1 = br#"{"means":{"mins":[0,0,0],"maxs":[1,1,1],"files":[]},"scales":{"codebook":[],"files":[]},"quats":{"files":[]},"sh0":{"codebook":[],"files":[]}}"#;
-        assert!(matches!(decode(v1, none), Err(FormatError::NotSog(m)) if m.contains("v1")));
+        // v1 without its `shape` (the only place v1 keeps the count).
+        let v1 = br#"{"means":{"mins":[0,0,0],"maxs":[1,1,1],"files":[]},"scales":{"mins":[0,0,0],"maxs":[1,1,1],"files":[]},"quats":{"files":[]},"sh0":{"mins":[0,0,0,0],"maxs":[1,1,1,1],"files":[]}}"#;
+        assert!(matches!(decode(v1, none), Err(FormatError::NotSog(m)) if m.contains("shape")));
+        let v3 = br#"{"version":3}"#;
+        assert!(matches!(decode(v3, none), Err(FormatError::NotSog(m)) if m.contains("version 3")));
         let traversal = br#"{"version":2,"count":1,"means":{"mins":[0,0,0],"maxs":[1,1,1],"files":["../../etc/passwd","b"]},"scales":{"codebook":[],"files":[]},"quats":{"files":[]},"sh0":{"codebook":[],"files":[]}}"#;
         assert!(
             matches!(decode(traversal, none), Err(FormatError::BadSog(m)) if m.contains("plain name"))

@@ -232,6 +232,34 @@ fn rgba_blank(texels: usize) -> Vec<u8> {
     v
 }
 
+/// Lossless WebP of an RGBA image. `exact` keeps the RGB of fully transparent texels: in `sh0` the
+/// alpha is opacity and a splat with alpha 0 still has its colour, which libwebp's simple API would
+/// zero.
+#[cfg(not(target_arch = "wasm32"))]
+fn webp(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>, FormatError> {
+    let fail = |message: String| FormatError::BadImage {
+        name: "output".into(),
+        message,
+    };
+    let mut config = webp::WebPConfig::new().map_err(|()| fail("libwebp config".into()))?;
+    config.lossless = 1;
+    config.exact = 1;
+    config.quality = WEBP_QUALITY;
+    config.method = WEBP_METHOD;
+    let encoded = webp::Encoder::from_rgba(rgba, width, height)
+        .encode_advanced(&config)
+        .map_err(|e| fail(format!("libwebp: {e:?}")))?;
+    Ok(encoded.to_vec())
+}
+
+/// libwebp's effort settings for lossless images: quality 70 is what its simple lossless API uses
+/// (and so splat-transform); method 4 is its default speed/size trade.
+#[cfg(not(target_arch = "wasm32"))]
+const WEBP_QUALITY: f32 = 70.0;
+#[cfg(not(target_arch = "wasm32"))]
+const WEBP_METHOD: i32 = 4;
+
+#[cfg(target_arch = "wasm32")]
 fn webp(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>, FormatError> {
     let mut out = Vec::new();
     image_webp::WebPEncoder::new(&mut out)
