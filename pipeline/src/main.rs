@@ -392,15 +392,22 @@ fn compress(input: &Path, output: &Path, report: bool) -> anyhow::Result<()> {
     let loaded = load(input)?;
     let cloud = &loaded.cloud;
     let started = Instant::now();
+    let bar = stage_bar(STAGES.len());
     let encoded = encode(cloud, |stage| {
-        eprintln!(
-            "[{}/{}] {} ({:.1} s)",
-            stage + 1,
-            STAGES.len(),
-            STAGES[stage],
-            started.elapsed().as_secs_f64()
-        );
+        if bar.is_hidden() {
+            // Not a terminal (a log, the job runner): one plain line per stage.
+            eprintln!(
+                "[{}/{}] {} ({:.1} s)",
+                stage + 1,
+                STAGES.len(),
+                STAGES[stage],
+                started.elapsed().as_secs_f64()
+            );
+        }
+        bar.set_position(stage as u64);
+        bar.set_message(STAGES[stage]);
     })?;
+    bar.finish_and_clear();
     let encode_secs = started.elapsed().as_secs_f64();
     let bundled = output
         .extension()
@@ -439,6 +446,18 @@ fn compress(input: &Path, output: &Path, report: bool) -> anyhow::Result<()> {
         println!("quality: render PSNR over 8 views mean {mean:.2} dB, worst {worst:.2} dB");
     }
     Ok(())
+}
+
+/// A progress bar over `stages` steps on stderr; hidden (drawing nothing) when stderr is not a
+/// terminal.
+fn stage_bar(stages: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(stages as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 fn compare(reference: &Path, candidate: &Path) -> anyhow::Result<()> {
