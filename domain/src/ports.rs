@@ -259,6 +259,17 @@ pub trait JobRunner: Send + Sync {
         after: i64,
     ) -> Result<Option<(Job, Vec<JobEvent>)>, StoreError>;
     async fn cancel(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError>;
+    /// Runs the project's latest job again once it has ended (failed, cancelled or delivered),
+    /// reusing what its finished stages made: from `from` when given (every stage before it must
+    /// have finished), else from the first stage that did not finish. `params`, when given,
+    /// replace the job's settings for the stages that run again.
+    async fn resume(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        from: Option<&str>,
+        params: Option<JobParams>,
+    ) -> Result<Job, StoreError>;
 }
 
 /// Public links to a project's delivered model: anyone with the link may view the model, nothing

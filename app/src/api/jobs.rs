@@ -20,7 +20,9 @@ fn project_id(raw: &str) -> Result<domain::ProjectId, AppError> {
 }
 
 /// Starts processing with a quality preset (`preview`, `standard`, `high`), optionally
-/// overriding its training iterations and image sizes (advanced settings).
+/// overriding its training iterations and image sizes (advanced settings). With `from` (a stage
+/// name) it runs the project's last job again from that stage, keeping what the stages before it
+/// made, with these settings.
 #[server(prefix = "/api", endpoint = "launch_job")]
 pub async fn launch_job(
     id: String,
@@ -28,15 +30,45 @@ pub async fn launch_job(
     iterations: Option<String>,
     working_size: Option<String>,
     train_size: Option<String>,
+    from: Option<String>,
 ) -> Result<Job, AppError> {
     let (svc, user, _) = require_user().await?;
+    let params = job_params(&preset, iterations, working_size, train_size)?;
+    let project = project_id(&id)?;
+    match from.as_deref().map(str::trim) {
+        None | Some("") => Ok(svc.jobs.launch(&user.id, &project, params).await?),
+        Some(stage) => Ok(svc
+            .jobs
+            .resume(&user.id, &project, Some(stage), Some(params))
+            .await?),
+    }
+}
+
+/// Runs the project's last job again from the stage where it stopped (after a failure or a
+/// cancel), with the same settings and everything its finished stages made.
+#[server(prefix = "/api", endpoint = "retry_job")]
+pub async fn retry_job(id: String) -> Result<Job, AppError> {
+    let (svc, user, _) = require_user().await?;
+    Ok(svc
+        .jobs
+        .resume(&user.id, &project_id(&id)?, None, None)
+        .await?)
+}
+
+/// A preset's settings with the advanced fields (text, empty = as the preset says) applied.
+#[cfg(feature = "ssr")]
+fn job_params(
+    preset: &str,
+    iterations: Option<String>,
+    working_size: Option<String>,
+    train_size: Option<String>,
+) -> Result<domain::ports::JobParams, AppError> {
     let invalid = |field: &str, message: &str| AppError::Invalid {
         field: field.into(),
         message: message.into(),
     };
-    let mut params = domain::ports::JobParams::preset(&preset)
+    let mut params = domain::ports::JobParams::preset(preset)
         .ok_or_else(|| invalid("preset", "choose preview, standard or high"))?;
-    // Advanced fields arrive as text; empty means "as the preset says".
     let number = |field: &str, raw: Option<String>| -> Result<Option<u32>, AppError> {
         match raw.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
@@ -68,7 +100,7 @@ pub async fn launch_job(
             *target = v;
         }
     }
-    Ok(svc.jobs.launch(&user.id, &project_id(&id)?, params).await?)
+    Ok(params)
 }
 
 #[server(prefix = "/api", endpoint = "cancel_job")]

@@ -5,7 +5,7 @@
 use domain::ProjectStatus;
 use leptos::prelude::*;
 
-use crate::api::jobs::{job_status, CancelJob, LaunchJob};
+use crate::api::jobs::{job_status, CancelJob, LaunchJob, RetryJob};
 use crate::api::share::{share_link, CreateShareLink, RevokeShareLink};
 use crate::components::form::{outcome, FieldError, FormError};
 
@@ -25,7 +25,9 @@ fn mib(bytes: f64) -> String {
 pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
     let launch = ServerAction::<LaunchJob>::new();
     let cancel = ServerAction::<CancelJob>::new();
+    let retry = ServerAction::<RetryJob>::new();
     let launch_result = outcome(launch);
+    let retry_result = outcome(retry);
     let tick = RwSignal::new(0u32);
     // Poll while the page is open; stop when it goes away.
     Effect::new(move |_| {
@@ -38,7 +40,14 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
     });
     let id_status = id.clone();
     let job = Resource::new(
-        move || (tick.get(), launch.version().get(), cancel.version().get()),
+        move || {
+            (
+                tick.get(),
+                launch.version().get(),
+                cancel.version().get(),
+                retry.version().get(),
+            )
+        },
         move |_| job_status(id_status.clone(), 0),
     );
     let sent = RwSignal::new(None::<Transfer>);
@@ -86,6 +95,7 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
     };
     let id_launch = id.clone();
     let id_cancel = id.clone();
+    let id_retry = id.clone();
     let id_share = id.clone();
     let id_files = id;
     // Delivered when the page loaded, or since, while watching.
@@ -98,6 +108,26 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                 .is_some_and(|p| p.job.status == "succeeded")
     };
     let has_photos = !matches!(status, ProjectStatus::Draft | ProjectStatus::PathDownloaded);
+    // Stages a new run may start from: those whose predecessors the last, ended job finished.
+    let restart_points = move || -> Vec<&'static str> {
+        let Some(Ok(Some(p))) = job.get() else {
+            return Vec::new();
+        };
+        if !matches!(p.job.status.as_str(), "failed" | "cancelled" | "succeeded") {
+            return Vec::new();
+        }
+        domain::ports::STAGES
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(i, _)| {
+                domain::ports::STAGES[..*i]
+                    .iter()
+                    .all(|s| p.job.done_stages.iter().any(|d| d == s))
+            })
+            .map(|(_, s)| *s)
+            .collect()
+    };
     view! {
         <section class="panel processing">
             <h2>"Photos and processing"</h2>
@@ -137,13 +167,27 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                     <input id="train_size" name="train_size" type="number" min="256" max="8192" />
                     <FieldError result=launch_result field="train_size" />
                 </details>
+                {move || {
+                    let points = restart_points();
+                    (!points.is_empty()).then(|| view! {
+                        <label for="from">"Start from"</label>
+                        <select id="from" name="from" data-testid="start-from">
+                            <option value="">"The beginning (use the latest photos)"</option>
+                            {points.into_iter().map(|s| view! {
+                                <option value=s>{stage_label(s)}</option>
+                            }).collect_view()}
+                        </select>
+                    })
+                }}
+                <FieldError result=launch_result field="from" />
                 <FieldError result=launch_result field="photos" />
                 <FormError result=launch_result />
                 <button type="submit" disabled=move || launch.pending().get()>"Start processing"</button>
             </ActionForm>
             <Transition fallback=|| ()>
                 {move || {
-                    let (id_cancel, id_files) = (id_cancel.clone(), id_files.clone());
+                    let (id_cancel, id_files, id_retry) =
+                        (id_cancel.clone(), id_files.clone(), id_retry.clone());
                     Suspend::new(async move {
                     let Ok(Some(p)) = job.await else { return ().into_any() };
                     let j = p.job;
@@ -203,6 +247,21 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                             {timing.map(|t| view! { <p class="small muted" data-testid="job-timing">{t}</p> })}
                             {training_chart(&points)}
                             {j.error.clone().map(|e| view! { <p class="form-error" role="alert" data-testid="job-error">{e}</p> })}
+                            {matches!(j.status.as_str(), "failed" | "cancelled").then(|| {
+                                let again = domain::ports::STAGES
+                                    .iter()
+                                    .find(|s| !j.done_stages.iter().any(|d| d == *s))
+                                    .copied()
+                                    .unwrap_or("ingest");
+                                view! {
+                                    <ActionForm action=retry attr:class="inline">
+                                        <input type="hidden" name="id" value=id_retry />
+                                        <button type="submit" data-testid="retry">{format!("Retry from {again}")}</button>
+                                    </ActionForm>
+                                    <FieldError result=retry_result field="from" />
+                                    <FormError result=retry_result />
+                                }
+                            })}
                             <ul class="log small">{recent.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}</ul>
                             {running.then(|| view! {
                                 <ActionForm action=cancel attr:class="inline">
@@ -233,6 +292,15 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// What starting from a stage keeps, in the user's words.
+fn stage_label(stage: &str) -> &'static str {
+    match stage {
+        "sfm" => "Camera reconstruction (keep the prepared photos)",
+        "train" => "Training (keep the cameras)",
+        _ => "Compression (keep the trained model)",
+    }
 }
 
 /// "1 h 02 min", "3 min 05 s", "42 s".

@@ -636,6 +636,102 @@ impl JobRunner for LocalJobs {
         }
         Ok(())
     }
+
+    async fn resume(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        from: Option<&str>,
+        params: Option<JobParams>,
+    ) -> Result<Job, StoreError> {
+        crate::adapters::require_owned_project(&self.pool, owner, project).await?;
+        let invalid = |message: &str| StoreError::Validation(ValidationError::new("from", message));
+        let (job, _) = self
+            .latest(owner, project, i64::MAX)
+            .await?
+            .ok_or_else(|| invalid("nothing has run yet: start processing first"))?;
+        if !matches!(job.status.as_str(), "failed" | "cancelled" | "succeeded") {
+            return Err(StoreError::LimitReached(
+                "the job is still running: wait for it or cancel it".into(),
+            ));
+        }
+        // The stages that stay done: those before `from`, all of which must have finished.
+        let keep = match from {
+            None => job.done_stages.clone(),
+            Some(stage) => {
+                let at = STAGES
+                    .iter()
+                    .position(|s| *s == stage)
+                    .ok_or_else(|| invalid("choose ingest, sfm, train or compress"))?;
+                if let Some(missing) = STAGES[..at]
+                    .iter()
+                    .find(|s| !job.done_stages.iter().any(|d| d == *s))
+                {
+                    return Err(invalid(&format!(
+                        "{missing} has not finished, so {stage} cannot start: start from {missing}"
+                    )));
+                }
+                STAGES[..at].iter().map(|s| (*s).to_owned()).collect()
+            }
+        };
+        if keep.len() == STAGES.len() {
+            return Err(invalid(
+                "every stage has finished: choose a stage to run again",
+            ));
+        }
+        // Photos uploaded since the job ran would be silently ignored by a kept ingest.
+        let archive = LocalUploads::archive_path(&self.data_dir, project);
+        let uploaded = tokio::fs::metadata(&archive)
+            .await
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_secs()).ok());
+        if !keep.is_empty() && uploaded.is_some_and(|at| at > job.created_at) {
+            return Err(invalid(
+                "new photos were uploaded since this job ran: start processing to use them",
+            ));
+        }
+        let params = params.unwrap_or(job.params);
+        // Requeue only if nothing else of the user's is active (one job per user), in one
+        // statement so that two clicks cannot queue two runs.
+        let updated = sqlx::query(
+            "UPDATE jobs SET status = 'queued', stage = NULL, error = NULL, finished_at = NULL, \
+             done_stages = ?, params = ? \
+             WHERE id = ? AND owner_id = ? AND status IN ('failed', 'cancelled', 'succeeded') \
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE owner_id = ? AND status IN ('queued', 'running', 'cancelling'))",
+        )
+        .bind(keep.join(","))
+        .bind(serde_json::to_string(&params).map_err(db)?)
+        .bind(&job.id)
+        .bind(&owner.0)
+        .bind(&owner.0)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::LimitReached(
+                "one job at a time: wait for the running job or cancel it".into(),
+            ));
+        }
+        let first = STAGES[keep.len()];
+        self.event(
+            &job.id,
+            first,
+            "job",
+            None,
+            &format!("run again from {first}"),
+            None,
+        )
+        .await;
+        self.wake.notify_one();
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?"))
+            .bind(&job.id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        job_from_row(&row)
+    }
 }
 
 #[cfg(test)]

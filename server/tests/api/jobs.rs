@@ -397,6 +397,32 @@ async fn a_failing_stage_ends_the_job_with_its_reason() {
         mail.contains("stopped") && mail.contains("at least 3 distinct photos"),
         "{mail}"
     );
+    // Nothing finished, so no later stage can start; a retry runs ingest again (and fails again).
+    let later = b
+        .call(
+            "launch_job",
+            &[("id", &project), ("preset", "preview"), ("from", "train")],
+        )
+        .await;
+    assert_eq!(
+        later.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        later.body
+    );
+    assert!(
+        later.body.contains("Ingest has not finished"),
+        "{}",
+        later.body
+    );
+    let retried = b.call("retry_job", &[("id", &project)]).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    let again = wait_for_end(&b, &project, Duration::from_mins(1)).await;
+    assert_eq!(again["job"]["status"], "failed", "{again}");
+    assert_eq!(
+        again["job"]["id"], end["job"]["id"],
+        "a retry reruns the same job"
+    );
     // A failed job frees the user to launch again.
     assert_eq!(launch(&b, &project).await.status, StatusCode::OK);
 }
@@ -465,4 +491,64 @@ async fn cancel_stops_the_running_stage() {
         .filter(|c| c.contains(job_id))
         .collect();
     assert!(survivors.is_empty(), "still running: {survivors:?}");
+
+    // Start again from SfM with lighter settings: ingest's output is kept, not redone, and
+    // nobody else can restart the job.
+    let other = app
+        .active_user("other-stop@example.com", "other", PASSWORD)
+        .await;
+    assert_eq!(
+        other.call("retry_job", &[("id", &project)]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let from_sfm = [
+        ("id", project.as_str()),
+        ("preset", "preview"),
+        ("iterations", "60"),
+        ("working_size", "480"),
+        ("train_size", "320"),
+        ("from", "sfm"),
+    ];
+    let resumed = b.call("launch_job", &from_sfm).await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.body);
+    assert_eq!(
+        b.call("launch_job", &from_sfm).await.status,
+        StatusCode::CONFLICT,
+        "one run at a time"
+    );
+    let end = wait_for_end(&b, &project, Duration::from_mins(5)).await;
+    assert_eq!(end["job"]["status"], "succeeded", "{end}");
+    assert_eq!(end["job"]["params"]["iterations"], 60);
+    let events = end["events"].as_array().unwrap();
+    let restart = events
+        .iter()
+        .position(|e| e["message"] == "run again from sfm")
+        .expect("the restart is in the log");
+    assert!(
+        events[restart..].iter().all(|e| e["stage"] != "ingest"),
+        "ingest ran again: {end}"
+    );
+    let project_now = b.call("get_project", &[("id", &project)]).await.json();
+    assert_eq!(project_now["status"], "Delivered");
+    // Everything finished: a plain retry has nothing to do; compressing again does.
+    let nothing = b.call("retry_job", &[("id", &project)]).await;
+    assert_eq!(
+        nothing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        nothing.body
+    );
+    let again = b
+        .call(
+            "launch_job",
+            &[
+                ("id", &project),
+                ("preset", "preview"),
+                ("from", "compress"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    let end = wait_for_end(&b, &project, Duration::from_mins(2)).await;
+    assert_eq!(end["job"]["status"], "succeeded", "{end}");
 }
