@@ -5,8 +5,9 @@ import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
 
-/** A zip of a rendered 16-view drone orbit (480×360, GPS in EXIF), made by our own CLI. */
-function orbitZip(): string {
+/** A zip of a rendered 16-view drone orbit (480×360, GPS in EXIF), made by our own CLI; only
+ * its first `count` photos when given. */
+function orbitZip(count = 16): string {
   const dir = mkdtempSync(join(tmpdir(), 'spaceport-orbit-'));
   const spaceport = resolve(__dirname, '../../target/release/spaceport');
   execFileSync(spaceport, ['synth-orbit', dir, '--images', '16', '--width', '480', '--height', '360']);
@@ -14,9 +15,10 @@ function orbitZip(): string {
   execFileSync('python3', [
     '-c',
     'import sys, zipfile, pathlib; z = zipfile.ZipFile(sys.argv[1], "w"); ' +
-      '[z.write(p, p.name) for p in sorted(pathlib.Path(sys.argv[2]).glob("*.jpg"))]; z.close()',
+      '[z.write(p, p.name) for p in sorted(pathlib.Path(sys.argv[2]).glob("*.jpg"))[:int(sys.argv[3])]]; z.close()',
     zip,
     join(dir, 'images'),
+    String(count),
   ]);
   return zip;
 }
@@ -71,4 +73,38 @@ test('photos go in, a model comes out: upload, process, watch, download', async 
 
   await page.reload();
   await expect(page.getByText('Delivered').first()).toBeVisible();
+  await waitForHydration(page);
+
+  // Run again from a later stage: the earlier stages' work is kept, not redone.
+  const from = page.getByTestId('start-from');
+  await expect(from.locator('option')).toHaveCount(4);
+  await from.selectOption('compress');
+  await page.getByRole('button', { name: 'Start processing' }).click();
+  await expect(page.getByTestId('job-restart')).toContainText('Run again from compress', { timeout: 15_000 });
+  await expect(job).toHaveAttribute('data-status', 'succeeded', { timeout: 60_000 });
+});
+
+test('a failed job says why and can be retried from where it stopped', async ({ page }) => {
+  test.setTimeout(2 * 60_000);
+  const zip = orbitZip(2);
+  await signUpAndSignIn(page, 'retry');
+  await waitForHydration(page);
+  const dashboard = new DashboardPage(page);
+  await dashboard.createProject('Two photos');
+  await dashboard.card('Two photos').getByRole('link').click();
+  await waitForHydration(page);
+  await page.getByLabel('Photos (one .zip)').setInputFiles(zip);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 60_000 });
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'Start processing' }).click();
+
+  const job = page.getByTestId('job');
+  await expect(job).toHaveAttribute('data-status', 'failed', { timeout: 60_000 });
+  await expect(page.getByTestId('job-error')).toContainText('at least 3 distinct photos');
+  // Nothing finished, so there is no later stage to start from; the retry starts at ingest.
+  await expect(page.getByTestId('start-from')).toHaveCount(0);
+  await page.getByTestId('retry').click();
+  await expect(page.getByTestId('job-restart')).toContainText('Run again from ingest', { timeout: 15_000 });
+  await expect(job).toHaveAttribute('data-status', 'failed', { timeout: 60_000 });
 });

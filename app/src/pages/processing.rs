@@ -5,7 +5,7 @@
 use domain::ProjectStatus;
 use leptos::prelude::*;
 
-use crate::api::jobs::{job_status, CancelJob, LaunchJob, RetryJob};
+use crate::api::jobs::{job_status, CancelJob, JobProgress, LaunchJob, RetryJob};
 use crate::api::share::{share_link, CreateShareLink, RevokeShareLink};
 use crate::components::form::{outcome, FieldError, FormError};
 
@@ -108,26 +108,7 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                 .is_some_and(|p| p.job.status == "succeeded")
     };
     let has_photos = !matches!(status, ProjectStatus::Draft | ProjectStatus::PathDownloaded);
-    // Stages a new run may start from: those whose predecessors the last, ended job finished.
-    let restart_points = move || -> Vec<&'static str> {
-        let Some(Ok(Some(p))) = job.get() else {
-            return Vec::new();
-        };
-        if !matches!(p.job.status.as_str(), "failed" | "cancelled" | "succeeded") {
-            return Vec::new();
-        }
-        domain::ports::STAGES
-            .iter()
-            .enumerate()
-            .skip(1)
-            .filter(|(i, _)| {
-                domain::ports::STAGES[..*i]
-                    .iter()
-                    .all(|s| p.job.done_stages.iter().any(|d| d == s))
-            })
-            .map(|(_, s)| *s)
-            .collect()
-    };
+
     view! {
         <section class="panel processing">
             <h2>"Photos and processing"</h2>
@@ -167,8 +148,11 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                     <input id="train_size" name="train_size" type="number" min="256" max="8192" />
                     <FieldError result=launch_result field="train_size" />
                 </details>
-                {move || {
-                    let points = restart_points();
+                // Inside a Transition: the job is a resource, known on the server and in the
+                // browser alike only once it has resolved (reading it outside would make the
+                // server's HTML and the browser's first render differ).
+                <Transition fallback=|| ()>{move || Suspend::new(async move {
+                    let points = restart_points(job.await.ok().flatten());
                     (!points.is_empty()).then(|| view! {
                         <label for="from">"Start from"</label>
                         <select id="from" name="from" data-testid="start-from">
@@ -178,7 +162,7 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                             }).collect_view()}
                         </select>
                     })
-                }}
+                })}</Transition>
                 <FieldError result=launch_result field="from" />
                 <FieldError result=launch_result field="photos" />
                 <FormError result=launch_result />
@@ -208,6 +192,13 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                         .map(|e| format!("{}: {}", e.stage, e.message))
                         .collect();
                     let running = matches!(j.status.as_str(), "queued" | "running");
+                    // This run started again from a stage (the runner logs it as a job event).
+                    let restarted = p
+                        .events
+                        .iter()
+                        .rev()
+                        .find(|e| e.step == "job" && e.message.starts_with("run again from"))
+                        .map(|e| e.message.replacen("run again", "Run again", 1));
                     let points: Vec<domain::ports::TrainPoint> =
                         p.events.iter().filter_map(|e| e.train.clone()).collect();
                     // Server clock throughout: the last event (or the end) minus the start.
@@ -244,6 +235,7 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                             {running.then(|| view! {
                                 <progress max="100" value=format!("{:.0}", fraction * 100.0) aria-label="Stage progress"></progress>
                             })}
+                            {restarted.map(|r| view! { <p class="small muted" data-testid="job-restart">{r}", keeping the work of the stages before it"</p> })}
                             {timing.map(|t| view! { <p class="small muted" data-testid="job-timing">{t}</p> })}
                             {training_chart(&points)}
                             {j.error.clone().map(|e| view! { <p class="form-error" role="alert" data-testid="job-error">{e}</p> })}
@@ -292,6 +284,25 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// Stages a new run may start from: those whose predecessors the last job finished, once it
+/// has ended.
+fn restart_points(progress: Option<JobProgress>) -> Vec<&'static str> {
+    let Some(p) = progress else {
+        return Vec::new();
+    };
+    if !matches!(p.job.status.as_str(), "failed" | "cancelled" | "succeeded") {
+        return Vec::new();
+    }
+    let done = |s: &&str| p.job.done_stages.iter().any(|d| d == s);
+    domain::ports::STAGES
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(i, _)| domain::ports::STAGES[..*i].iter().all(&done))
+        .map(|(_, s)| *s)
+        .collect()
 }
 
 /// What starting from a stage keeps, in the user's words.

@@ -696,7 +696,7 @@ impl JobRunner for LocalJobs {
         // Requeue only if nothing else of the user's is active (one job per user), in one
         // statement so that two clicks cannot queue two runs.
         let updated = sqlx::query(
-            "UPDATE jobs SET status = 'queued', stage = NULL, error = NULL, finished_at = NULL, \
+            "UPDATE jobs SET status = 'queued', stage = NULL, error = NULL, started_at = NULL, finished_at = NULL, \
              done_stages = ?, params = ? \
              WHERE id = ? AND owner_id = ? AND status IN ('failed', 'cancelled', 'succeeded') \
              AND NOT EXISTS (SELECT 1 FROM jobs WHERE owner_id = ? AND status IN ('queued', 'running', 'cancelling'))",
