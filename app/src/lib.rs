@@ -9,6 +9,8 @@ pub mod api;
 pub mod components;
 pub mod error;
 pub mod pages;
+#[cfg(feature = "hydrate")]
+pub mod photos;
 #[cfg(feature = "ssr")]
 pub mod services;
 #[cfg(feature = "hydrate")]

@@ -21,7 +21,7 @@ test('real photos become a model that opens in the viewer', async ({ page }) => 
   await dashboard.card('Fountain').getByRole('link').click();
   await waitForHydration(page);
 
-  await page.getByLabel('Photos (one .zip)').setInputFiles(zip);
+  await page.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(zip);
   await page.getByRole('button', { name: 'Upload' }).click();
   await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 120_000 });
   await waitForHydration(page);

@@ -38,7 +38,7 @@ test('photos go in, a model comes out: upload, process, watch, download', async 
   await page.getByRole('button', { name: 'Start processing' }).click();
   await expect(page.getByText('upload the photos first')).toBeVisible();
 
-  await page.getByLabel('Photos (one .zip)').setInputFiles(zip);
+  await page.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(zip);
   await page.getByRole('button', { name: 'Upload' }).click();
   // The page reloads when the upload completes.
   await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 60_000 });
@@ -93,7 +93,7 @@ test('a failed job says why and can be retried from where it stopped', async ({ 
   await dashboard.createProject('Two photos');
   await dashboard.card('Two photos').getByRole('link').click();
   await waitForHydration(page);
-  await page.getByLabel('Photos (one .zip)').setInputFiles(zip);
+  await page.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(zip);
   await page.getByRole('button', { name: 'Upload' }).click();
   await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 60_000 });
   await waitForHydration(page);

@@ -29,7 +29,7 @@ test('a dropped connection mid-upload resumes without re-sending finished parts'
     return route.fulfill({ response });
   });
 
-  await page.getByLabel('Photos (one .zip)').setInputFiles(zip);
+  await page.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(zip);
   await page.getByRole('button', { name: 'Upload' }).click();
   await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 90_000 });
   expect(dropped).toBe(1);

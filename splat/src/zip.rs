@@ -1,5 +1,6 @@
-//! Just enough ZIP to read a `.sog` bundle: the end-of-central-directory record, the central
-//! directory, and stored (uncompressed) entries. The central directory is the only source of
+//! Just enough ZIP to read and write a `.sog` bundle (and, in the browser, to zip a folder of
+//! photos for upload): the end-of-central-directory record, the central directory, and stored
+//! (uncompressed) entries. The central directory is the only source of
 //! sizes — splat-transform writes data descriptors, so local headers carry zeros. Every offset is
 //! checked against the buffer; Zip64, multi-disk and compressed entries are refused by name.
 
@@ -104,36 +105,82 @@ pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, FormatError> {
 /// Writes a stored ZIP (no compression: WebP is already compressed, and stored entries can be
 /// range-requested). Entries are written in the given order; `meta.json` should come last.
 pub fn write_stored(entries: &[(&str, &[u8])]) -> Result<Vec<u8>, FormatError> {
+    let infos: Vec<StoredEntry<'_>> = entries
+        .iter()
+        .map(|(name, data)| {
+            let mut crc = Crc32::new();
+            crc.update(data);
+            StoredEntry {
+                name,
+                crc: crc.finish(),
+                size: data.len() as u64,
+            }
+        })
+        .collect();
+    let layout = stored_layout(&infos)?;
+    let mut out = Vec::with_capacity(usize::try_from(layout.total_size).unwrap_or(0));
+    for (header, (_, data)) in layout.headers.iter().zip(entries) {
+        out.extend_from_slice(header);
+        out.extend_from_slice(data);
+    }
+    out.extend_from_slice(&layout.trailer);
+    Ok(out)
+}
+
+/// One entry of a stored ZIP, described rather than held: what its headers need.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredEntry<'a> {
+    pub name: &'a str,
+    pub crc: u32,
+    pub size: u64,
+}
+
+/// The bytes of a stored ZIP other than the entries' contents: the archive is `headers[0]`,
+/// entry 0's bytes, `headers[1]`, entry 1's bytes, …, then `trailer` (central directory and
+/// end record). The browser uses this to zip a folder of photos without copying them: the
+/// archive is a `Blob` of these headers and the photos' own `File`s.
+#[derive(Debug, Clone)]
+pub struct StoredLayout {
+    pub headers: Vec<Vec<u8>>,
+    pub trailer: Vec<u8>,
+    pub total_size: u64,
+}
+
+/// The headers and trailer for stored entries (UTF-8 names, no timestamps, no Zip64: entries,
+/// offsets and the archive must stay under 4 GiB, and there may be at most 65,535 entries).
+pub fn stored_layout(entries: &[StoredEntry<'_>]) -> Result<StoredLayout, FormatError> {
     let too_big = || {
         FormatError::TooLarge(
-            "a ZIP entry or the archive exceeds 4 GiB (Zip64 is not written)".into(),
+            "a ZIP entry or the archive exceeds 4 GiB, or it has over 65,535 entries (Zip64 is not written)".into(),
         )
     };
-    let mut out = Vec::new();
+    let mut headers = Vec::with_capacity(entries.len());
     let mut central = Vec::new();
-    for (name, data) in entries {
-        let crc = crc32(data);
-        let size = u32::try_from(data.len()).map_err(|_| too_big())?;
-        let offset = u32::try_from(out.len()).map_err(|_| too_big())?;
-        let name_len = u16::try_from(name.len()).map_err(|_| too_big())?;
+    let mut at = 0u64;
+    for entry in entries {
+        let size = u32::try_from(entry.size).map_err(|_| too_big())?;
+        let offset = u32::try_from(at).map_err(|_| too_big())?;
+        let name_len = u16::try_from(entry.name.len()).map_err(|_| too_big())?;
         // Local header: version 20, flags bit 11 (UTF-8 names), method 0, no time, crc, sizes.
-        out.extend_from_slice(&LOCAL_SIG.to_le_bytes());
+        let mut local = Vec::with_capacity(30 + entry.name.len());
+        local.extend_from_slice(&LOCAL_SIG.to_le_bytes());
         for v in [20u16, 0x0800, 0, 0, 0x21] {
-            out.extend_from_slice(&v.to_le_bytes());
+            local.extend_from_slice(&v.to_le_bytes());
         }
-        for v in [crc, size, size] {
-            out.extend_from_slice(&v.to_le_bytes());
+        for v in [entry.crc, size, size] {
+            local.extend_from_slice(&v.to_le_bytes());
         }
-        out.extend_from_slice(&name_len.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(data);
+        local.extend_from_slice(&name_len.to_le_bytes());
+        local.extend_from_slice(&0u16.to_le_bytes());
+        local.extend_from_slice(entry.name.as_bytes());
+        at += local.len() as u64 + entry.size;
+        headers.push(local);
 
         central.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
         for v in [20u16, 20, 0x0800, 0, 0, 0x21] {
             central.extend_from_slice(&v.to_le_bytes());
         }
-        for v in [crc, size, size] {
+        for v in [entry.crc, size, size] {
             central.extend_from_slice(&v.to_le_bytes());
         }
         for v in [name_len, 0, 0, 0, 0] {
@@ -141,36 +188,75 @@ pub fn write_stored(entries: &[(&str, &[u8])]) -> Result<Vec<u8>, FormatError> {
         }
         central.extend_from_slice(&0u32.to_le_bytes());
         central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
+        central.extend_from_slice(entry.name.as_bytes());
     }
-    let cd_offset = u32::try_from(out.len()).map_err(|_| too_big())?;
+    let cd_offset = u32::try_from(at).map_err(|_| too_big())?;
     let cd_size = u32::try_from(central.len()).map_err(|_| too_big())?;
     let count = u16::try_from(entries.len()).map_err(|_| too_big())?;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&EOCD_SIG.to_le_bytes());
+    let mut trailer = central;
+    trailer.extend_from_slice(&EOCD_SIG.to_le_bytes());
     for v in [0u16, 0, count, count] {
-        out.extend_from_slice(&v.to_le_bytes());
+        trailer.extend_from_slice(&v.to_le_bytes());
     }
-    out.extend_from_slice(&cd_size.to_le_bytes());
-    out.extend_from_slice(&cd_offset.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    Ok(out)
+    trailer.extend_from_slice(&cd_size.to_le_bytes());
+    trailer.extend_from_slice(&cd_offset.to_le_bytes());
+    trailer.extend_from_slice(&0u16.to_le_bytes());
+    let total_size = at + trailer.len() as u64;
+    u32::try_from(total_size).map_err(|_| too_big())?;
+    Ok(StoredLayout {
+        headers,
+        trailer,
+        total_size,
+    })
 }
 
-/// CRC-32 (IEEE), bitwise; bundles are written once, so table-free is fast enough.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
+/// CRC-32 (IEEE), fed in pieces: the browser hashes photos a slice at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct Crc32(u32);
+
+/// The byte-at-a-time table, built at compile time.
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0u32;
+    while i < 256 {
+        let mut crc = i;
+        let mut bit = 0;
+        while bit < 8 {
             crc = if crc & 1 == 1 {
                 (crc >> 1) ^ 0xEDB8_8320
             } else {
                 crc >> 1
             };
+            bit += 1;
         }
+        table[i as usize] = crc;
+        i += 1;
     }
-    !crc
+    table
+};
+
+impl Default for Crc32 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Crc32 {
+    pub fn new() -> Self {
+        Self(!0)
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        let mut crc = self.0;
+        for &b in data {
+            crc = CRC_TABLE[usize::from(crc.to_le_bytes()[0] ^ b)] ^ (crc >> 8);
+        }
+        self.0 = crc;
+    }
+
+    pub fn finish(self) -> u32 {
+        !self.0
+    }
 }
 
 #[cfg(test)]
@@ -179,7 +265,10 @@ mod tests {
 
     #[test]
     fn round_trip_and_crc() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        let mut crc = Crc32::new();
+        crc.update(b"1234");
+        crc.update(b"56789");
+        assert_eq!(crc.finish(), 0xCBF4_3926);
         let zip = write_stored(&[("a.webp", b"hello"), ("meta.json", b"{}")]).expect("writes");
         let entries = read_entries(&zip).expect("reads");
         assert_eq!(
@@ -189,6 +278,37 @@ mod tests {
                 ("meta.json".to_owned(), &b"{}"[..])
             ]
         );
+    }
+
+    #[test]
+    fn layouts_past_the_classic_zip_limits_are_refused() {
+        let many: Vec<StoredEntry<'_>> = (0..65_536)
+            .map(|_| StoredEntry {
+                name: "a.jpg",
+                crc: 0,
+                size: 0,
+            })
+            .collect();
+        assert!(matches!(
+            stored_layout(&many),
+            Err(FormatError::TooLarge(_))
+        ));
+        let huge = [
+            StoredEntry {
+                name: "a.jpg",
+                crc: 0,
+                size: 3 << 30,
+            },
+            StoredEntry {
+                name: "b.jpg",
+                crc: 0,
+                size: 2 << 30,
+            },
+        ];
+        assert!(matches!(
+            stored_layout(&huge),
+            Err(FormatError::TooLarge(_))
+        ));
     }
 
     #[test]

@@ -51,47 +51,74 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
         move |_| job_status(id_status.clone(), 0),
     );
     let sent = RwSignal::new(None::<Transfer>);
+    // Bytes read so far, of the total, while chosen photos are made into one archive.
+    let preparing = RwSignal::new(None::<(f64, f64)>);
+    let notice = RwSignal::new(None::<String>);
     let upload_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let file_input = NodeRef::<leptos::html::Input>::new();
+    let folder_input = NodeRef::<leptos::html::Input>::new();
+    let signals = UploadSignals {
+        sent,
+        preparing,
+        notice,
+        error: upload_error,
+        busy,
+    };
     let id_upload = id.clone();
     let start_upload = move |_| {
-        upload_error.set(None);
         #[cfg(feature = "hydrate")]
         {
-            let Some(file) = file_input
-                .get()
-                .and_then(|i| i.files())
-                .and_then(|f| f.item(0))
-            else {
-                upload_error.set(Some("choose a .zip of your photos first".into()));
+            // A folder, if one was chosen, else the files.
+            let chosen = [folder_input, file_input]
+                .iter()
+                .filter_map(|input| input.get().and_then(|i| i.files()))
+                .map(|list| crate::photos::from_list(&list))
+                .find(|files| !files.is_empty())
+                .unwrap_or_default();
+            send_photos(id_upload.clone(), chosen, signals);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&id_upload, file_input, folder_input, signals);
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        let project = id.clone();
+        Effect::new(move |_| {
+            if let Some(note) = take_notice(&project) {
+                notice.set(Some(note));
+            }
+        });
+    }
+    let id_drop = id.clone();
+    let on_drop = move |e: leptos::ev::DragEvent| {
+        e.prevent_default();
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(data) = e.data_transfer() else {
                 return;
             };
-            busy.set(true);
-            let project = id_upload.clone();
+            // Entries must be taken now: the browser empties the drop when the event ends.
+            // Browsers without folder entries give the plain file list.
+            let entries = crate::photos::dropped_entries(&data);
+            let project = id_drop.clone();
+            if entries.is_empty() {
+                let files = data
+                    .files()
+                    .map(|list| crate::photos::from_list(&list))
+                    .unwrap_or_default();
+                send_photos(project, files, signals);
+                return;
+            }
             leptos::task::spawn_local(async move {
-                let r = crate::upload::upload(&project, &file, move |p| {
-                    sent.set(Some(Transfer {
-                        sent: p.sent,
-                        total: p.total,
-                        rate: p.bytes_per_second,
-                        left: p.seconds_left,
-                    }));
-                })
-                .await;
-                busy.set(false);
-                match r {
-                    Ok(()) => {
-                        if let Some(w) = web_sys::window() {
-                            let _ = w.location().reload();
-                        }
-                    }
+                match crate::photos::files_of(entries).await {
+                    Ok(files) => send_photos(project, files, signals),
                     Err(e) => upload_error.set(Some(e)),
                 }
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (&id_upload, file_input, busy);
+        let _ = &id_drop;
     };
     let id_launch = id.clone();
     let id_cancel = id.clone();
@@ -113,9 +140,26 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
         <section class="panel processing">
             <h2>"Photos and processing"</h2>
             <div class="stack">
-                <label for="photos">"Photos (one .zip)"</label>
-                <input id="photos" type="file" accept=".zip,application/zip" node_ref=file_input />
+                <div class="dropzone stack" data-testid="dropzone"
+                    on:dragover=|e: leptos::ev::DragEvent| e.prevent_default()
+                    on:drop=on_drop>
+                    <label for="photos">"Photos: a .zip, or the photos themselves"</label>
+                    <input id="photos" type="file" multiple
+                        accept=".zip,application/zip,image/jpeg,image/png" node_ref=file_input />
+                    <label for="photo-folder">"…or a whole folder of photos"</label>
+                    <input id="photo-folder" type="file" prop:webkitdirectory=true node_ref=folder_input />
+                    <p class="muted small">"You can also drop photos, a folder or a .zip here."</p>
+                </div>
                 <button type="button" on:click=start_upload disabled=move || busy.get()>"Upload"</button>
+                {move || preparing.get().map(|(done, total)| {
+                    let pct = if total > 0.0 { 100.0 * done / total } else { 0.0 };
+                    view! {
+                        <progress max="100" value=format!("{pct:.0}") aria-label="Preparing photos"></progress>
+                        <p class="small" data-testid="upload-preparing">
+                            {format!("Preparing the photos: {} of {}", mib(done), mib(total))}
+                        </p>
+                    }
+                })}
                 {move || sent.get().map(|s| {
                     let pct = if s.total > 0.0 { 100.0 * s.sent / s.total } else { 0.0 };
                     view! {
@@ -125,6 +169,7 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
                         </p>
                     }
                 })}
+                {move || notice.get().map(|n| view! { <p class="muted small" data-testid="upload-notice">{n}</p> })}
                 {move || upload_error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
                 {has_photos.then(|| view! { <p class="muted small">"Photos uploaded. Upload again to replace them."</p> })}
             </div>
@@ -303,6 +348,113 @@ fn restart_points(progress: Option<JobProgress>) -> Vec<&'static str> {
         .filter(|(i, _)| domain::ports::STAGES[..*i].iter().all(&done))
         .map(|(_, s)| *s)
         .collect()
+}
+
+/// The upload's visible state, shared by the button and the drop zone (written only by the
+/// browser build).
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct UploadSignals {
+    sent: RwSignal<Option<Transfer>>,
+    preparing: RwSignal<Option<(f64, f64)>>,
+    notice: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+    busy: RwSignal<bool>,
+}
+
+/// Uploads what the user chose: one `.zip` as it is, photos (or a folder's) zipped in the
+/// browser first; the page reloads when the server has it all.
+#[cfg(feature = "hydrate")]
+fn send_photos(project: String, files: Vec<(String, web_sys::File)>, ui: UploadSignals) {
+    ui.error.set(None);
+    ui.notice.set(None);
+    if files.is_empty() {
+        ui.error
+            .set(Some("choose a .zip, some photos or a folder first".into()));
+        return;
+    }
+    let zips = files
+        .iter()
+        .filter(|(p, _)| p.to_ascii_lowercase().ends_with(".zip"))
+        .count();
+    if zips > 0 && files.len() > 1 {
+        ui.error.set(Some(
+            "choose one .zip, or photos — not a mix of zips and other files".into(),
+        ));
+        return;
+    }
+    ui.busy.set(true);
+    leptos::task::spawn_local(async move {
+        let archive = if zips == 1 {
+            files
+                .into_iter()
+                .next()
+                .map(|(_, f)| f)
+                .ok_or_else(|| "no file was chosen".to_owned())
+        } else {
+            crate::photos::bundle(files, |done, total| ui.preparing.set(Some((done, total))))
+                .await
+                .map(|b| {
+                    let note = if b.skipped.is_empty() {
+                        format!("Uploaded {} photos", b.photos)
+                    } else {
+                        let some: Vec<&str> =
+                            b.skipped.iter().take(3).map(String::as_str).collect();
+                        format!(
+                            "Uploaded {} photos; left out {} file(s) that are not JPEG or PNG: {}",
+                            b.photos,
+                            b.skipped.len(),
+                            some.join(", ")
+                        )
+                    };
+                    ui.notice.set(Some(note));
+                    b.file
+                })
+        };
+        let result = match archive {
+            Ok(file) => {
+                crate::upload::upload(&project, &file, move |p| {
+                    ui.sent.set(Some(Transfer {
+                        sent: p.sent,
+                        total: p.total,
+                        rate: p.bytes_per_second,
+                        left: p.seconds_left,
+                    }));
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        ui.busy.set(false);
+        match result {
+            Ok(()) => {
+                if let Some(w) = web_sys::window() {
+                    // The reload shows the new status; the note about the photos survives it.
+                    if let (Some(note), Ok(Some(store))) =
+                        (ui.notice.get_untracked(), w.session_storage())
+                    {
+                        let _ = store.set_item(&notice_key(&project), &note);
+                    }
+                    let _ = w.location().reload();
+                }
+            }
+            Err(e) => ui.error.set(Some(e)),
+        }
+    });
+}
+
+#[cfg(feature = "hydrate")]
+fn notice_key(project: &str) -> String {
+    format!("spaceport-upload-notice:{project}")
+}
+
+/// The note a finished upload left for the reloaded page, read once.
+#[cfg(feature = "hydrate")]
+fn take_notice(project: &str) -> Option<String> {
+    let store = web_sys::window()?.session_storage().ok()??;
+    let note = store.get_item(&notice_key(project)).ok()??;
+    let _ = store.remove_item(&notice_key(project));
+    Some(note)
 }
 
 /// What starting from a stage keeps, in the user's words.
