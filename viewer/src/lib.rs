@@ -2,7 +2,8 @@
 //! splats whose maths mirrors the format core's reference rasterizer; it runs in the browser
 //! (WebGPU, or WebGL2 where no WebGPU adapter exists) and natively without a window
 //! ([`headless`], lavapipe on a machine without a GPU). [`camera`] is the orbit/fly controller
-//! both share, [`scene`] the GPU layout, [`sort`] the CPU depth sort.
+//! both share, [`scene`] the GPU layout, [`sort`] the CPU depth sort (in the browser, off the main
+//! thread in a worker: `worker`).
 
 pub mod camera;
 #[cfg(not(target_arch = "wasm32"))]
@@ -12,3 +13,5 @@ pub mod scene;
 pub mod sort;
 #[cfg(all(target_arch = "wasm32", feature = "web"))]
 pub mod web;
+#[cfg(all(target_arch = "wasm32", feature = "web"))]
+pub mod worker;

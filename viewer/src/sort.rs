@@ -32,10 +32,20 @@ const DIGITS: [(u32, u32); 3] = [(32, 11), (43, 11), (54, 10)];
 
 impl DepthSorter {
     /// Fills `order` with the indices of the splats in front of the near plane, farthest first.
-    #[allow(clippy::cast_possible_truncation)] // digits are masked to 11 bits
     pub fn sort(&mut self, positions: &[[f32; 3]], camera: &Camera, order: &mut Vec<u32>) {
-        let row = camera.rotation[2];
-        let t = camera.translation[2];
+        self.sort_along(positions, camera.rotation[2], camera.translation[2], order);
+    }
+
+    /// As [`Self::sort`], with the camera given by its viewing axis: depth = `row · p + t` (the
+    /// third row of the world-to-camera rotation and translation) — all a sort worker is sent.
+    #[allow(clippy::cast_possible_truncation)] // digits are masked to 11 bits
+    pub fn sort_along(
+        &mut self,
+        positions: &[[f32; 3]],
+        row: [f32; 3],
+        t: f32,
+        order: &mut Vec<u32>,
+    ) {
         self.items.clear();
         for (i, p) in positions.iter().enumerate() {
             let depth = row[0] * p[0] + row[1] * p[1] + row[2] * p[2] + t;

@@ -58,7 +58,11 @@ struct State {
     opacities: Vec<f32>,
     sorter: DepthSorter,
     order: Vec<u32>,
+    /// The view changed: sort (here or in the worker) and draw.
     dirty: bool,
+    /// A new order arrived from the worker: draw.
+    redraw: bool,
+    worker: Option<SortWorker>,
     input: Input,
     frames: u32,
     last_time: f64,
@@ -584,6 +588,9 @@ async fn load(state: Rc<RefCell<State>>, url: String) {
         .map(|l| 1.0 / (1.0 + (-l).exp()))
         .collect();
     s.positions = packed.positions;
+    if let Some(w) = s.worker.as_ref().filter(|w| w.usable()) {
+        w.send_positions(&s.positions);
+    }
     s.loaded = true;
     s.dirty = true;
     set_data(&container, "splats", &cloud.len().to_string());
@@ -602,6 +609,142 @@ fn add_retry(state: Rc<RefCell<State>>, url: String) {
         wasm_bindgen_futures::spawn_local(load(state, url));
     });
     listener.forget();
+}
+
+/// Keeps the last 240 sort times (ms).
+fn record_sort(times: &mut Vec<f64>, ms: f64) {
+    if times.len() >= 240 {
+        times.remove(0);
+    }
+    times.push(ms);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WorkerStatus {
+    Starting,
+    Ready,
+    /// It could not start or broke: the main thread sorts.
+    Failed,
+}
+
+/// The depth sort's worker, as the main thread sees it.
+struct SortWorker {
+    worker: web_sys::Worker,
+    status: WorkerStatus,
+    /// A sort is on its way back.
+    in_flight: bool,
+    /// The view changed since the last request.
+    wanted: bool,
+    next_id: u32,
+    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl SortWorker {
+    fn usable(&self) -> bool {
+        self.status == WorkerStatus::Ready
+    }
+
+    fn request(&mut self, camera: &splat::render::Camera) {
+        let [x, y, z] = camera.rotation[2];
+        let axis = js_sys::Float32Array::from(&[x, y, z, camera.translation[2]][..]);
+        let message = js_sys::Object::new();
+        self.next_id = self.next_id.wrapping_add(1);
+        let _ = js_sys::Reflect::set(&message, &"id".into(), &self.next_id.into());
+        let _ = js_sys::Reflect::set(&message, &"axis".into(), &axis);
+        if self.worker.post_message(&message).is_ok() {
+            self.in_flight = true;
+            self.wanted = false;
+        } else {
+            self.status = WorkerStatus::Failed;
+        }
+    }
+
+    fn send_positions(&self, positions: &[[f32; 3]]) {
+        let flat: Vec<f32> = positions.iter().flatten().copied().collect();
+        let array = js_sys::Float32Array::from(&flat[..]);
+        let message = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&message, &"positions".into(), &array);
+        let _ = self
+            .worker
+            .post_message_with_transfer(&message, &js_sys::Array::of1(&array.buffer()));
+    }
+}
+
+/// Starts the sort worker (`/viewer-sort-worker.js`, this wasm again). Until it says it is
+/// ready — or for good, if it cannot start — the main thread sorts.
+fn start_sort_worker(state: &Rc<RefCell<State>>) -> Option<SortWorker> {
+    let options = web_sys::WorkerOptions::new();
+    options.set_type(web_sys::WorkerType::Module);
+    let worker = web_sys::Worker::new_with_options("/viewer-sort-worker.js", &options).ok()?;
+    let weak = Rc::downgrade(state);
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let Some(state) = weak.upgrade() else {
+                return;
+            };
+            let mut guard = state.borrow_mut();
+            let s = &mut *guard;
+            let data = event.data();
+            if data.as_string().as_deref() == Some("ready") {
+                if let Some(w) = s
+                    .worker
+                    .as_mut()
+                    .filter(|w| w.status == WorkerStatus::Starting)
+                {
+                    w.status = WorkerStatus::Ready;
+                    set_data(&s.container, "sort", "worker");
+                    if s.loaded {
+                        w.send_positions(&s.positions);
+                    }
+                }
+                return;
+            }
+            let Ok(order) = js_sys::Reflect::get(&data, &"order".into()) else {
+                return;
+            };
+            let Some(w) = s.worker.as_mut() else {
+                return;
+            };
+            w.in_flight = false;
+            if order.is_undefined() {
+                return;
+            }
+            s.order = order.unchecked_into::<js_sys::Uint32Array>().to_vec();
+            s.gpu.renderer.set_order(&s.gpu.queue, &s.order);
+            if let Some(ms) = js_sys::Reflect::get(&data, &"ms".into())
+                .ok()
+                .and_then(|v| v.as_f64())
+            {
+                record_sort(&mut s.sort_ms, ms);
+            }
+            s.redraw = true;
+        });
+    let weak = Rc::downgrade(state);
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        if let Some(state) = weak.upgrade() {
+            let mut guard = state.borrow_mut();
+            let s = &mut *guard;
+            if let Some(w) = s.worker.as_mut() {
+                w.status = WorkerStatus::Failed;
+                // Nothing comes back from a broken worker: sort here from now on.
+                w.in_flight = false;
+                set_data(&s.container, "sort", "main");
+                s.dirty = true;
+            }
+        }
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    Some(SortWorker {
+        worker,
+        status: WorkerStatus::Starting,
+        in_flight: false,
+        wanted: false,
+        next_id: 0,
+        _on_message: on_message,
+        _on_error: on_error,
+    })
 }
 
 fn frame(state: &Rc<RefCell<State>>, time: f64) {
@@ -635,23 +778,33 @@ fn frame(state: &Rc<RefCell<State>>, time: f64) {
         }
         s.dirty = true;
     }
-    if s.dirty {
-        s.dirty = false;
-        let camera = s.orbit.camera(w, h);
-        if s.loaded {
-            let t0 = now_ms();
-            s.sorter.sort(&s.positions, &camera, &mut s.order);
-            let took = now_ms() - t0;
-            if s.sort_ms.len() >= 240 {
-                s.sort_ms.remove(0);
+    let moved = std::mem::take(&mut s.dirty);
+    let camera = s.orbit.camera(w, h);
+    if moved && s.loaded {
+        let worker = s.worker.as_mut().filter(|w| w.usable());
+        match worker {
+            // The worker sorts; this frame draws with the order it has.
+            Some(worker) if s.first_frame_ms.is_some() => worker.wanted = true,
+            // The first frame (and every frame without a worker) sorts here.
+            _ => {
+                let t0 = now_ms();
+                s.sorter.sort(&s.positions, &camera, &mut s.order);
+                let took = now_ms() - t0;
+                record_sort(&mut s.sort_ms, took);
+                s.gpu.renderer.set_order(&s.gpu.queue, &s.order);
             }
-            s.sort_ms.push(took);
-            s.gpu.renderer.set_order(&s.gpu.queue, &s.order);
-            if s.first_frame_ms.is_none() {
-                let t = now_ms();
-                s.first_frame_ms = Some(t);
-                set_data(&s.container, "first-frame-ms", &format!("{t:.0}"));
-            }
+        }
+    }
+    if let Some(worker) = s.worker.as_mut().filter(|w| w.usable()) {
+        if worker.wanted && !worker.in_flight {
+            worker.request(&camera);
+        }
+    }
+    if moved || std::mem::take(&mut s.redraw) {
+        if s.loaded && s.first_frame_ms.is_none() {
+            let t = now_ms();
+            s.first_frame_ms = Some(t);
+            set_data(&s.container, "first-frame-ms", &format!("{t:.0}"));
         }
         let current = s
             .gpu
@@ -1035,6 +1188,8 @@ pub async fn mount(
         sorter: DepthSorter::default(),
         order: Vec::new(),
         dirty: true,
+        redraw: false,
+        worker: None,
         input: Input::default(),
         frames: 0,
         last_time: 0.0,
@@ -1054,6 +1209,8 @@ pub async fn mount(
     all.push(EventListener::new(&full, "click", move |_| {
         toggle_fullscreen(&c);
     }));
+    let worker = start_sort_worker(&state);
+    state.borrow_mut().worker = worker;
     frame(&state, 0.0);
     wasm_bindgen_futures::spawn_local(load(Rc::clone(&state), url));
     Ok(Viewer {
