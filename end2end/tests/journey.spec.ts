@@ -26,6 +26,11 @@ function orbitZip(count = 16): string {
 test('photos go in, a model comes out: upload, process, watch, download', async ({ page }) => {
   test.setTimeout(6 * 60_000);
   const zip = orbitZip();
+  // The project page follows the job through its server-sent event stream.
+  let streams = 0;
+  page.on('request', (r) => {
+    if (/\/api\/projects\/[^/]+\/progress$/.test(new URL(r.url()).pathname)) streams++;
+  });
   await signUpAndSignIn(page, 'journey');
   await waitForHydration(page);
   const dashboard = new DashboardPage(page);
@@ -56,6 +61,7 @@ test('photos go in, a model comes out: upload, process, watch, download', async 
   await expect(job.locator('.stages li.done').first()).toBeVisible({ timeout: 120_000 });
   await expect(job).toHaveAttribute('data-status', 'succeeded', { timeout: 5 * 60_000 });
   await expect(job.locator('.stages li.done')).toHaveCount(4);
+  expect(streams).toBeGreaterThan(0);
   // The training curve and the time it took.
   await expect(page.getByTestId('training-chart')).toContainText('Training PSNR');
   await expect(page.getByTestId('job-timing')).toContainText('elapsed');

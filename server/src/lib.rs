@@ -10,6 +10,7 @@ pub mod flight;
 pub mod ids;
 pub mod models;
 pub mod password;
+pub mod progress;
 pub mod security;
 pub mod session;
 pub mod startup;

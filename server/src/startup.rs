@@ -177,6 +177,7 @@ fn router(config: &Config, services: Services) -> Router {
     let viewer = (services.clone(), config.data_dir.clone());
     let shared = (services.clone(), config.data_dir.clone());
     let shared_files = (services.clone(), config.data_dir.clone());
+    let progress = services.clone();
     let context = move || provide_context(services.clone());
     let pages = Router::new()
         .route(
@@ -194,6 +195,14 @@ fn router(config: &Config, services: Services) -> Router {
             axum::routing::get(
                 move |path: axum::extract::Path<(String, String)>, headers: http::HeaderMap| {
                     crate::models::download(models.0.clone(), models.1.clone(), path, headers)
+                },
+            ),
+        )
+        .route(
+            "/api/projects/{id}/progress",
+            axum::routing::get(
+                move |path: axum::extract::Path<String>, headers: http::HeaderMap| {
+                    crate::progress::stream(progress.clone(), path, headers)
                 },
             ),
         )

@@ -53,14 +53,20 @@ pub fn sort_worker() -> Result<(), JsValue> {
         let [row_x, row_y, row_z, offset] = axis[..] else {
             return;
         };
-        let started = js_sys::Date::now();
+        let clock = reply_to.performance();
+        let now = || {
+            clock
+                .as_ref()
+                .map_or_else(js_sys::Date::now, web_sys::Performance::now)
+        };
+        let started = now();
         let Sorting {
             positions,
             sorter,
             order,
         } = &mut *sorting;
         sorter.sort_along(positions, [row_x, row_y, row_z], offset, order);
-        let ms = js_sys::Date::now() - started;
+        let ms = now() - started;
         let out = Uint32Array::from(order.as_slice());
         let reply = Object::new();
         let _ = Reflect::set(&reply, &JsValue::from_str("id"), &id);

@@ -29,10 +29,26 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
     let launch_result = outcome(launch);
     let retry_result = outcome(retry);
     let tick = RwSignal::new(0u32);
-    // Poll while the page is open; stop when it goes away.
+    // The server says when the job changes (server-sent events); every 2 s the page asks anyway
+    // while that stream is down (a proxy that buffers it, a reconnect), so it never goes stale.
+    let live = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    {
+        let project = id.clone();
+        Effect::new(move |_| {
+            if let Some(stream) = follow_progress(&project, tick, live) {
+                let stream = leptos::__reexports::send_wrapper::SendWrapper::new(stream);
+                on_cleanup(move || stream.take().0.close());
+            }
+        });
+    }
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
-            move || tick.update(|t| *t = t.wrapping_add(1)),
+            move || {
+                if !live.get_untracked() {
+                    tick.update(|t| *t = t.wrapping_add(1));
+                }
+            },
             std::time::Duration::from_secs(2),
         ) {
             on_cleanup(move || handle.clear());
@@ -348,6 +364,37 @@ fn restart_points(progress: Option<JobProgress>) -> Vec<&'static str> {
         .filter(|(i, _)| domain::ports::STAGES[..*i].iter().all(&done))
         .map(|(_, s)| *s)
         .collect()
+}
+
+/// Opens the project's progress stream: each `progress` event refreshes the job; `live` says
+/// whether the stream is up (the page polls while it is not).
+#[cfg(feature = "hydrate")]
+#[allow(clippy::type_complexity)] // the source and the two handlers it calls, kept together
+fn follow_progress(
+    project: &str,
+    tick: RwSignal<u32>,
+    live: RwSignal<bool>,
+) -> Option<(
+    web_sys::EventSource,
+    wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
+    wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
+)> {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let source = web_sys::EventSource::new(&format!("/api/projects/{project}/progress")).ok()?;
+    let on_progress = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        live.set(true);
+        tick.update(|t| *t = t.wrapping_add(1));
+    });
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        // The browser reconnects by itself; poll until it has.
+        live.set(false);
+    });
+    let _ =
+        source.add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref());
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    // The handlers live until the page closes the source (and drops them with it).
+    Some((source, on_progress, on_error))
 }
 
 /// The upload's visible state, shared by the button and the drop zone (written only by the

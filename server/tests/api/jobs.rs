@@ -384,7 +384,42 @@ async fn a_failing_stage_ends_the_job_with_its_reason() {
     let project = b.create_project("Too few").await;
     let tmp = tempfile::tempdir().unwrap();
     upload(&b, &project, &orbit_zip(tmp.path(), 2)).await;
+    // The page follows the job through a server-sent event stream; only the owner may.
+    let url = format!("{}/api/projects/{project}/progress", b.base);
+    let stranger = app.active_user("nosy@example.com", "nosy", PASSWORD).await;
+    assert_eq!(
+        stranger.client.get(&url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        reqwest::get(&url).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let mut stream = b.client.get(&url).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(
+        stream.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
     assert_eq!(launch(&b, &project).await.status, StatusCode::OK);
+    // Events arrive as the job moves, down to its end.
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while !seen.contains(r#""status":"failed""#) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no end in the stream: {seen}"))
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: progress"), "{seen}");
+    // First what was there before the launch (nothing), then the job itself.
+    assert!(
+        seen.starts_with("event: progress\ndata: {\"job\":\"\""),
+        "{seen}"
+    );
     let end = wait_for_end(&b, &project, Duration::from_mins(1)).await;
     assert_eq!(end["job"]["status"], "failed", "{end}");
     assert_eq!(end["job"]["stage"], "ingest");
