@@ -588,8 +588,9 @@ async fn load(state: Rc<RefCell<State>>, url: String) {
         .map(|l| 1.0 / (1.0 + (-l).exp()))
         .collect();
     s.positions = packed.positions;
-    if let Some(w) = s.worker.as_ref().filter(|w| w.usable()) {
-        w.send_positions(&s.positions);
+    let st = &mut *s;
+    if let Some(w) = st.worker.as_mut().filter(|w| w.usable()) {
+        w.send_positions(&st.positions);
     }
     s.loaded = true;
     s.dirty = true;
@@ -636,6 +637,8 @@ struct SortWorker {
     /// The view changed since the last request.
     wanted: bool,
     next_id: u32,
+    /// Replies to requests up to this id sort splats of an earlier scene: ignore them.
+    stale_through: u32,
     _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
@@ -660,7 +663,8 @@ impl SortWorker {
         }
     }
 
-    fn send_positions(&self, positions: &[[f32; 3]]) {
+    fn send_positions(&mut self, positions: &[[f32; 3]]) {
+        self.stale_through = self.next_id;
         let flat: Vec<f32> = positions.iter().flatten().copied().collect();
         let array = js_sys::Float32Array::from(&flat[..]);
         let message = js_sys::Object::new();
@@ -707,7 +711,11 @@ fn start_sort_worker(state: &Rc<RefCell<State>>) -> Option<SortWorker> {
                 return;
             };
             w.in_flight = false;
-            if order.is_undefined() {
+            let id = js_sys::Reflect::get(&data, &"id".into())
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0);
+            if order.is_undefined() || id <= f64::from(w.stale_through) {
                 return;
             }
             s.order = order.unchecked_into::<js_sys::Uint32Array>().to_vec();
@@ -742,6 +750,7 @@ fn start_sort_worker(state: &Rc<RefCell<State>>) -> Option<SortWorker> {
         in_flight: false,
         wanted: false,
         next_id: 0,
+        stale_through: 0,
         _on_message: on_message,
         _on_error: on_error,
     })
