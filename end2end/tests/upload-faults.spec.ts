@@ -1,6 +1,7 @@
-// A connection that drops in the middle of an upload, in the browser: the client retries the
-// part that failed and never re-sends the parts the server already has.
-import { expect, test } from '@playwright/test';
+// Uploads that are interrupted, in the browser: a connection that drops (the client retries the
+// part that failed) and a page reloaded mid-upload (choosing the file again resumes); neither
+// re-sends the parts the server already has.
+import { expect, Route, test } from '@playwright/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
 import { fountainZip } from './fixtures/photos';
 
@@ -37,4 +38,43 @@ test('a dropped connection mid-upload resumes without re-sending finished parts'
   for (const [part, times] of delivered) {
     expect(times, `part ${part} sent ${times} times`).toBe(1);
   }
+});
+
+test('a page reloaded mid-upload resumes without re-sending finished parts', async ({ page }) => {
+  test.setTimeout(120_000);
+  const zip = fountainZip(['0002.jpg', '0003.jpg', '0004.jpg', '0005.jpg', '0006.jpg']);
+  await signUpAndSignIn(page, 'reloaded');
+  await waitForHydration(page);
+  const dashboard = new DashboardPage(page);
+  await dashboard.createProject('Closed the laptop');
+  await dashboard.card('Closed the laptop').getByRole('link').click();
+  await waitForHydration(page);
+
+  const delivered = new Map<number, number>();
+  let held: Route | undefined;
+  await page.route((url) => /^\/api\/uploads\/[^/]+\/parts\/\d+$/.test(url.pathname), async (route) => {
+    const part = Number(new URL(route.request().url()).pathname.split('/').pop());
+    // Part 2 is still on its way when the page goes away: it never reaches the server.
+    if (part === 2 && !held) {
+      held = route;
+      return;
+    }
+    const response = await route.fetch();
+    if (response.ok()) delivered.set(part, (delivered.get(part) ?? 0) + 1);
+    return route.fulfill({ response });
+  });
+
+  const input = page.getByLabel('Photos: a .zip, or the photos themselves');
+  await input.setInputFiles(zip);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await expect.poll(() => delivered.get(1) ?? 0, { timeout: 30_000 }).toBe(1);
+  expect(held).toBeDefined();
+  await page.reload();
+  await held!.abort().catch(() => {});
+  await waitForHydration(page);
+  // The same file again: the upload picks up where it was.
+  await input.setInputFiles(zip);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 90_000 });
+  expect(Object.fromEntries(delivered)).toEqual({ 1: 1, 2: 1 });
 });
