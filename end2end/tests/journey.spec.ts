@@ -61,6 +61,8 @@ test('photos go in, a model comes out: upload, process, watch, download', async 
   await expect(job.locator('.stages li.done').first()).toBeVisible({ timeout: 120_000 });
   await expect(job).toHaveAttribute('data-status', 'succeeded', { timeout: 5 * 60_000 });
   await expect(job.locator('.stages li.done')).toHaveCount(4);
+  // The header's status followed the job, without a reload.
+  await expect(page.locator('.project-head .status')).toHaveAttribute('data-status', 'delivered');
   expect(streams).toBeGreaterThan(0);
   // The training curve and the time it took.
   await expect(page.getByTestId('training-chart')).toContainText('Training PSNR');
@@ -108,6 +110,7 @@ test('a failed job says why and can be retried from where it stopped', async ({ 
   const job = page.getByTestId('job');
   await expect(job).toHaveAttribute('data-status', 'failed', { timeout: 60_000 });
   await expect(page.getByTestId('job-error')).toContainText('at least 3 distinct photos');
+  await expect(page.locator('.project-head .status')).toHaveAttribute('data-status', 'failed');
   // Nothing finished, so there is no later stage to start from; the retry starts at ingest.
   await expect(page.getByTestId('start-from')).toHaveCount(0);
   await page.getByTestId('retry').click();

@@ -22,7 +22,12 @@ fn mib(bytes: f64) -> String {
 }
 
 #[component]
-pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
+pub fn Processing(
+    id: String,
+    status: ProjectStatus,
+    /// The project's status as the page shows it, kept in step with the job.
+    live_status: RwSignal<ProjectStatus>,
+) -> impl IntoView {
     let launch = ServerAction::<LaunchJob>::new();
     let cancel = ServerAction::<CancelJob>::new();
     let retry = ServerAction::<RetryJob>::new();
@@ -66,6 +71,34 @@ pub fn Processing(id: String, status: ProjectStatus) -> impl IntoView {
         },
         move |_| job_status(id_status.clone(), 0),
     );
+    // A change of the job's state seen on this page becomes the project's (browser only: an
+    // effect never runs on the server). The state found on arrival is left alone: photos
+    // uploaded after the last job make the project's status newer than that job's.
+    let seen = StoredValue::new(None::<Option<(String, String)>>);
+    Effect::new(move |_| {
+        let Some(Ok(latest)) = job.get() else {
+            return;
+        };
+        let key = latest
+            .as_ref()
+            .map(|p| (p.job.id.clone(), p.job.status.clone()));
+        let before = seen.get_value();
+        if before.as_ref() == Some(&key) {
+            return;
+        }
+        seen.set_value(Some(key));
+        if let (Some(_), Some(p)) = (before, latest) {
+            let now = match p.job.status.as_str() {
+                "queued" | "running" | "cancelling" => ProjectStatus::Processing,
+                "succeeded" => ProjectStatus::Delivered,
+                "failed" => ProjectStatus::Failed,
+                _ => ProjectStatus::PhotosUploaded,
+            };
+            if live_status.get_untracked() != now {
+                live_status.set(now);
+            }
+        }
+    });
     let sent = RwSignal::new(None::<Transfer>);
     // Bytes read so far, of the total, while chosen photos are made into one archive.
     let preparing = RwSignal::new(None::<(f64, f64)>);

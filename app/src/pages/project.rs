@@ -48,13 +48,15 @@ fn ProjectView(
     let (title_head, title_field, title_warn, title_button) =
         (title.clone(), title.clone(), title.clone(), title.clone());
     let flight = p.flight;
+    // The header follows the job while the page is open (the processing panel updates it).
+    let status = RwSignal::new(p.status);
     view! {
         <Title text=title />
         <nav class="crumbs" aria-label="Breadcrumb"><a href="/dashboard">"Projects"</a> " / "</nav>
         <section class="project">
             <header class="project-head">
                 <h1>{title_head}</h1>
-                <StatusBar status=p.status />
+                <StatusBar status=status />
                 <p class="muted small">
                     "Created " {format_date(p.created_at)} " · updated " {format_date(p.updated_at)}
                 </p>
@@ -76,7 +78,7 @@ fn ProjectView(
                 <FlightForm id=id_flight flight save_flight result=flight_result />
             </div>
 
-            <crate::pages::processing::Processing id=id_processing status=p.status />
+            <crate::pages::processing::Processing id=id_processing status=p.status live_status=status />
 
             <section class="panel danger">
                 <h2>"Delete"</h2>
