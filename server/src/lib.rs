@@ -9,6 +9,7 @@ pub mod elevation;
 pub mod flight;
 pub mod ids;
 pub mod models;
+pub mod orphans;
 pub mod password;
 pub mod progress;
 pub mod security;

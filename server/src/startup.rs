@@ -99,6 +99,7 @@ impl Application {
             config.max_upload_bytes,
         ));
         spawn_housekeeping(embedded.auth.clone(), uploads.clone());
+        spawn_orphan_sweep(embedded.pool.clone(), config.data_dir.clone());
         let jobs = crate::adapters::local_jobs::LocalJobs::new(
             embedded.pool.clone(),
             &config.data_dir,
@@ -275,6 +276,24 @@ fn spawn_housekeeping(
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "removing stale uploads failed"),
+            }
+        }
+    });
+}
+
+/// Removes the folders of deleted projects, uploads and jobs (`crate::orphans`), every minute.
+fn spawn_orphan_sweep(pool: sqlx::SqlitePool, data_dir: std::path::PathBuf) {
+    tokio::spawn(async move {
+        let mut sweep = crate::orphans::OrphanSweep::default();
+        let mut every = tokio::time::interval(Duration::from_mins(1));
+        loop {
+            every.tick().await;
+            let removed = sweep.pass(&pool, &data_dir).await;
+            if !removed.is_empty() {
+                tracing::info!(
+                    folders = removed.len(),
+                    "removed the files of deleted projects"
+                );
             }
         }
     });

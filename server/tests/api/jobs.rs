@@ -587,3 +587,62 @@ async fn cancel_stops_the_running_stage() {
     let end = wait_for_end(&b, &project, Duration::from_mins(2)).await;
     assert_eq!(end["job"]["status"], "succeeded", "{end}");
 }
+
+#[tokio::test]
+async fn a_deleted_projects_files_are_swept_from_disk() {
+    let app = spawn_app().await;
+    let b = app.active_user("tidy@example.com", "tidy", PASSWORD).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = orbit_zip(tmp.path(), 2);
+    let (gone, kept) = (
+        b.create_project("Gone").await,
+        b.create_project("Kept").await,
+    );
+    for project in [&gone, &kept] {
+        upload(&b, project, &photos).await;
+        assert_eq!(launch(&b, project).await.status, StatusCode::OK);
+        wait_for_end(&b, project, Duration::from_mins(1)).await;
+    }
+    let job_of = |s: &Value| s["job"]["id"].as_str().unwrap().to_owned();
+    let gone_job = job_of(
+        &b.call("job_status", &[("id", &gone), ("after", "0")])
+            .await
+            .json(),
+    );
+    let kept_job = job_of(
+        &b.call("job_status", &[("id", &kept), ("after", "0")])
+            .await
+            .json(),
+    );
+    let data = app.data_dir();
+    let folders = |project: &str, job: &str| {
+        [
+            data.join("projects").join(project),
+            data.join("jobs").join(job),
+        ]
+    };
+    for f in folders(&gone, &gone_job)
+        .iter()
+        .chain(&folders(&kept, &kept_job))
+    {
+        assert!(f.is_dir(), "{} should exist", f.display());
+    }
+    let deleted = b.call("delete_project", &[("id", &gone)]).await;
+    assert!(
+        deleted.status.is_success() || deleted.status.is_redirection(),
+        "{}",
+        deleted.body
+    );
+
+    // The first pass only notes the orphans; the second removes them, and nothing else.
+    let mut sweep = server::orphans::OrphanSweep::default();
+    assert!(sweep.pass(&app.embedded.pool, data).await.is_empty());
+    let removed = sweep.pass(&app.embedded.pool, data).await;
+    assert_eq!(removed.len(), 2, "{removed:?}");
+    for f in folders(&gone, &gone_job) {
+        assert!(!f.exists(), "{} is still there", f.display());
+    }
+    for f in folders(&kept, &kept_job) {
+        assert!(f.is_dir(), "{} was removed", f.display());
+    }
+}
