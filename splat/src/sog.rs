@@ -309,6 +309,34 @@ impl SplatImages {
         })
     }
 
+    /// The splats' base fields (no higher SH bands), each version saying what a scale, colour
+    /// or opacity byte means (`channel`, `byte` → value).
+    fn cloud(
+        &self,
+        count: usize,
+        (mins, maxs): ([f32; 3], [f32; 3]),
+        scale: impl Fn(usize, u8) -> f32,
+        colour: impl Fn(usize, u8) -> f32,
+        opacity: impl Fn(u8) -> f32,
+    ) -> GaussianCloud {
+        let mut cloud = GaussianCloud {
+            sh_degree: 0,
+            ..GaussianCloud::default()
+        };
+        for i in 0..count {
+            cloud.positions.push(self.position(i, mins, maxs));
+            cloud.rotations.push(unpack_quat(self.quats.texel(i)));
+            let s = self.scales.texel(i);
+            cloud
+                .log_scales
+                .push(std::array::from_fn(|a| scale(a, s[a])));
+            let c = self.sh0.texel(i);
+            cloud.sh_dc.push(std::array::from_fn(|a| colour(a, c[a])));
+            cloud.opacity_logits.push(opacity(c[3]));
+        }
+        cloud
+    }
+
     fn size(&self) -> (u32, u32) {
         (self.means_l.width, self.means_l.height)
     }
@@ -345,26 +373,14 @@ fn decode_v2(meta: &MetaV2, file: &FetchFile<'_, '_>) -> Result<GaussianCloud, F
     let scale_cb = codebook("scales", &meta.scales.codebook)?;
     let sh0_cb = codebook("sh0", &meta.sh0.codebook)?;
 
-    let mut cloud = GaussianCloud {
-        sh_degree: 0,
-        ..GaussianCloud::default()
-    };
-    for i in 0..count {
-        cloud
-            .positions
-            .push(images.position(i, meta.means.mins, meta.means.maxs));
-        cloud.rotations.push(unpack_quat(images.quats.texel(i)));
-        let s = images.scales.texel(i);
-        cloud
-            .log_scales
-            .push(std::array::from_fn(|a| scale_cb[usize::from(s[a])]));
-        let c = images.sh0.texel(i);
-        cloud
-            .sh_dc
-            .push(std::array::from_fn(|a| sh0_cb[usize::from(c[a])]));
+    let mut cloud = images.cloud(
+        count,
+        (meta.means.mins, meta.means.maxs),
+        |_, byte| scale_cb[usize::from(byte)],
+        |_, byte| sh0_cb[usize::from(byte)],
         // v2 stores linear alpha.
-        cloud.opacity_logits.push(logit(f32::from(c[3]) / 255.0));
-    }
+        |byte| logit(f32::from(byte) / 255.0),
+    );
     if let Some(sh) = &meta.sh_n {
         if !(1..=3).contains(&sh.bands) {
             return Err(bad(format!("shN.bands is {}, expected 1–3", sh.bands)));
@@ -402,26 +418,14 @@ fn decode_v1(meta: &MetaV1, file: &FetchFile<'_, '_>) -> Result<GaussianCloud, F
             &meta.sh0.files,
         ],
     )?;
-    let mut cloud = GaussianCloud {
-        sh_degree: 0,
-        ..GaussianCloud::default()
-    };
-    for i in 0..count {
-        cloud
-            .positions
-            .push(images.position(i, meta.means.mins, meta.means.maxs));
-        cloud.rotations.push(unpack_quat(images.quats.texel(i)));
-        let s = images.scales.texel(i);
-        cloud
-            .log_scales
-            .push(std::array::from_fn(|a| meta.scales.value(a, s[a])));
-        let c = images.sh0.texel(i);
-        cloud
-            .sh_dc
-            .push(std::array::from_fn(|a| meta.sh0.value(a, c[a])));
+    let mut cloud = images.cloud(
+        count,
+        (meta.means.mins, meta.means.maxs),
+        |channel, byte| meta.scales.value(channel, byte),
+        |channel, byte| meta.sh0.value(channel, byte),
         // v1 stores the opacity logit itself, not alpha.
-        cloud.opacity_logits.push(meta.sh0.value(3, c[3]));
-    }
+        |byte| meta.sh0.value(3, byte),
+    );
     if let Some(sh) = &meta.sh_n {
         let centroids = load(&sh.files, 0, "shN")?;
         // v1 names no band count: the palette's width says it (64 entries of 3, 8 or 15 texels).
