@@ -176,9 +176,25 @@ pub struct JobParams {
     pub iterations: u32,
     /// Longest side of the training images.
     pub train_size: u32,
+    /// Highest spherical-harmonics degree the model learns (0 = one colour per Gaussian, 3 =
+    /// full view dependence; each degree costs file size). Jobs stored before this setting
+    /// existed read as 3, what they were trained with.
+    #[serde(default = "JobParams::default_sh_degree")]
+    pub sh_degree: u8,
+    /// Cap on the number of Gaussians (memory, time and file size grow with it).
+    #[serde(default = "JobParams::default_max_gaussians")]
+    pub max_gaussians: u32,
 }
 
 impl JobParams {
+    const fn default_sh_degree() -> u8 {
+        3
+    }
+
+    const fn default_max_gaussians() -> u32 {
+        500_000
+    }
+
     /// `preview`, `standard` or `high`.
     pub fn preset(name: &str) -> Option<Self> {
         Some(match name {
@@ -186,16 +202,22 @@ impl JobParams {
                 working_size: 1200,
                 iterations: 2000,
                 train_size: 800,
+                sh_degree: 3,
+                max_gaussians: 200_000,
             },
             "standard" => Self {
                 working_size: 1600,
                 iterations: 7000,
                 train_size: 1200,
+                sh_degree: 3,
+                max_gaussians: 500_000,
             },
             "high" => Self {
                 working_size: 1600,
                 iterations: 30_000,
                 train_size: 1600,
+                sh_degree: 3,
+                max_gaussians: 1_500_000,
             },
             _ => return None,
         })
@@ -241,6 +263,23 @@ pub struct Job {
     pub finished_at: Option<i64>,
 }
 
+/// What a delivered model is worth: the trainer's evaluation on the held-out photos and the
+/// compressed file's size.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelReport {
+    /// Mean PSNR (dB) and SSIM of the model rendered from the held-out photos' cameras; None
+    /// when too few photos were taken to hold any out.
+    pub psnr: Option<f64>,
+    pub ssim: Option<f64>,
+    pub held_out: u32,
+    pub gaussians: u64,
+    pub sh_degree: u8,
+    pub iterations: u32,
+    pub train_seconds: f64,
+    /// Size of `model.sog`.
+    pub sog_bytes: u64,
+}
+
 /// Runs the pipeline for a project's uploaded photos. Every call names the owner.
 #[async_trait]
 pub trait JobRunner: Send + Sync {
@@ -270,6 +309,12 @@ pub trait JobRunner: Send + Sync {
         from: Option<&str>,
         params: Option<JobParams>,
     ) -> Result<Job, StoreError>;
+    /// The quality report of the project's delivered model (None until one is delivered).
+    async fn report(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+    ) -> Result<Option<ModelReport>, StoreError>;
 }
 
 /// Public links to a project's delivered model: anyone with the link may view the model, nothing

@@ -114,6 +114,9 @@ enum Command {
         iterations: u32,
         #[arg(long, default_value_t = 500_000)]
         max_gaussians: usize,
+        /// Highest spherical-harmonics degree to learn (0–3).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
+        sh_degree: u8,
         /// Longest side of the training images, pixels (default: the working copies' size).
         #[arg(long)]
         max_size: Option<u32>,
@@ -209,6 +212,7 @@ fn main() -> ExitCode {
             backend,
             iterations,
             max_gaussians,
+            sh_degree,
             max_size,
             resume,
         } => train_cmd(
@@ -217,6 +221,7 @@ fn main() -> ExitCode {
             &pipeline::train::TrainOptions {
                 iterations,
                 max_gaussians,
+                sh_degree,
                 max_size,
                 resume,
                 ..pipeline::train::TrainOptions::default()

@@ -18,6 +18,8 @@ use crate::progress::{Event, Progress};
 pub struct TrainOptions {
     pub iterations: u32,
     pub max_gaussians: usize,
+    /// Highest SH degree learnt (0–3).
+    pub sh_degree: u8,
     /// Longest side of the training images (None: as undistorted).
     pub max_size: Option<u32>,
     pub resume: bool,
@@ -30,6 +32,7 @@ impl Default for TrainOptions {
         Self {
             iterations: 3000,
             max_gaussians: 500_000,
+            sh_degree: 3,
             max_size: None,
             resume: false,
             report_every: 25,
@@ -158,6 +161,7 @@ pub fn run(
         (dir.join("checkpoint.ply"), dir.join("checkpoint.json"));
     let mut config = TrainConfig {
         max_gaussians: opts.max_gaussians,
+        max_sh_degree: opts.sh_degree.min(3),
         ..TrainConfig::for_iterations(opts.iterations)
     };
     let resumed = if opts.resume && checkpoint_json.exists() {

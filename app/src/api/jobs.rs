@@ -1,6 +1,6 @@
 //! Processing: launch the pipeline on a project's uploaded photos, follow it, cancel it.
 
-use domain::ports::{Job, JobEvent};
+use domain::ports::{Job, JobEvent, ModelReport};
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -12,6 +12,8 @@ use crate::services::require_user;
 pub struct JobProgress {
     pub job: Job,
     pub events: Vec<JobEvent>,
+    /// The delivered model's quality report, once the job has succeeded.
+    pub report: Option<ModelReport>,
 }
 
 #[cfg(feature = "ssr")]
@@ -20,9 +22,10 @@ fn project_id(raw: &str) -> Result<domain::ProjectId, AppError> {
 }
 
 /// Starts processing with a quality preset (`preview`, `standard`, `high`), optionally
-/// overriding its training iterations and image sizes (advanced settings). With `from` (a stage
-/// name) it runs the project's last job again from that stage, keeping what the stages before it
-/// made, with these settings.
+/// overriding its settings (the form's advanced fields; empty = as the preset says). With `from`
+/// (a stage name) it runs the project's last job again from that stage, keeping what the stages
+/// before it made, with these settings.
+#[allow(clippy::too_many_arguments)] // one argument per form field, as the form posts them
 #[server(prefix = "/api", endpoint = "launch_job")]
 pub async fn launch_job(
     id: String,
@@ -30,10 +33,21 @@ pub async fn launch_job(
     iterations: Option<String>,
     working_size: Option<String>,
     train_size: Option<String>,
+    sh_degree: Option<String>,
+    max_gaussians: Option<String>,
     from: Option<String>,
 ) -> Result<Job, AppError> {
     let (svc, user, _) = require_user().await?;
-    let params = job_params(&preset, iterations, working_size, train_size)?;
+    let params = job_params(
+        &preset,
+        &Advanced {
+            iterations,
+            working_size,
+            train_size,
+            sh_degree,
+            max_gaussians,
+        },
+    )?;
     let project = project_id(&id)?;
     match from.as_deref().map(str::trim) {
         None | Some("") => Ok(svc.jobs.launch(&user.id, &project, params).await?),
@@ -55,50 +69,75 @@ pub async fn retry_job(id: String) -> Result<Job, AppError> {
         .await?)
 }
 
-/// A preset's settings with the advanced fields (text, empty = as the preset says) applied.
+/// The advanced fields as typed (empty or absent = as the preset says).
 #[cfg(feature = "ssr")]
-fn job_params(
-    preset: &str,
+struct Advanced {
     iterations: Option<String>,
     working_size: Option<String>,
     train_size: Option<String>,
-) -> Result<domain::ports::JobParams, AppError> {
+    sh_degree: Option<String>,
+    max_gaussians: Option<String>,
+}
+
+/// A preset's settings with the advanced fields applied, each checked against its range.
+#[cfg(feature = "ssr")]
+fn job_params(preset: &str, advanced: &Advanced) -> Result<domain::ports::JobParams, AppError> {
     let invalid = |field: &str, message: &str| AppError::Invalid {
         field: field.into(),
         message: message.into(),
     };
     let mut params = domain::ports::JobParams::preset(preset)
         .ok_or_else(|| invalid("preset", "choose preview, standard or high"))?;
-    let number = |field: &str, raw: Option<String>| -> Result<Option<u32>, AppError> {
+    // Each field: its name, what it says, its accepted range and the message when outside it.
+    let number = |field: &str,
+                  raw: &Option<String>,
+                  range: std::ops::RangeInclusive<u32>,
+                  message: &str|
+     -> Result<Option<u32>, AppError> {
         match raw.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| invalid(field, "a whole number, please")),
+            Some(v) => {
+                let n: u32 = v
+                    .parse()
+                    .map_err(|_| invalid(field, "a whole number, please"))?;
+                if range.contains(&n) {
+                    Ok(Some(n))
+                } else {
+                    Err(invalid(field, message))
+                }
+            }
         }
     };
-    let (iterations, working_size, train_size) = (
-        number("iterations", iterations)?,
-        number("working_size", working_size)?,
-        number("train_size", train_size)?,
-    );
-    if let Some(n) = iterations {
-        if !(50..=100_000).contains(&n) {
-            return Err(invalid("iterations", "iterations must be 50–100000"));
-        }
+    let sizes = "image sizes must be 256–8192 pixels";
+    if let Some(n) = number(
+        "iterations",
+        &advanced.iterations,
+        50..=100_000,
+        "iterations must be 50–100000",
+    )? {
         params.iterations = n;
     }
-    for (field, value, target) in [
-        ("working_size", working_size, &mut params.working_size),
-        ("train_size", train_size, &mut params.train_size),
-    ] {
-        if let Some(v) = value {
-            if !(256..=8192).contains(&v) {
-                return Err(invalid(field, "image sizes must be 256–8192 pixels"));
-            }
-            *target = v;
-        }
+    if let Some(n) = number("working_size", &advanced.working_size, 256..=8192, sizes)? {
+        params.working_size = n;
+    }
+    if let Some(n) = number("train_size", &advanced.train_size, 256..=8192, sizes)? {
+        params.train_size = n;
+    }
+    if let Some(n) = number(
+        "sh_degree",
+        &advanced.sh_degree,
+        0..=3,
+        "the colour detail (SH degree) is 0, 1, 2 or 3",
+    )? {
+        params.sh_degree = u8::try_from(n).unwrap_or(3);
+    }
+    if let Some(n) = number(
+        "max_gaussians",
+        &advanced.max_gaussians,
+        1_000..=6_000_000,
+        "the Gaussian cap must be 1000–6000000",
+    )? {
+        params.max_gaussians = n;
     }
     Ok(params)
 }
@@ -114,9 +153,22 @@ pub async fn job_status(id: String, after: i64) -> Result<Option<JobProgress>, A
     let (svc, user, _) = require_user().await?;
     let id = project_id(&id)?;
     svc.projects.get(&user.id, &id).await?; // another user's project is NotFound
-    Ok(svc
-        .jobs
-        .latest(&user.id, &id, after)
-        .await?
-        .map(|(job, events)| JobProgress { job, events }))
+    let Some((job, events)) = svc.jobs.latest(&user.id, &id, after).await? else {
+        return Ok(None);
+    };
+    let report = if job.status == "succeeded" {
+        // A report that cannot be read must not hide the job itself: the page then shows the
+        // downloads without the figures.
+        svc.jobs.report(&user.id, &id).await.unwrap_or_else(|e| {
+            tracing::warn!(project = %id.0, error = %e, "no model report");
+            None
+        })
+    } else {
+        None
+    };
+    Ok(Some(JobProgress {
+        job,
+        events,
+        report,
+    }))
 }

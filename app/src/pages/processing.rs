@@ -2,6 +2,7 @@
 //! left), launch with a preset or advanced settings, live progress of each stage, cancel, and
 //! the delivered files.
 
+use domain::ports::ModelReport;
 use domain::ProjectStatus;
 use leptos::prelude::*;
 
@@ -241,6 +242,18 @@ pub fn Processing(
                     <label for="train_size">"Photo size for training (px)"</label>
                     <input id="train_size" name="train_size" type="number" min="256" max="8192" />
                     <FieldError result=launch_result field="train_size" />
+                    <label for="sh_degree">"Colour detail (spherical-harmonics degree)"</label>
+                    <select id="sh_degree" name="sh_degree">
+                        <option value="">"As the preset says (3)"</option>
+                        <option value="0">"0: one colour per Gaussian (smallest file)"</option>
+                        <option value="1">"1"</option>
+                        <option value="2">"2"</option>
+                        <option value="3">"3: full view-dependent colour"</option>
+                    </select>
+                    <FieldError result=launch_result field="sh_degree" />
+                    <label for="max_gaussians">"Most Gaussians"</label>
+                    <input id="max_gaussians" name="max_gaussians" type="number" min="1000" max="6000000" />
+                    <FieldError result=launch_result field="max_gaussians" />
                 </details>
                 // Inside a Transition: the job is a resource, known on the server and in the
                 // browser alike only once it has resolved (reading it outside would make the
@@ -269,6 +282,7 @@ pub fn Processing(
                     Suspend::new(async move {
                     let Ok(Some(p)) = job.await else { return ().into_any() };
                     let j = p.job;
+                    let report = p.report;
                     let current = j.stage.clone().unwrap_or_default();
                     let fraction = p
                         .events
@@ -362,6 +376,7 @@ pub fn Processing(
                                     <a href=format!("/api/projects/{id_files}/files/report.json")>"quality report"</a> " · "
                                     <a href=format!("/projects/{id_files}/view") target="_blank" data-testid="open-viewer">"open full screen"</a>
                                 </p>
+                                {report.as_ref().map(quality_report)}
                                 // The viewer is its own page and wasm: this page never loads wgpu.
                                 <iframe class="model-viewer" data-testid="model-viewer"
                                     src=format!("/projects/{id_files}/view") title="3D model"
@@ -547,6 +562,36 @@ fn stage_label(stage: &str) -> &'static str {
 }
 
 /// "1 h 02 min", "3 min 05 s", "42 s".
+/// The delivered model's figures: how well it reproduces photos it never trained on, and what
+/// it costs to download.
+fn quality_report(r: &ModelReport) -> impl IntoView {
+    #[allow(clippy::cast_precision_loss)]
+    let (size, per_splat) = (
+        r.sog_bytes as f64,
+        r.sog_bytes as f64 / r.gaussians.max(1) as f64,
+    );
+    #[allow(clippy::cast_possible_truncation)]
+    let seconds = r.train_seconds.round() as i64;
+    let fidelity = match (r.psnr, r.ssim) {
+        (Some(psnr), Some(ssim)) => format!(
+            "{psnr:.1} dB PSNR · SSIM {ssim:.3} on {} held-out photo{}",
+            r.held_out,
+            if r.held_out == 1 { "" } else { "s" }
+        ),
+        _ => "not measured: too few photos to hold any out".to_owned(),
+    };
+    view! {
+        <dl class="report small" data-testid="model-report">
+            <dt>"Fidelity"</dt>
+            <dd title="The model rendered from the cameras of photos it never trained on, compared with those photos. Above about 25 dB a model usually looks right.">{fidelity}</dd>
+            <dt>"Model"</dt>
+            <dd>{format!("{} Gaussians · colour detail {} · {} iterations in {}", r.gaussians, r.sh_degree, r.iterations, duration(seconds))}</dd>
+            <dt>"Download"</dt>
+            <dd>{format!("{} ({per_splat:.1} bytes per Gaussian)", mib(size))}</dd>
+        </dl>
+    }
+}
+
 fn duration(seconds: i64) -> String {
     let s = seconds.max(0);
     match (s / 3600, (s % 3600) / 60, s % 60) {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::ports::{Job, JobEvent, JobParams, JobRunner, STAGES};
+use domain::ports::{Job, JobEvent, JobParams, JobRunner, ModelReport, STAGES};
 use domain::{ProjectId, ProjectStatus, StoreError, UserId, ValidationError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
@@ -343,6 +343,10 @@ impl LocalJobs {
                 p.iterations.to_string(),
                 "--max-size".into(),
                 p.train_size.to_string(),
+                "--sh-degree".into(),
+                p.sh_degree.to_string(),
+                "--max-gaussians".into(),
+                p.max_gaussians.to_string(),
                 "--resume".into(),
             ],
             _ => vec![
@@ -732,6 +736,61 @@ impl JobRunner for LocalJobs {
             .map_err(db)?;
         job_from_row(&row)
     }
+
+    async fn report(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+    ) -> Result<Option<ModelReport>, StoreError> {
+        let Some((job, _)) = self.latest(owner, project, i64::MAX).await? else {
+            return Ok(None);
+        };
+        if job.status != "succeeded" {
+            return Ok(None);
+        }
+        let dir = self.data_dir.join("jobs").join(&job.id);
+        let file = |e: std::io::Error| StoreError::Internal(format!("model report: {e}"));
+        let raw = tokio::fs::read(dir.join("train").join("report.json"))
+            .await
+            .map_err(file)?;
+        let sog_bytes = tokio::fs::metadata(dir.join("model.sog"))
+            .await
+            .map_err(file)?
+            .len();
+        model_report(&raw, sog_bytes).map(Some)
+    }
+}
+
+/// The trainer's `report.json` (see `trainer::train::Report`) as the page shows it.
+fn model_report(raw: &[u8], sog_bytes: u64) -> Result<ModelReport, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Evaluation {
+        psnr: f64,
+        ssim: f64,
+        views: Vec<serde_json::Value>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Report {
+        iterations: u32,
+        gaussians: u64,
+        sh_degree: u8,
+        seconds: f64,
+        evaluation: Option<Evaluation>,
+    }
+    let r: Report = serde_json::from_slice(raw).map_err(db)?;
+    Ok(ModelReport {
+        psnr: r.evaluation.as_ref().map(|e| e.psnr),
+        ssim: r.evaluation.as_ref().map(|e| e.ssim),
+        held_out: r
+            .evaluation
+            .as_ref()
+            .map_or(0, |e| u32::try_from(e.views.len()).unwrap_or(u32::MAX)),
+        gaussians: r.gaussians,
+        sh_degree: r.sh_degree,
+        iterations: r.iterations,
+        train_seconds: r.seconds,
+        sog_bytes,
+    })
 }
 
 #[cfg(test)]

@@ -70,6 +70,8 @@ pub(crate) async fn launch(b: &Browser, project: &str) -> crate::common::Reply {
             ("iterations", "60"),
             ("working_size", "480"),
             ("train_size", "320"),
+            ("sh_degree", "1"),
+            ("max_gaussians", "20000"),
         ],
     )
     .await
@@ -145,6 +147,35 @@ async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
 
     let tmp = tempfile::tempdir().unwrap();
     upload(&b, &project, &orbit_zip(tmp.path(), 16)).await;
+    // Advanced settings out of range are refused, field by field, and launch nothing.
+    for (field, value, says) in [
+        ("iterations", "10", "50–100000"),
+        ("sh_degree", "4", "0, 1, 2 or 3"),
+        ("max_gaussians", "many", "whole number"),
+        ("max_gaussians", "999", "1000–6000000"),
+        ("train_size", "9000", "256–8192"),
+    ] {
+        let r = b
+            .call(
+                "launch_job",
+                &[
+                    ("id", project.as_str()),
+                    ("preset", "preview"),
+                    (field, value),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}={value}"
+        );
+        assert!(
+            r.body.contains(field) && r.body.contains(says),
+            "{}",
+            r.body
+        );
+    }
     let started = launch(&b, &project).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     // One job at a time.
@@ -197,6 +228,18 @@ async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
     );
     let project_now = b.call("get_project", &[("id", &project)]).await.json();
     assert_eq!(project_now["status"], "Delivered");
+    // The advanced settings reached the trainer, and the page gets the model's report.
+    assert_eq!(end["job"]["params"]["sh_degree"], 1, "{end}");
+    let report = &end["report"];
+    assert_eq!(report["sh_degree"], 1, "{end}");
+    assert_eq!(report["iterations"], 60, "{end}");
+    assert!(report["gaussians"].as_u64().unwrap() > 100, "{report}");
+    assert!(report["held_out"].as_u64().unwrap() >= 1, "{report}");
+    let psnr = report["psnr"].as_f64().unwrap();
+    assert!((5.0..60.0).contains(&psnr), "{report}");
+    let ssim = report["ssim"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&ssim), "{report}");
+    let sog_len = report["sog_bytes"].as_u64().unwrap();
     // The owner is told, with a link to the project.
     let mail = app.last_mail("pilot@example.com").await.unwrap();
     assert!(mail.contains("now a 3D model"), "{mail}");
@@ -209,7 +252,24 @@ async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
         .await
         .unwrap();
     assert_eq!(sog.status(), StatusCode::OK);
-    assert!(sog.bytes().await.unwrap().starts_with(b"PK"));
+    let sog = sog.bytes().await.unwrap();
+    assert!(sog.starts_with(b"PK"));
+    assert_eq!(sog.len() as u64, sog_len, "the report's size is the file's");
+    // Degree 1: three SH rest coefficients per channel in the delivered PLY.
+    let ply = b
+        .client
+        .get(format!("{}/api/projects/{project}/files/model.ply", b.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let header = String::from_utf8_lossy(&ply[..ply.len().min(4096)]).into_owned();
+    assert!(
+        header.contains("f_rest_8\n") && !header.contains("f_rest_9\n"),
+        "{header}"
+    );
     let theirs = other
         .client
         .get(format!(
