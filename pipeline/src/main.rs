@@ -755,10 +755,14 @@ fn train_cmd(
     backend: Backend,
     opts: &pipeline::train::TrainOptions,
 ) -> anyhow::Result<()> {
-    if matches!(backend, Backend::Wgpu) {
-        bail!("the wgpu training backend is not built yet; use --backend cpu");
-    }
-    let report = pipeline::train::run(&JobDir::new(job), opts, &mut JsonLines)?;
+    let opts = pipeline::train::TrainOptions {
+        backend: match backend {
+            Backend::Cpu => pipeline::train::Backend::Cpu,
+            Backend::Wgpu => pipeline::train::Backend::Wgpu,
+        },
+        ..opts.clone()
+    };
+    let report = pipeline::train::run(&JobDir::new(job), &opts, &mut JsonLines)?;
     println!("{}", train_summary(&report));
     Ok(())
 }

@@ -8,14 +8,36 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
 use trainer::model::Gaussians;
+use trainer::raster::{Cpu, Rasterizer};
 use trainer::train::{train, Report, TrainConfig, View};
 
 use crate::colmap_model::Reconstruction;
 use crate::job::{write_atomic, JobDir};
 use crate::progress::{Event, Progress};
 
+/// Where the rasterizer runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// rayon on every core: the reference, and what machines without a GPU use.
+    #[default]
+    Cpu,
+    /// wgpu compute shaders on the first GPU adapter found.
+    Wgpu,
+}
+
+impl Backend {
+    /// The rasterizer; the GPU one fails with a sentence when there is no adapter.
+    pub fn rasterizer(self) -> anyhow::Result<Box<dyn Rasterizer>> {
+        Ok(match self {
+            Self::Cpu => Box::new(Cpu),
+            Self::Wgpu => Box::new(trainer::gpu::Gpu::new()?),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
+    pub backend: Backend,
     pub iterations: u32,
     pub max_gaussians: usize,
     /// Highest SH degree learnt (0–3).
@@ -30,6 +52,7 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         Self {
+            backend: Backend::Cpu,
             iterations: 3000,
             max_gaussians: 500_000,
             sh_degree: 3,
@@ -196,20 +219,23 @@ pub fn run(
     let (w, h) = train_views
         .first()
         .map_or((0, 0), |v| (v.camera.width, v.camera.height));
+    let raster = opts.backend.rasterizer()?;
     progress.report(Event::new(
         "train",
         "start",
         Some(0.0),
         format!(
-            "{} Gaussians from SfM, {} training and {} held-out photos at {w}×{h}, {} iterations",
+            "{} Gaussians from SfM, {} training and {} held-out photos at {w}×{h}, {} iterations on {}",
             init.len(),
             train_views.len(),
             test_views.len(),
-            opts.iterations
+            opts.iterations,
+            raster.name()
         ),
     ));
     let mut checkpoint_error = None;
     let (g, report) = train(
+        raster.as_ref(),
         init,
         &train_views,
         &test_views,
@@ -254,7 +280,7 @@ pub fn run(
             }
             true
         },
-    );
+    )?;
     if let Some(e) = checkpoint_error {
         return Err(e.context("cannot write a training checkpoint"));
     }
@@ -270,12 +296,12 @@ pub fn run(
     std::fs::create_dir_all(&eval_dir)?;
     for v in &test_views {
         let (w, h) = (v.camera.width, v.camera.height);
-        let frame = trainer::raster::rasterize(
+        let frame = raster.forward(
             &trainer::raster::project_all(&g, &v.camera, report.sh_degree),
             w as usize,
             h as usize,
             config.background,
-        );
+        )?;
         let mut side = image::RgbImage::new(2 * w, h);
         image::imageops::replace(&mut side, &to_png(&v.image, w, h), 0, 0);
         image::imageops::replace(&mut side, &to_png(&frame.image, w, h), i64::from(w), 0);

@@ -136,13 +136,14 @@ pub struct Frame {
     pub width: usize,
     pub height: usize,
     pub image: Vec<[f32; 3]>,
-    tiles_x: usize,
+    pub(crate) tiles_x: usize,
     /// Gaussian ids per tile, front to back.
-    tiles: Vec<Vec<u32>>,
-    final_t: Vec<f32>,
+    pub(crate) tiles: Vec<Vec<u32>>,
+    /// Per pixel: the transmittance left after the last fragment.
+    pub final_t: Vec<f32>,
     /// Per pixel: 1 + the position in its tile's list of the last fragment that contributed.
-    last: Vec<u32>,
-    background: [f32; 3],
+    pub last: Vec<u32>,
+    pub(crate) background: [f32; 3],
 }
 
 struct Fragment {
@@ -175,13 +176,73 @@ fn fragment(s: &Proj, px: usize, py: usize) -> Option<Fragment> {
     })
 }
 
-/// Renders the projected Gaussians over `background`.
-pub fn rasterize(
-    projs: &[Option<Proj>],
-    width: usize,
-    height: usize,
-    background: [f32; 3],
-) -> Frame {
+/// What renders projected Gaussians and back-propagates through that rendering: the CPU
+/// ([`Cpu`]) or a GPU (`crate::gpu::Gpu`). Projection, the loss and the optimiser are shared;
+/// both backends use [`bin_tiles`] and the same per-pixel rules, so they agree to rounding.
+pub trait Rasterizer: Sync {
+    /// What it runs on, for reports (e.g. "cpu (2 threads)", a GPU adapter's name).
+    fn name(&self) -> String;
+    /// Renders the projected Gaussians over `background`.
+    fn forward(
+        &self,
+        projs: &[Option<Proj>],
+        width: usize,
+        height: usize,
+        background: [f32; 3],
+    ) -> Result<Frame, RasterError>;
+    /// Back-propagates dL/d(pixel colour) to every Gaussian's 2-D quantities.
+    fn backward(
+        &self,
+        frame: &Frame,
+        projs: &[Option<Proj>],
+        dl_dpixel: &[[f32; 3]],
+    ) -> Result<Vec<Grad2d>, RasterError>;
+}
+
+/// A backend that could not do its work (a GPU lost, out of memory, a failed read-back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RasterError(pub String);
+
+impl std::fmt::Display for RasterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RasterError {}
+
+/// The reference backend: rayon over tiles.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu;
+
+impl Rasterizer for Cpu {
+    fn name(&self) -> String {
+        format!("cpu ({} threads)", rayon::current_num_threads())
+    }
+
+    fn forward(
+        &self,
+        projs: &[Option<Proj>],
+        width: usize,
+        height: usize,
+        background: [f32; 3],
+    ) -> Result<Frame, RasterError> {
+        Ok(rasterize(projs, width, height, background))
+    }
+
+    fn backward(
+        &self,
+        frame: &Frame,
+        projs: &[Option<Proj>],
+        dl_dpixel: &[[f32; 3]],
+    ) -> Result<Vec<Grad2d>, RasterError> {
+        Ok(rasterize_backward(frame, projs, dl_dpixel))
+    }
+}
+
+/// Bins the projected Gaussians into 16×16 tiles: (tiles across, each tile's Gaussian ids front
+/// to back — by depth, ties by id, the reference's stable global sort).
+pub fn bin_tiles(projs: &[Option<Proj>], width: usize, height: usize) -> (usize, Vec<Vec<u32>>) {
     let tiles_x = width.div_ceil(TILE);
     let tiles_y = height.div_ceil(TILE);
     let mut tiles: Vec<Vec<(f32, u32)>> = vec![Vec::new(); tiles_x * tiles_y];
@@ -196,14 +257,24 @@ pub fn rasterize(
             }
         }
     }
-    let tiles: Vec<Vec<u32>> = tiles
+    let tiles = tiles
         .into_par_iter()
         .map(|mut list| {
-            // Depth order, ties by id: the reference's stable global sort.
             list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             list.into_iter().map(|(_, id)| id).collect()
         })
         .collect();
+    (tiles_x, tiles)
+}
+
+/// Renders the projected Gaussians over `background` on the CPU.
+pub fn rasterize(
+    projs: &[Option<Proj>],
+    width: usize,
+    height: usize,
+    background: [f32; 3],
+) -> Frame {
+    let (tiles_x, tiles) = bin_tiles(projs, width, height);
     let rendered: Vec<Vec<([f32; 3], f32, u32)>> = (0..tiles.len())
         .into_par_iter()
         .map(|t| {

@@ -14,7 +14,7 @@ use splat::render::Camera;
 
 use crate::loss::{loss_and_grad, ssim};
 use crate::model::Gaussians;
-use crate::raster::{project_all, project_backward, rasterize, rasterize_backward, ParamGrad};
+use crate::raster::{project_all, project_backward, ParamGrad, RasterError, Rasterizer};
 
 /// One photo with its camera (pixels in linear 0–1 RGB, row-major).
 #[derive(Debug, Clone)]
@@ -199,6 +199,8 @@ pub struct Report {
     pub final_loss: f64,
     pub evaluation: Option<Evaluation>,
     pub cancelled: bool,
+    /// What rendered: the CPU or a GPU adapter, by name.
+    pub backend: String,
 }
 
 /// The scene's size: 1.1 × the largest distance of a camera from the cameras' centroid.
@@ -234,52 +236,55 @@ pub fn psnr_of(image: &[[f32; 3]], target: &[[f32; 3]]) -> f64 {
 
 /// Renders `g` from every view and scores it (PSNR on values clamped to 0–1, SSIM).
 pub fn evaluate(
+    raster: &dyn Rasterizer,
     g: &Gaussians,
     views: &[View],
     degree: u8,
     background: [f32; 3],
-) -> Option<Evaluation> {
+) -> Result<Option<Evaluation>, RasterError> {
     if views.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let scores: Vec<(String, f64, f64)> = views
+    let scores = views
         .iter()
         .map(|v| {
             let (w, h) = (v.camera.width as usize, v.camera.height as usize);
-            let frame = rasterize(&project_all(g, &v.camera, degree), w, h, background);
+            let frame = raster.forward(&project_all(g, &v.camera, degree), w, h, background)?;
             let image: Vec<[f32; 3]> = frame
                 .image
                 .iter()
                 .map(|p| p.map(|c| c.clamp(0.0, 1.0)))
                 .collect();
-            (
+            Ok((
                 v.name.clone(),
                 psnr_of(&image, &v.image),
                 ssim(&image, &v.image, w, h),
-            )
+            ))
         })
-        .collect();
+        .collect::<Result<Vec<(String, f64, f64)>, RasterError>>()?;
     #[allow(clippy::cast_precision_loss)]
     let n = scores.len() as f64;
-    Some(Evaluation {
+    Ok(Some(Evaluation {
         psnr: scores.iter().map(|s| s.1).sum::<f64>() / n,
         ssim: scores.iter().map(|s| s.2).sum::<f64>() / n,
         views: scores,
-    })
+    }))
 }
 
-/// Trains `g` on `train` views, evaluates on `test` views at the end. `progress` is called every
-/// `report_every` iterations with the current model; returning false cancels (the model so far
-/// is returned, with `cancelled` set).
+/// Trains `g` on `train` views with `raster` rendering, evaluates on `test` views at the end.
+/// `progress` is called every `report_every` iterations with the current model; returning false
+/// cancels (the model so far is returned, with `cancelled` set). Fails only when the backend
+/// does (a GPU lost mid-run).
 #[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
 pub fn train(
+    raster: &dyn Rasterizer,
     mut g: Gaussians,
     train_views: &[View],
     test_views: &[View],
     config: &TrainConfig,
     report_every: u32,
     progress: &mut dyn FnMut(&Progress, &Gaussians) -> bool,
-) -> (Gaussians, Report) {
+) -> Result<(Gaussians, Report), RasterError> {
     let started = Instant::now();
     let extent = scene_extent(train_views);
     #[allow(clippy::cast_precision_loss)] // image sizes
@@ -329,7 +334,7 @@ pub fn train(
         let cam = &view.camera;
         let (w, h) = (cam.width as usize, cam.height as usize);
         let projs = project_all(&g, cam, degree);
-        let frame = rasterize(&projs, w, h, config.background);
+        let frame = raster.forward(&projs, w, h, config.background)?;
         let (loss, dl) = loss_and_grad(&frame.image, &view.image, w, h);
         last_loss = loss;
         let reporting = it % report_every.max(1) == 0 || it == config.iterations;
@@ -338,7 +343,7 @@ pub fn train(
         } else {
             f64::NAN
         };
-        let g2 = rasterize_backward(&frame, &projs, &dl);
+        let g2 = raster.backward(&frame, &projs, &dl)?;
         let grads: Vec<ParamGrad> = (0..g.len())
             .into_par_iter()
             .map(|i| {
@@ -457,7 +462,7 @@ pub fn train(
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let evaluation = evaluate(&g, test_views, degree, config.background);
+    let evaluation = evaluate(raster, &g, test_views, degree, config.background)?;
     let report = Report {
         iterations: done,
         gaussians: g.len(),
@@ -468,8 +473,9 @@ pub fn train(
         final_loss: last_loss,
         evaluation,
         cancelled,
+        backend: raster.name(),
     };
-    (g, report)
+    Ok((g, report))
 }
 
 /// Clone, split and prune (see the module comment).

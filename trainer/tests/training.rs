@@ -7,6 +7,7 @@
 
 use splat::render::{render, Camera};
 use trainer::model::Gaussians;
+use trainer::raster::Cpu;
 use trainer::train::{train, TrainConfig, View};
 
 /// Views with their index, for the held-out split.
@@ -80,6 +81,7 @@ fn a_tiny_scene_trains_to_a_high_psnr_in_seconds() {
     let mut losses = Vec::new();
     let started = std::time::Instant::now();
     let (model, report) = train(
+        &Cpu,
         init.clone(),
         &train_views,
         &test_views,
@@ -89,7 +91,8 @@ fn a_tiny_scene_trains_to_a_high_psnr_in_seconds() {
             losses.push(p.loss);
             true
         },
-    );
+    )
+    .unwrap();
     let seconds = started.elapsed().as_secs_f64();
     let eval = report.evaluation.unwrap();
     println!(
@@ -113,6 +116,7 @@ fn a_tiny_scene_trains_to_a_high_psnr_in_seconds() {
         ..TrainConfig::for_iterations(120)
     };
     let once = train(
+        &Cpu,
         init.clone(),
         &train_views,
         &[],
@@ -120,8 +124,13 @@ fn a_tiny_scene_trains_to_a_high_psnr_in_seconds() {
         1000,
         &mut |_, _| true,
     )
+    .unwrap()
     .0;
-    let twice = train(init, &train_views, &[], &short, 1000, &mut |_, _| true).0;
+    let twice = train(&Cpu, init, &train_views, &[], &short, 1000, &mut |_, _| {
+        true
+    })
+    .unwrap()
+    .0;
     assert_eq!(once, twice);
 }
 
@@ -130,7 +139,61 @@ fn training_can_be_cancelled() {
     let (truth, views) = synthetic();
     let init = Gaussians::from_points(&truth.means, &vec![[0.5; 3]; truth.len()]);
     let config = TrainConfig::for_iterations(500);
-    let (_, report) = train(init, &views, &[], &config, 10, &mut |p, _| p.iteration < 30);
+    let (_, report) = train(&Cpu, init, &views, &[], &config, 10, &mut |p, _| {
+        p.iteration < 30
+    })
+    .unwrap();
     assert!(report.cancelled);
     assert_eq!(report.iterations, 30);
+}
+
+/// Training on the GPU backend follows the CPU's: same schedule, same densification decisions
+/// (the gradients agree to ~1e-6), so the same quality; and it is deterministic too.
+#[test]
+fn the_gpu_backend_trains_like_the_cpu() {
+    let gpu = trainer::gpu::Gpu::new()
+        .unwrap_or_else(|e| panic!("{e} (install mesa-vulkan-drivers for lavapipe)"));
+    let (truth, views) = synthetic();
+    let init = Gaussians::from_points(&truth.means, &vec![[0.5; 3]; truth.len()]);
+    let (held, trained): (Split, Split) =
+        views.into_iter().enumerate().partition(|(i, _)| i % 8 == 0);
+    let strip = |v: Split| v.into_iter().map(|(_, v)| v).collect::<Vec<_>>();
+    let (train_views, test_views) = (strip(trained), strip(held));
+    let config = TrainConfig {
+        max_gaussians: 1000,
+        ..TrainConfig::for_iterations(200)
+    };
+    let run = |raster: &dyn trainer::raster::Rasterizer| {
+        train(
+            raster,
+            init.clone(),
+            &train_views,
+            &test_views,
+            &config,
+            1000,
+            &mut |_, _| true,
+        )
+        .unwrap()
+    };
+    let (cpu_model, cpu) = run(&Cpu);
+    let (gpu_model, ours) = run(&gpu);
+    let (cpu_eval, gpu_eval) = (cpu.evaluation.unwrap(), ours.evaluation.unwrap());
+    println!(
+        "cpu: {:.3} dB, {} Gaussians; gpu ({}): {:.3} dB, {} Gaussians",
+        cpu_eval.psnr,
+        cpu_model.len(),
+        ours.backend,
+        gpu_eval.psnr,
+        gpu_model.len()
+    );
+    assert!(ours.backend.starts_with("wgpu"), "{}", ours.backend);
+    assert!(gpu_eval.psnr > 22.0, "held-out PSNR {:.2}", gpu_eval.psnr);
+    assert!(
+        (gpu_eval.psnr - cpu_eval.psnr).abs() < 0.25,
+        "cpu {:.3} dB vs gpu {:.3} dB",
+        cpu_eval.psnr,
+        gpu_eval.psnr
+    );
+    let again = run(&gpu).0;
+    assert_eq!(gpu_model, again, "the GPU backend is deterministic");
 }
