@@ -108,7 +108,7 @@ enum Command {
     /// `eval/` pictures; prints `psnr=… ssim=… gaussians=… seconds=…` last.
     Train {
         job: PathBuf,
-        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        #[arg(long, value_enum, default_value_t = Backend::Auto)]
         backend: Backend,
         #[arg(long, default_value_t = 3000)]
         iterations: u32,
@@ -728,7 +728,11 @@ fn plan_cmd(
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Backend {
+    /// A hardware GPU when there is one, else the CPU.
+    Auto,
+    /// Every CPU core (rayon).
     Cpu,
+    /// wgpu compute on the first adapter found, even a software one (lavapipe).
     Wgpu,
 }
 
@@ -757,6 +761,7 @@ fn train_cmd(
 ) -> anyhow::Result<()> {
     let opts = pipeline::train::TrainOptions {
         backend: match backend {
+            Backend::Auto => pipeline::train::Backend::Auto,
             Backend::Cpu => pipeline::train::Backend::Cpu,
             Backend::Wgpu => pipeline::train::Backend::Wgpu,
         },

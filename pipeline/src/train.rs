@@ -18,19 +18,25 @@ use crate::progress::{Event, Progress};
 /// Where the rasterizer runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Backend {
-    /// rayon on every core: the reference, and what machines without a GPU use.
+    /// A hardware GPU when wgpu finds one, else the CPU.
     #[default]
+    Auto,
+    /// rayon on every core: the reference, and what machines without a GPU use.
     Cpu,
-    /// wgpu compute shaders on the first GPU adapter found.
+    /// wgpu compute shaders on the first adapter found, even a software one.
     Wgpu,
 }
 
 impl Backend {
-    /// The rasterizer; the GPU one fails with a sentence when there is no adapter.
+    /// The rasterizer; `Wgpu` fails with a sentence when there is no adapter.
     pub fn rasterizer(self) -> anyhow::Result<Box<dyn Rasterizer>> {
         Ok(match self {
             Self::Cpu => Box::new(Cpu),
             Self::Wgpu => Box::new(trainer::gpu::Gpu::new()?),
+            Self::Auto => match trainer::gpu::Gpu::new() {
+                Ok(gpu) if !gpu.is_software() => Box::new(gpu),
+                _ => Box::new(Cpu),
+            },
         })
     }
 }
@@ -52,7 +58,7 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         Self {
-            backend: Backend::Cpu,
+            backend: Backend::Auto,
             iterations: 3000,
             max_gaussians: 500_000,
             sh_degree: 3,

@@ -24,6 +24,7 @@ pub struct Gpu {
     forward: wgpu::ComputePipeline,
     backward: wgpu::ComputePipeline,
     adapter: String,
+    software: bool,
 }
 
 fn err(what: &str) -> impl Fn(String) -> RasterError + '_ {
@@ -80,7 +81,14 @@ impl Gpu {
             forward,
             backward,
             adapter: format!("{} ({:?})", info.name, info.backend),
+            software: info.device_type == wgpu::DeviceType::Cpu,
         })
+    }
+
+    /// Whether the adapter is a CPU emulation (lavapipe, SwiftShader): right for tests, but
+    /// slower than the CPU backend, so automatic choice passes it over.
+    pub fn is_software(&self) -> bool {
+        self.software
     }
 
     fn storage(&self, label: &str, contents: &[u8]) -> wgpu::Buffer {

@@ -362,7 +362,13 @@ impl LocalJobs {
 
     /// Runs one stage; Err carries the reason to show the user.
     async fn run_stage(&self, job: &Job, stage: &str, dir: &Path) -> Result<(), String> {
-        let mut child = tokio::process::Command::new(&self.pipeline)
+        let mut command = tokio::process::Command::new(&self.pipeline);
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            // The training stage looks for a GPU; Mesa's Vulkan loader prints an error line
+            // without a runtime folder, which would pass for the stage's reason if it failed.
+            command.env("XDG_RUNTIME_DIR", dir);
+        }
+        let mut child = command
             .args(self.stage_args(job, stage, dir))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
