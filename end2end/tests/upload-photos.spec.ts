@@ -77,6 +77,15 @@ test('a folder of photos uploads as one archive, other files left out', async ({
     'Uploaded 4 photos; left out 1 file(s) that are not JPEG or PNG: flight-log.txt',
   );
   expect(zipNames(archive())).toEqual(['0002.jpg', '0003.jpg', 'panorama.png', 'second battery/0004.jpg']);
+
+  // The latest choice wins: photos picked after the folder replace it.
+  const again = await recordParts(page);
+  await page.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(join(FOUNTAIN, '0007.jpg'));
+  await expect(page.getByLabel('…or a whole folder of photos')).toHaveValue('');
+  const completed = page.waitForResponse((r) => /\/api\/uploads\/[^/]+\/complete$/.test(r.url()));
+  await page.getByRole('button', { name: 'Upload' }).click();
+  expect((await completed).status()).toBe(200);
+  expect(zipNames(again())).toEqual(['0007.jpg']);
 });
 
 test('photos dropped on the page upload as one archive; a mix with a zip is refused', async ({ page }) => {

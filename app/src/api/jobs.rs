@@ -1,5 +1,9 @@
 //! Processing: launch the pipeline on a project's uploaded photos, follow it, cancel it.
 
+// `launch_job` takes one argument per field of the launch form, as the form posts them; the
+// browser-side function `#[server]` generates from it does not carry a function-level allow.
+#![allow(clippy::too_many_arguments)]
+
 use domain::ports::{Job, JobEvent, ModelReport};
 use leptos::prelude::*;
 
@@ -25,7 +29,6 @@ fn project_id(raw: &str) -> Result<domain::ProjectId, AppError> {
 /// overriding its settings (the form's advanced fields; empty = as the preset says). With `from`
 /// (a stage name) it runs the project's last job again from that stage, keeping what the stages
 /// before it made, with these settings.
-#[allow(clippy::too_many_arguments)] // one argument per form field, as the form posts them
 #[server(prefix = "/api", endpoint = "launch_job")]
 pub async fn launch_job(
     id: String,

@@ -18,6 +18,13 @@ struct Transfer {
     left: f64,
 }
 
+/// Empties a file input (its choice is replaced by one made in another input).
+fn clear(input: NodeRef<leptos::html::Input>) {
+    if let Some(i) = input.get_untracked() {
+        i.set_value("");
+    }
+}
+
 fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / 1_048_576.0)
 }
@@ -194,10 +201,13 @@ pub fn Processing(
                     on:dragover=|e: leptos::ev::DragEvent| e.prevent_default()
                     on:drop=on_drop>
                     <label for="photos">"Photos: a .zip, or the photos themselves"</label>
+                    // The latest choice wins: choosing in one input clears the other.
                     <input id="photos" type="file" multiple
-                        accept=".zip,application/zip,image/jpeg,image/png" node_ref=file_input />
+                        accept=".zip,application/zip,image/jpeg,image/png" node_ref=file_input
+                        on:change=move |_| clear(folder_input) />
                     <label for="photo-folder">"…or a whole folder of photos"</label>
-                    <input id="photo-folder" type="file" prop:webkitdirectory=true node_ref=folder_input />
+                    <input id="photo-folder" type="file" prop:webkitdirectory=true node_ref=folder_input
+                        on:change=move |_| clear(file_input) />
                     <p class="muted small">"You can also drop photos, a folder or a .zip here."</p>
                 </div>
                 <button type="button" on:click=start_upload disabled=move || busy.get()>"Upload"</button>
