@@ -26,6 +26,31 @@ pub const NEAR: f32 = 0.2;
 /// Screen-space dilation added to every projected covariance (pixels²): keeps sub-pixel splats
 /// from aliasing, and is part of the model the splats were trained with.
 pub const DILATION: f32 = 0.3;
+/// The projection's Jacobian is evaluated at most this many half-fields of view off the optical
+/// axis (the reference implementation's 1.3). Past the edge of the view the linearisation is
+/// meaningless: a Gaussian beside a camera at a low depth would otherwise smear across the
+/// whole image.
+pub const FRUSTUM_GUARD: f32 = 1.3;
+
+/// The Jacobian J of the perspective projection at camera-space `p` (z ≥ NEAR), with x/z and
+/// y/z clamped to the [`FRUSTUM_GUARD`] band, and whether each was clamped.
+#[allow(clippy::cast_precision_loss)] // image sizes
+pub fn projection_jacobian(cam: &Camera, p: [f32; 3]) -> ([[f32; 3]; 2], [bool; 2]) {
+    let lim = [
+        FRUSTUM_GUARD * 0.5 * cam.width as f32 / cam.fx,
+        FRUSTUM_GUARD * 0.5 * cam.height as f32 / cam.fy,
+    ];
+    let ratio = [p[0] / p[2], p[1] / p[2]];
+    let r = [
+        ratio[0].clamp(-lim[0], lim[0]),
+        ratio[1].clamp(-lim[1], lim[1]),
+    ];
+    let j = [
+        [cam.fx / p[2], 0.0, -cam.fx * r[0] / p[2]],
+        [0.0, cam.fy / p[2], -cam.fy * r[1] / p[2]],
+    ];
+    (j, [r[0] != ratio[0], r[1] != ratio[1]])
+}
 
 fn sub(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
     [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
@@ -267,10 +292,7 @@ fn project(cloud: &GaussianCloud, i: usize, cam: &Camera, eye: [f32; 3]) -> Opti
     let m: [[f32; 3]; 3] = std::array::from_fn(|r| std::array::from_fn(|c| rot[r][c] * s[c]));
     // T = J · W, with J the Jacobian of the perspective projection at p.
     let (fx, fy) = (cam.fx, cam.fy);
-    let j = [
-        [fx / p[2], 0.0, -fx * p[0] / (p[2] * p[2])],
-        [0.0, fy / p[2], -fy * p[1] / (p[2] * p[2])],
-    ];
+    let (j, _) = projection_jacobian(cam, p);
     let t: [[f32; 3]; 2] = std::array::from_fn(|r| {
         std::array::from_fn(|c| (0..3).map(|k| j[r][k] * cam.rotation[k][c]).sum())
     });
@@ -409,6 +431,23 @@ mod tests {
         // Beyond the point where alpha drops under 1/255, nothing is drawn.
         assert_eq!(img.pixel(36, 32), [0.0; 3]);
         assert_eq!(img.pixel(0, 0), [0.0; 3]);
+    }
+
+    #[test]
+    fn a_gaussian_beside_the_camera_does_not_smear_across_the_view() {
+        // 6 focal units to the side at depth 0.5: far outside the 64-pixel view. Linearised at
+        // its own position (J₀₂ = −f·x/z² = −1200) its footprint would cover the view with
+        // α ≈ 0.2; with x/z held at 1.3 half-fields (0.416) it stays 600 px off the image.
+        let c = cloud(&[([3.0, 0.0, 0.5], 0.3, 0.9, [1.0, 1.0, 1.0])]);
+        let img = render(&c, &camera(), [0.0; 3]);
+        assert!(img.rgb.iter().all(|p| *p == [0.0; 3]));
+        let (j, clamped) = projection_jacobian(&camera(), [3.0, 0.0, 0.5]);
+        assert_eq!(clamped, [true, false]);
+        assert!(close(j[0][2], -100.0 * FRUSTUM_GUARD * 0.32 / 0.5), "{j:?}");
+        // Inside the band nothing changes.
+        let (j, clamped) = projection_jacobian(&camera(), [0.5, -0.25, 5.0]);
+        assert_eq!(clamped, [false, false]);
+        assert!(close(j[0][2], -100.0 * 0.5 / 25.0) && close(j[1][2], 100.0 * 0.25 / 25.0));
     }
 
     #[test]

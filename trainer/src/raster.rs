@@ -6,7 +6,7 @@
 //! quaternions, opacity logits and SH coefficients.
 
 use rayon::prelude::*;
-use splat::render::{quat_to_matrix, Camera, DILATION, NEAR};
+use splat::render::{projection_jacobian, quat_to_matrix, Camera, DILATION, NEAR};
 
 use crate::model::Gaussians;
 use crate::sh;
@@ -48,10 +48,7 @@ fn geometry(g: &Gaussians, i: usize, cam: &Camera, p: [f32; 3]) -> Option<Geomet
     let (rot, _, _) = quat_to_matrix(g.quats[i])?;
     let s = g.log_scales[i].map(f32::exp);
     let m: [[f32; 3]; 3] = std::array::from_fn(|r| std::array::from_fn(|c| rot[r][c] * s[c]));
-    let j = [
-        [cam.fx / p[2], 0.0, -cam.fx * p[0] / (p[2] * p[2])],
-        [0.0, cam.fy / p[2], -cam.fy * p[1] / (p[2] * p[2])],
-    ];
+    let (j, _) = projection_jacobian(cam, p);
     let t: [[f32; 3]; 2] = std::array::from_fn(|r| {
         std::array::from_fn(|c| (0..3).map(|k| j[r][k] * cam.rotation[k][c]).sum())
     });
@@ -516,13 +513,25 @@ pub fn project_backward(
     let w = cam.rotation;
     let g_j: [[f32; 3]; 2] =
         std::array::from_fn(|r| std::array::from_fn(|k| (0..3).map(|c| g_t[r][c] * w[k][c]).sum()));
+    // J = [[f/z, 0, −f·r/z], …] with r = x/z, or r held at the guard band's edge: then J no
+    // longer depends on x, and its z-derivative is f·r/z² rather than 2·f·r/z².
     let (fx, fy) = (cam.fx, cam.fy);
-    let z2 = p[2] * p[2];
-    let z3 = z2 * p[2];
-    dl_dp[0] += -fx / z2 * g_j[0][2];
-    dl_dp[1] += -fy / z2 * g_j[1][2];
-    dl_dp[2] += -fx / z2 * g_j[0][0] + 2.0 * fx * p[0] / z3 * g_j[0][2] - fy / z2 * g_j[1][1]
-        + 2.0 * fy * p[1] / z3 * g_j[1][2];
+    let z = p[2];
+    let z2 = z * z;
+    let (j, clamped) = projection_jacobian(cam, p);
+    let (rx, ry) = (-j[0][2] * z / fx, -j[1][2] * z / fy);
+    let (kx, ky) = (
+        if clamped[0] { 1.0 } else { 2.0 },
+        if clamped[1] { 1.0 } else { 2.0 },
+    );
+    if !clamped[0] {
+        dl_dp[0] += -fx / z2 * g_j[0][2];
+    }
+    if !clamped[1] {
+        dl_dp[1] += -fy / z2 * g_j[1][2];
+    }
+    dl_dp[2] += -fx / z2 * g_j[0][0] + kx * fx * rx / z2 * g_j[0][2] - fy / z2 * g_j[1][1]
+        + ky * fy * ry / z2 * g_j[1][2];
     // p = W μ + t.
     for a in 0..3 {
         out.mean[a] += (0..3).map(|r| w[r][a] * dl_dp[r]).sum::<f32>();

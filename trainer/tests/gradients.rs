@@ -87,6 +87,50 @@ fn compare(kind: &str, analytic: &[f64], numeric: &[f64]) {
     assert!(cosine > 0.999 && rel < 0.03, "{kind}: cosine {cosine:.5}, relative error {rel:.4}\nanalytic {analytic:?}\nnumeric {numeric:?}");
 }
 
+/// A Gaussian whose centre lies past the guard band (x/z clamped in the projection's Jacobian)
+/// but whose footprint still covers the image: the gradient through the clamp is exact too.
+#[test]
+fn gradients_hold_past_the_edge_of_the_view() {
+    let cam = camera(64, 48);
+    let lim = splat::render::FRUSTUM_GUARD * 32.0 / cam.fx;
+    let mut g = smooth_scene(1, 3);
+    // Camera space (lim + 0.15)·z to the right at depth 4, σ ≈ 2.7 (≈ 45 px): the 1/255 ring
+    // lies outside the image, the 3σ box covers it.
+    let p = [(lim + 0.15) * 4.0, 0.2, 4.0];
+    let d = [
+        p[0] - cam.translation[0],
+        p[1] - cam.translation[1],
+        p[2] - cam.translation[2],
+    ];
+    g.means[0] = std::array::from_fn(|c| (0..3).map(|r| cam.rotation[r][c] * d[r]).sum());
+    g.log_scales[0] = [1.0, 0.9, 1.1];
+    let (_, clamped) = splat::render::projection_jacobian(&cam, p);
+    assert_eq!(clamped, [true, false]);
+    let mut r = Rng(5);
+    let weights: Vec<[f32; 3]> = (0..64 * 48)
+        .map(|_| [r.range(-1.0, 1.0), r.range(-1.0, 1.0), r.range(-1.0, 1.0)])
+        .collect();
+    let grads = analytic(&g, &cam, &weights);
+    let fd = |edit: &dyn Fn(&mut Gaussians, f32), eps: f32| {
+        let mut plus = g.clone();
+        edit(&mut plus, eps);
+        let mut minus = g.clone();
+        edit(&mut minus, -eps);
+        (objective(&plus, &cam, &weights) - objective(&minus, &cam, &weights))
+            / (2.0 * f64::from(eps))
+    };
+    let a: Vec<f64> = (0..3).map(|k| f64::from(grads[0].mean[k])).collect();
+    let n: Vec<f64> = (0..3)
+        .map(|k| fd(&|g, e| g.means[0][k] += e, 2e-3))
+        .collect();
+    compare("means past the edge", &a, &n);
+    let a: Vec<f64> = (0..3).map(|k| f64::from(grads[0].log_scale[k])).collect();
+    let n: Vec<f64> = (0..3)
+        .map(|k| fd(&|g, e| g.log_scales[0][k] += e, 2e-3))
+        .collect();
+    compare("log-scales past the edge", &a, &n);
+}
+
 #[test]
 fn gradients_match_finite_differences_for_every_parameter_kind() {
     let cam = camera(64, 48);

@@ -78,9 +78,12 @@ fn vs_main(@builtin(vertex_index) corner: u32, @location(0) splat: u32) -> VsOut
     let sigma = mat3x3f(sxx, sxy, sxz, sxy, syy, syz, sxz, syz, szz);
     let fx = u.focal.x;
     let fy = u.focal.y;
-    // T = J W: the projection's Jacobian at p times the view rotation (rows).
-    let j0 = vec3f(fx / p.z, 0.0, -fx * p.x / (p.z * p.z));
-    let j1 = vec3f(0.0, fy / p.z, -fy * p.y / (p.z * p.z));
+    // T = J W: the projection's Jacobian at p times the view rotation (rows), with x/z and y/z
+    // held within 1.3 half-fields of view (splat::render::FRUSTUM_GUARD).
+    let lim = 1.3 * 0.5 * u.viewport.xy / vec2f(fx, fy);
+    let r = clamp(p.xy / p.z, -lim, lim);
+    let j0 = vec3f(fx / p.z, 0.0, -fx * r.x / p.z);
+    let j1 = vec3f(0.0, fy / p.z, -fy * r.y / p.z);
     let w = mat3x3f(u.rot0.xyz, u.rot1.xyz, u.rot2.xyz); // columns = rows of R → this is Rᵀ
     let t0 = w * j0; // row 0 of J·R, as a vector
     let t1 = w * j1;
