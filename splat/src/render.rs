@@ -49,7 +49,7 @@ pub fn projection_jacobian(cam: &Camera, p: [f32; 3]) -> ([[f32; 3]; 2], [bool; 
         [cam.fx / p[2], 0.0, -cam.fx * r[0] / p[2]],
         [0.0, cam.fy / p[2], -cam.fy * r[1] / p[2]],
     ];
-    (j, [r[0] != ratio[0], r[1] != ratio[1]])
+    (j, [ratio[0].abs() > lim[0], ratio[1].abs() > lim[1]])
 }
 
 fn sub(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {

@@ -4,7 +4,8 @@
     clippy::unwrap_used,
     clippy::cast_precision_loss,
     clippy::cast_possible_truncation,
-    clippy::needless_range_loop
+    clippy::needless_range_loop,
+    clippy::many_single_char_names
 )]
 
 use splat::render::{render, Camera};
