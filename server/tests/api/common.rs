@@ -78,6 +78,8 @@ pub fn browser_at(base: &str) -> Browser {
     let client = Client::builder()
         .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
+        // A server that never answers fails the test with the URL, instead of hanging the run.
+        .timeout(std::time::Duration::from_secs(120))
         .build()
         .unwrap();
     Browser {

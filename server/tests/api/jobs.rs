@@ -356,7 +356,7 @@ async fn viewer_pages_and_share_links(b: &Browser, other: &Browser, project: &st
     );
 
     // Anyone with the link, signed in or not, sees the model — and other sites may frame it.
-    let anonymous = reqwest::Client::new();
+    let anonymous = crate::common::browser_at(&b.base).client;
     let shared = get(&anonymous, path.clone()).await;
     assert_eq!(shared.status(), StatusCode::OK);
     assert!(shared.headers().get("x-frame-options").is_none());
