@@ -53,6 +53,7 @@ test('photos go in, a model comes out: upload, process, watch, download', async 
   await page.getByLabel('Training iterations').fill('60');
   await page.getByLabel('Photo size for reconstruction (px)').fill('480');
   await page.getByLabel('Photo size for training (px)').fill('320');
+  await page.getByLabel('Colour detail (spherical-harmonics degree)').selectOption('1');
   await page.getByRole('button', { name: 'Start processing' }).click();
 
   const job = page.getByTestId('job');
@@ -67,6 +68,11 @@ test('photos go in, a model comes out: upload, process, watch, download', async 
   // The training curve and the time it took.
   await expect(page.getByTestId('training-chart')).toContainText('Training PSNR');
   await expect(page.getByTestId('job-timing')).toContainText('elapsed');
+  // The model's report: held-out fidelity, what the model is, what it costs to download.
+  const report = page.getByTestId('model-report');
+  await expect(report).toContainText(/\d+\.\d dB PSNR · SSIM 0\.\d{3} on 2 held-out photos/);
+  await expect(report).toContainText('colour detail 1 · 60 iterations');
+  await expect(report).toContainText(/MiB \(\d+\.\d bytes per Gaussian\)/);
 
   const downloading = page.waitForEvent('download');
   await page.getByTestId('delivered').getByRole('link', { name: 'model.sog' }).click();

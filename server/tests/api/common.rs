@@ -79,7 +79,7 @@ pub fn browser_at(base: &str) -> Browser {
         .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
         // A server that never answers fails the test with the URL, instead of hanging the run.
-        .timeout(std::time::Duration::from_secs(120))
+        .timeout(std::time::Duration::from_mins(2))
         .build()
         .unwrap();
     Browser {
