@@ -6,7 +6,7 @@
 # piece of the real scene (default 20000: its first splats in Morton order, a compact region).
 # splat-transform's CPU k-means costs splats × palette entries and its palette grows with the
 # splats (32,768 entries at 50k): on 2 cores 20k takes about 17 s and 50k about 70 s, while the
-# full 500k scene did not finish within an hour. With SOG_BENCH_REFERENCE=1 it is also run on
+# full 500k scene did not finish in 56 minutes. With SOG_BENCH_REFERENCE=1 it is also run on
 # the full inputs, each cut off after SOG_BENCH_REFERENCE_LIMIT seconds (default 3600).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
