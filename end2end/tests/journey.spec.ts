@@ -72,7 +72,7 @@ test('photos go in, a model comes out: upload, process, watch, download', async 
   const report = page.getByTestId('model-report');
   await expect(report).toContainText(/\d+\.\d dB PSNR · SSIM 0\.\d{3} on 2 held-out photos/);
   await expect(report).toContainText('colour detail 1 · 60 iterations');
-  await expect(report).toContainText(/MiB \(\d+\.\d bytes per Gaussian\)/);
+  await expect(report).toContainText(/\d+ KiB \(\d+\.\d bytes per Gaussian\)/);
 
   const downloading = page.waitForEvent('download');
   await page.getByTestId('delivered').getByRole('link', { name: 'model.sog' }).click();

@@ -25,6 +25,15 @@ fn clear(input: NodeRef<leptos::html::Input>) {
     }
 }
 
+/// A file size people read at a glance: KiB below a MiB (a small model is not "0.0 MiB").
+fn file_size(bytes: f64) -> String {
+    if bytes < 1_048_576.0 {
+        format!("{:.0} KiB", bytes / 1024.0)
+    } else {
+        mib(bytes)
+    }
+}
+
 fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / 1_048_576.0)
 }
@@ -597,7 +606,7 @@ fn quality_report(r: &ModelReport) -> impl IntoView {
             <dt>"Model"</dt>
             <dd>{format!("{} Gaussians · colour detail {} · {} iterations in {}", r.gaussians, r.sh_degree, r.iterations, duration(seconds))}</dd>
             <dt>"Download"</dt>
-            <dd>{format!("{} ({per_splat:.1} bytes per Gaussian)", mib(size))}</dd>
+            <dd>{format!("{} ({per_splat:.1} bytes per Gaussian)", file_size(size))}</dd>
         </dl>
     }
 }
