@@ -92,9 +92,10 @@ impl Gpu {
     }
 
     fn storage(&self, label: &str, contents: &[u8]) -> wgpu::Buffer {
-        // wgpu refuses empty bindings: an empty list still gets one word.
+        // wgpu refuses a binding smaller than one element: an empty list still gets one
+        // (zeroed) projected Gaussian's worth, which no tile list points at.
         let contents = if contents.is_empty() {
-            &[0; 4]
+            &[0; SPLAT_BYTES]
         } else {
             contents
         };

@@ -182,4 +182,11 @@ fn an_empty_view_renders_the_background() {
         .backward(&frame, &[None, None], &vec![[1.0; 3]; 33 * 17])
         .unwrap();
     assert_eq!(grads, vec![Grad2d::default(); 2]);
+    // No Gaussians at all (everything pruned): still a frame, still no gradients.
+    let frame = gpu.forward(&[], 20, 20, [0.5; 3]).unwrap();
+    assert!(frame.image.iter().all(|p| *p == [0.5; 3]));
+    assert!(gpu
+        .backward(&frame, &[], &vec![[1.0; 3]; 400])
+        .unwrap()
+        .is_empty());
 }
