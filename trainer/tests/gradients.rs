@@ -59,6 +59,21 @@ fn objective(g: &Gaussians, cam: &Camera, weights: &[[f32; 3]]) -> f64 {
         .sum()
 }
 
+/// d(objective)/d(edit) by a central difference: `edit(g, ±eps)` moves one parameter.
+fn central_difference(
+    g: &Gaussians,
+    cam: &Camera,
+    weights: &[[f32; 3]],
+    edit: &dyn Fn(&mut Gaussians, f32),
+    eps: f32,
+) -> f64 {
+    let mut plus = g.clone();
+    edit(&mut plus, eps);
+    let mut minus = g.clone();
+    edit(&mut minus, -eps);
+    (objective(&plus, cam, weights) - objective(&minus, cam, weights)) / (2.0 * f64::from(eps))
+}
+
 fn analytic(g: &Gaussians, cam: &Camera, weights: &[[f32; 3]]) -> Vec<ParamGrad> {
     let projs = project_all(g, cam, 3);
     let frame = rasterize(&projs, cam.width as usize, cam.height as usize, [0.0; 3]);
@@ -113,12 +128,7 @@ fn gradients_hold_past_the_edge_of_the_view() {
         .collect();
     let grads = analytic(&g, &cam, &weights);
     let fd = |edit: &dyn Fn(&mut Gaussians, f32), eps: f32| {
-        let mut plus = g.clone();
-        edit(&mut plus, eps);
-        let mut minus = g.clone();
-        edit(&mut minus, -eps);
-        (objective(&plus, &cam, &weights) - objective(&minus, &cam, &weights))
-            / (2.0 * f64::from(eps))
+        central_difference(&g, &cam, &weights, edit, eps)
     };
     let a: Vec<f64> = (0..3).map(|k| f64::from(grads[0].mean[k])).collect();
     let n: Vec<f64> = (0..3)
@@ -142,12 +152,7 @@ fn gradients_match_finite_differences_for_every_parameter_kind() {
     let g = smooth_scene(6, 7);
     let grads = analytic(&g, &cam, &weights);
     let fd = |edit: &dyn Fn(&mut Gaussians, f32), eps: f32| {
-        let mut plus = g.clone();
-        edit(&mut plus, eps);
-        let mut minus = g.clone();
-        edit(&mut minus, -eps);
-        (objective(&plus, &cam, &weights) - objective(&minus, &cam, &weights))
-            / (2.0 * f64::from(eps))
+        central_difference(&g, &cam, &weights, edit, eps)
     };
     let (mut a, mut n) = (Vec::new(), Vec::new());
     for i in 0..g.len() {
