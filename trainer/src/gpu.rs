@@ -27,10 +27,6 @@ pub struct Gpu {
     software: bool,
 }
 
-fn err(what: &str) -> impl Fn(String) -> RasterError + '_ {
-    move |e| RasterError(format!("{what}: {e}"))
-}
-
 impl Gpu {
     /// The first high-performance adapter wgpu finds (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME` choose
     /// one). Fails with a sentence saying so when there is none.
@@ -183,7 +179,7 @@ impl Gpu {
                 let view = s
                     .slice(..)
                     .get_mapped_range()
-                    .map_err(|e| err("read-back")(e.to_string()))?;
+                    .map_err(|e| RasterError(format!("reading the GPU's results failed: {e}")))?;
                 Ok(view.to_vec())
             })
             .collect()
