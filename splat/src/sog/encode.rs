@@ -2,8 +2,8 @@
 //! two images, "smallest three" quaternions, 256-entry codebooks for scales, colours and SH, an SH
 //! palette with per-splat labels, every image lossless WebP, and `meta.json`.
 
-// Quantising floats to bytes — truncating, as the reference writer does — is this module's job;
-// every such cast is clamped to the target range first.
+// Quantising floats to bytes — rounded to the nearest level — is this module's job; every such
+// cast is clamped to the target range first.
 #![allow(
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
@@ -99,8 +99,11 @@ pub fn encode(
             } else {
                 maxs[a] - mins[a]
             };
-            // Truncation, as the reference writer does.
-            let q = (65535.0 * (log_pos[i][a] - mins[a]) / range).clamp(0.0, 65535.0) as u16;
+            // Rounded to the nearest level (splat-transform truncates: twice the worst error,
+            // and every value biased half a level low; decoders cannot tell the difference).
+            let q = (65535.0 * (log_pos[i][a] - mins[a]) / range)
+                .round()
+                .clamp(0.0, 65535.0) as u16;
             means_l[t * 4 + a] = (q & 0xff) as u8;
             means_u[t * 4 + a] = (q >> 8) as u8;
         }
@@ -125,7 +128,7 @@ pub fn encode(
             sh0[t * 4 + a] = nearest(&dc_book, cloud.sh_dc[i][a]);
         }
         let alpha = 1.0 / (1.0 + (-cloud.opacity_logits[i]).exp());
-        sh0[t * 4 + 3] = (alpha * 255.0).clamp(0.0, 255.0) as u8;
+        sh0[t * 4 + 3] = (alpha * 255.0).round().clamp(0.0, 255.0) as u8;
     }
 
     progress(4);
@@ -195,7 +198,9 @@ fn encode_sh(cloud: &GaussianCloud, order: &[usize], texels: usize) -> ShImages 
         .iter()
         .flat_map(|&i| cloud.sh_rest[i * dim..(i + 1) * dim].iter().copied())
         .collect();
-    let (centres, ordered_labels) = palette(&ordered, dim, k);
+    let importance: Vec<f32> = order.iter().map(|&i| importance(cloud, i)).collect();
+    let (centres, ordered_labels) = palette(&ordered, &importance, dim, k);
+    let (centres, ordered_labels) = by_first_use(&centres, &ordered_labels, dim);
     let palette_size = centres.len() / dim;
     let codebook = codebook_1d(&centres);
     let rows = palette_size.div_ceil(64);
@@ -223,6 +228,38 @@ fn encode_sh(cloud: &GaussianCloud, order: &[usize], texels: usize) -> ShImages 
         palette_size,
         codebook,
     }
+}
+
+/// The palette renumbered in order of first use along the Morton curve, so neighbouring splats
+/// tend to carry nearby labels (a smaller labels image). Unused entries are dropped.
+fn by_first_use(centres: &[f32], labels: &[u32], dim: usize) -> (Vec<f32>, Vec<u32>) {
+    let mut renumber = vec![u32::MAX; centres.len() / dim];
+    let mut reordered = Vec::with_capacity(centres.len());
+    let mut next = 0u32;
+    let labels = labels
+        .iter()
+        .map(|&l| {
+            let slot = &mut renumber[l as usize];
+            if *slot == u32::MAX {
+                *slot = next;
+                next += 1;
+                reordered.extend_from_slice(&centres[l as usize * dim..(l as usize + 1) * dim]);
+            }
+            *slot
+        })
+        .collect();
+    (reordered, labels)
+}
+
+/// How much a splat's SH error shows in a picture, for weighting the palette's k-means: its
+/// opacity times its linear size (the geometric mean of its two largest axes). Chosen by render
+/// PSNR over unweighted (0.2 dB lower on six pieces of a real scene), opacity alone, and opacity ×
+/// area (which over-weights a few huge splats).
+fn importance(cloud: &GaussianCloud, i: usize) -> f32 {
+    let alpha = 1.0 / (1.0 + (-cloud.opacity_logits[i]).exp());
+    let mut s = cloud.log_scales[i];
+    s.sort_by(f32::total_cmp);
+    alpha * ((s[1] + s[2]) * 0.5).exp()
 }
 
 /// RGBA zeros with alpha 255 (what unused texels hold).
@@ -288,7 +325,7 @@ fn pack_quat(q: [f32; 4]) -> [u8; 4] {
     let mut slot = 0;
     for (i, c) in q.iter().enumerate() {
         if i != largest {
-            out[slot] = (255.0 * (c * sign * 0.5 + 0.5)).clamp(0.0, 255.0) as u8;
+            out[slot] = (255.0 * (c * sign * 0.5 + 0.5)).round().clamp(0.0, 255.0) as u8;
             slot += 1;
         }
     }
