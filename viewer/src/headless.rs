@@ -2,6 +2,7 @@
 //! tests, thumbnails and benchmarks. Any wgpu adapter will do; on a machine without a GPU it is
 //! lavapipe (Mesa's Vulkan on the CPU).
 
+use crate::gpu_sort::GpuSorter;
 use crate::renderer::Renderer;
 use crate::scene::{self, PackedSplats};
 use crate::sort::DepthSorter;
@@ -29,16 +30,32 @@ pub enum HeadlessError {
 /// Time spent in each part of one frame.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FrameTimes {
+    /// The CPU sort and the upload of its order (zero when the GPU sorts).
     pub sort: Duration,
-    /// Upload of the order, draw and wait for the GPU to finish.
+    /// The GPU's work — its sort, if it sorts, and the draw — and the wait for it to finish.
     pub gpu: Duration,
 }
 
+/// Where the depth sort runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOn {
+    /// The radix sort on the CPU ([`DepthSorter`]).
+    Cpu,
+    /// Compute shaders ([`GpuSorter`]) where the adapter has them, else the CPU.
+    Gpu,
+    /// The GPU where it is hardware, else the CPU: on lavapipe (a CPU emulating a GPU) the GPU
+    /// sort took 300 ms a frame for 125k splats where the CPU sort takes 1.3 ms.
+    Auto,
+}
+
 pub struct Headless {
+    adapter: wgpu::Adapter,
     device: wgpu::Device,
     queue: wgpu::Queue,
     renderer: Renderer,
     sorter: DepthSorter,
+    sort_on: SortOn,
+    gpu_sorter: Option<GpuSorter>,
     order: Vec<u32>,
     positions: Vec<[f32; 3]>,
     pub adapter_name: String,
@@ -46,7 +63,13 @@ pub struct Headless {
 }
 
 impl Headless {
+    /// A renderer on the first adapter wgpu finds, sorting on the GPU if it is hardware.
     pub fn new() -> Result<Self, HeadlessError> {
+        Self::with_sort(SortOn::Auto)
+    }
+
+    /// A renderer that sorts where `sort_on` says.
+    pub fn with_sort(sort_on: SortOn) -> Result<Self, HeadlessError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
@@ -59,6 +82,8 @@ impl Headless {
             label: Some("spaceport headless"),
             required_limits: wgpu::Limits {
                 max_texture_dimension_2d: limits.max_texture_dimension_2d,
+                max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+                max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
                 ..wgpu::Limits::downlevel_defaults()
             },
             ..wgpu::DeviceDescriptor::default()
@@ -66,10 +91,13 @@ impl Headless {
         .map_err(|e| HeadlessError::NoDevice(e.to_string()))?;
         let renderer = Renderer::new(&device, FORMAT);
         Ok(Self {
+            adapter: adapter.clone(),
             device,
             queue,
             renderer,
             sorter: DepthSorter::default(),
+            sort_on,
+            gpu_sorter: None,
             order: Vec::new(),
             positions: Vec::new(),
             adapter_name: adapter.get_info().name,
@@ -81,8 +109,28 @@ impl Headless {
     pub fn set_cloud(&mut self, cloud: &GaussianCloud) -> Result<(), HeadlessError> {
         let packed: PackedSplats = scene::pack(cloud, self.max_dimension)?;
         self.renderer.set_scene(&self.device, &self.queue, &packed);
+        let wanted = match self.sort_on {
+            SortOn::Cpu => false,
+            SortOn::Gpu => true,
+            SortOn::Auto => self.adapter.get_info().device_type != wgpu::DeviceType::Cpu,
+        };
+        self.gpu_sorter = (wanted && GpuSorter::supported(&self.adapter, packed.positions.len()))
+            .then(|| GpuSorter::new(&self.device, &self.queue, &packed.positions));
+        if let Some(sorter) = &self.gpu_sorter {
+            self.renderer
+                .set_sorted_pairs(sorter.sorted(), sorter.count());
+        }
         self.positions = packed.positions;
         Ok(())
+    }
+
+    /// Where the current cloud is sorted: [`SortOn::Gpu`] or [`SortOn::Cpu`].
+    pub fn sorting_on(&self) -> SortOn {
+        if self.gpu_sorter.is_some() {
+            SortOn::Gpu
+        } else {
+            SortOn::Cpu
+        }
     }
 
     /// Renders the current cloud from `camera` over `background`.
@@ -92,9 +140,11 @@ impl Headless {
         background: [f32; 3],
     ) -> Result<(Image, FrameTimes), HeadlessError> {
         let start = Instant::now();
-        self.sorter.sort(&self.positions, camera, &mut self.order);
+        if self.gpu_sorter.is_none() {
+            self.sorter.sort(&self.positions, camera, &mut self.order);
+            self.renderer.set_order(&self.queue, &self.order);
+        }
         let sorted = Instant::now();
-        self.renderer.set_order(&self.queue, &self.order);
         let size = wgpu::Extent3d {
             width: camera.width,
             height: camera.height,
@@ -124,6 +174,9 @@ impl Headless {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("frame"),
             });
+        if let Some(sorter) = &self.gpu_sorter {
+            sorter.encode(&self.queue, &mut encoder, camera);
+        }
         self.renderer
             .draw(&self.queue, &mut encoder, &view, camera, background);
         encoder.copy_texture_to_buffer(

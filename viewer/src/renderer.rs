@@ -28,13 +28,22 @@ struct SceneResources {
     sh_rest: u32,
 }
 
+/// Where the draw's instance order comes from.
+enum Order {
+    /// Indices the CPU sorted and uploaded (`SceneResources::order`), this many.
+    Uploaded(u32),
+    /// (index, key) pairs the GPU sort left in this buffer, this many.
+    Pairs(wgpu::Buffer, u32),
+}
+
 pub struct Renderer {
+    /// Reads 4-byte indices; `pairs_pipeline` reads the index of 8-byte (index, key) pairs.
     pipeline: wgpu::RenderPipeline,
+    pairs_pipeline: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
     uniforms: wgpu::Buffer,
     scene: Option<SceneResources>,
-    /// Splats in the last uploaded order (those in front of the camera).
-    visible: u32,
+    order: Order,
 }
 
 impl Renderer {
@@ -78,45 +87,47 @@ impl Renderer {
             dst_factor: wgpu::BlendFactor::OneMinusSrcAlpha,
             operation: wgpu::BlendOperation::Add,
         };
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("splat"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: wgpu::PipelineCompilationOptions::default(),
-                buffers: &[Some(wgpu::VertexBufferLayout {
-                    array_stride: 4,
-                    step_mode: wgpu::VertexStepMode::Instance,
-                    attributes: &[wgpu::VertexAttribute {
-                        format: wgpu::VertexFormat::Uint32,
-                        offset: 0,
-                        shader_location: 0,
-                    }],
-                })],
-            },
-            primitive: wgpu::PrimitiveState {
-                topology: wgpu::PrimitiveTopology::TriangleStrip,
-                ..wgpu::PrimitiveState::default()
-            },
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: wgpu::PipelineCompilationOptions::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format,
-                    blend: Some(wgpu::BlendState {
-                        color: blend,
-                        alpha: blend,
-                    }),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = |stride: u64| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some("splat"),
+                layout: Some(&pipeline_layout),
+                vertex: wgpu::VertexState {
+                    module: &shader,
+                    entry_point: Some("vs_main"),
+                    compilation_options: wgpu::PipelineCompilationOptions::default(),
+                    buffers: &[Some(wgpu::VertexBufferLayout {
+                        array_stride: stride,
+                        step_mode: wgpu::VertexStepMode::Instance,
+                        attributes: &[wgpu::VertexAttribute {
+                            format: wgpu::VertexFormat::Uint32,
+                            offset: 0,
+                            shader_location: 0,
+                        }],
+                    })],
+                },
+                primitive: wgpu::PrimitiveState {
+                    topology: wgpu::PrimitiveTopology::TriangleStrip,
+                    ..wgpu::PrimitiveState::default()
+                },
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module: &shader,
+                    entry_point: Some("fs_main"),
+                    compilation_options: wgpu::PipelineCompilationOptions::default(),
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format,
+                        blend: Some(wgpu::BlendState {
+                            color: blend,
+                            alpha: blend,
+                        }),
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        };
         let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("splat uniforms"),
             size: std::mem::size_of::<Uniforms>() as u64,
@@ -124,11 +135,12 @@ impl Renderer {
             mapped_at_creation: false,
         });
         Self {
-            pipeline,
+            pipeline: pipeline(4),
+            pairs_pipeline: pipeline(8),
             layout,
             uniforms,
             scene: None,
-            visible: 0,
+            order: Order::Uploaded(0),
         }
     }
 
@@ -194,7 +206,7 @@ impl Renderer {
             width: packed.width,
             sh_rest: u32::try_from(sh_rest_coeffs(packed.sh_degree)).unwrap_or(0),
         });
-        self.visible = 0;
+        self.order = Order::Uploaded(0);
     }
 
     /// Uploads the back-to-front order the CPU sort produced.
@@ -202,8 +214,14 @@ impl Renderer {
         if let Some(scene) = &self.scene {
             let n = order.len().min(scene.count as usize);
             queue.write_buffer(&scene.order, 0, bytemuck::cast_slice(&order[..n]));
-            self.visible = u32::try_from(n).unwrap_or(0);
+            self.order = Order::Uploaded(u32::try_from(n).unwrap_or(0));
         }
+    }
+
+    /// Draws from the GPU sort's output instead: `count` (index, key) pairs in `pairs`, those
+    /// behind the camera last (the vertex shader culls them).
+    pub fn set_sorted_pairs(&mut self, pairs: &wgpu::Buffer, count: u32) {
+        self.order = Order::Pairs(pairs.clone(), count);
     }
 
     /// Records the draw of the current scene from `camera` into `target`, cleared to `background`.
@@ -253,11 +271,15 @@ impl Renderer {
             multiview_mask: None,
         });
         if let Some(scene) = &self.scene {
-            if self.visible > 0 {
-                pass.set_pipeline(&self.pipeline);
+            let (pipeline, buffer, count) = match &self.order {
+                Order::Uploaded(n) => (&self.pipeline, &scene.order, (*n).min(scene.count)),
+                Order::Pairs(pairs, n) => (&self.pairs_pipeline, pairs, (*n).min(scene.count)),
+            };
+            if count > 0 {
+                pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &scene.bind_group, &[]);
-                pass.set_vertex_buffer(0, scene.order.slice(..));
-                pass.draw(0..4, 0..self.visible);
+                pass.set_vertex_buffer(0, buffer.slice(..));
+                pass.draw(0..4, 0..count);
             }
         }
     }

@@ -10,7 +10,7 @@ use splat::{sog, GaussianCloud};
 use std::borrow::Cow;
 use std::path::PathBuf;
 use viewer::camera::{OrbitCamera, UpAxis};
-use viewer::headless::Headless;
+use viewer::headless::{Headless, SortOn};
 
 const BAR_DB: f64 = 35.0;
 
@@ -73,6 +73,9 @@ fn random_cloud(n: usize, degree: u8, seed: u64) -> GaussianCloud {
 
 fn compare(gpu: &mut Headless, cloud: &GaussianCloud, camera: &Camera, what: &str) -> f64 {
     gpu.set_cloud(cloud).unwrap();
+    // Every adapter wgpu finds here (lavapipe included) has compute shaders: these are the GPU
+    // sort's golden tests too (the CPU sort draws the same: the last test).
+    assert_eq!(gpu.sorting_on(), SortOn::Gpu);
     let background = [0.1, 0.2, 0.3];
     let (ours, _) = gpu.render(camera, background).unwrap();
     let reference = render(cloud, camera, background);
@@ -99,7 +102,7 @@ fn save(img: &Image, name: &str) {
 
 #[test]
 fn small_clouds_of_every_sh_degree_match_the_reference() {
-    let mut gpu = Headless::new().unwrap();
+    let mut gpu = Headless::with_sort(SortOn::Gpu).unwrap();
     for degree in 0..=3u8 {
         let cloud = random_cloud(300, degree, 7 + u64::from(degree));
         // Inside the cloud (some splats behind the camera or under the near plane) and outside.
@@ -127,7 +130,7 @@ fn a_single_gaussian_covers_the_pixels_the_reference_does() {
         sh_rest: Vec::new(),
     };
     let camera = Camera::look_at([0.0; 3], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0], 0.6, 64, 64);
-    let mut gpu = Headless::new().unwrap();
+    let mut gpu = Headless::with_sort(SortOn::Gpu).unwrap();
     let db = compare(&mut gpu, &cloud, &camera, "single");
     assert!(
         db > 45.0,
@@ -150,10 +153,30 @@ fn a_real_scene_matches_the_reference() {
     })
     .unwrap();
     let orbit = OrbitCamera::framing(&cloud.positions, UpAxis::NegY);
-    let mut gpu = Headless::new().unwrap();
+    let mut gpu = Headless::with_sort(SortOn::Gpu).unwrap();
     for (i, yaw) in [0.0f32, 2.1].into_iter().enumerate() {
         let camera = OrbitCamera { yaw, ..orbit }.camera(160, 120);
         let db = compare(&mut gpu, &cloud, &camera, &format!("playbot-{i}"));
         eprintln!("playbot 125k, yaw {yaw}: {db:.1} dB");
+    }
+}
+
+#[test]
+fn the_gpu_sort_draws_what_the_cpu_sort_draws() {
+    // The same frames with either sort: the order is the same (up to depths equal within a last
+    // bit of rounding), so the images are too.
+    let mut gpu_sorted = Headless::with_sort(SortOn::Gpu).unwrap();
+    let mut cpu_sorted = Headless::with_sort(SortOn::Cpu).unwrap();
+    let cloud = random_cloud(6000, 2, 21);
+    gpu_sorted.set_cloud(&cloud).unwrap();
+    cpu_sorted.set_cloud(&cloud).unwrap();
+    assert_eq!(gpu_sorted.sorting_on(), SortOn::Gpu);
+    assert_eq!(cpu_sorted.sorting_on(), SortOn::Cpu);
+    for eye in [[0.3f32, -0.2, -3.5], [2.5, 1.5, 2.0], [0.1, 0.1, -0.3]] {
+        let camera = Camera::look_at(eye, [0.0; 3], [0.0, -1.0, 0.0], 0.9, 96, 72);
+        let (a, _) = gpu_sorted.render(&camera, [0.0; 3]).unwrap();
+        let (b, _) = cpu_sorted.render(&camera, [0.0; 3]).unwrap();
+        let db = psnr(&a, &b);
+        assert!(db >= 60.0, "GPU-sorted vs CPU-sorted frame: {db:.1} dB");
     }
 }
