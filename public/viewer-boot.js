@@ -1,11 +1,13 @@
 // Starts the 3D viewer on a viewer page: <div id="viewer" data-url="…" data-up="…">.
-// `?renderer=webgl2` forces the WebGL2 fallback.
+// `?renderer=webgl2` forces the WebGL2 fallback; `?sort=gpu` or `?sort=cpu` picks where the depth
+// sort runs (by default the GPU on hardware WebGPU).
 const el = document.getElementById('viewer');
 const params = new URLSearchParams(location.search);
 try {
   const { default: init, mount } = await import('/viewer/viewer.js');
   await init();
-  window.spaceportViewer = await mount(el, el.dataset.url, el.dataset.up || '-y', params.get('renderer') || '');
+  window.spaceportViewer = await mount(el, el.dataset.url, el.dataset.up || '-y', params.get('renderer') || '',
+    params.get('sort') || '');
 } catch (e) {
   if (el.dataset.state !== 'error') {
     el.dataset.state = 'error';

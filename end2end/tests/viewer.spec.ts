@@ -147,6 +147,13 @@ test('opens the real scene with WebGPU and matches the native renderer', async (
     // presented (plain JavaScript does the same here), so this run draws offscreen with WebGPU
     // and reads the pictures back; presentation is checked on WebGL2 below.
     await openScene(page, 'webgpu', '&renderer=webgpu-offscreen');
+    // SwiftShader is a CPU pretending to be a GPU: the depth sort stays on the CPU by default.
+    expect(await page.locator('#viewer').getAttribute('data-sort')).not.toBe('gpu');
+    await checkPictureAndControls(page);
+    // The depth sort in compute shaders (the default on hardware WebGPU), asked for here: the
+    // same pictures.
+    await openScene(page, 'webgpu', '&renderer=webgpu-offscreen&sort=gpu');
+    await expect(page.locator('#viewer')).toHaveAttribute('data-sort', 'gpu');
     await checkPictureAndControls(page);
   } finally {
     await browser.close();

@@ -5,6 +5,17 @@
 
 use splat::render::{Camera, NEAR};
 
+/// Whether an adapter is a CPU emulating a GPU (lavapipe, llvmpipe, SwiftShader, a browser's
+/// fallback adapter), where the CPU sort is far faster: on lavapipe the GPU sort took 300 ms a
+/// frame for 125k splats, the CPU sort 1.3 ms.
+pub fn is_software(info: &wgpu::AdapterInfo) -> bool {
+    let name = format!("{} {}", info.name, info.driver).to_lowercase();
+    info.device_type == wgpu::DeviceType::Cpu
+        || ["swiftshader", "llvmpipe", "lavapipe", "software"]
+            .iter()
+            .any(|s| name.contains(s))
+}
+
 /// Items per workgroup in every pass (16 rounds of 256 invocations).
 const BLOCK: u32 = 4096;
 

@@ -4,9 +4,11 @@
 //! with mouse, touch and keyboard; fly mode with WASD; double-click sets the orbit target.
 //!
 //! The container carries the state for pages and tests: `data-state` (`loading`, `ready`,
-//! `error`), `data-backend` (`webgpu`, `webgl2`), `data-progress` (0–100), `data-frames`.
+//! `error`), `data-backend` (`webgpu`, `webgl2`), `data-progress` (0–100), `data-frames`,
+//! `data-sort` (`gpu`, `worker`, `main`).
 
 use crate::camera::{pick, OrbitCamera, UpAxis};
+use crate::gpu_sort::{self, GpuSorter};
 use crate::renderer::Renderer;
 use crate::scene;
 use crate::sort::DepthSorter;
@@ -25,7 +27,7 @@ const MAX_DOWNLOAD_BYTES: usize = 1 << 30;
 struct Gpu {
     /// Kept for the viewer's lifetime: the browser loses the device once its instance is gone.
     _instance: wgpu::Instance,
-    _adapter: wgpu::Adapter,
+    adapter: wgpu::Adapter,
     /// None when rendering offscreen only (`renderer=webgpu-offscreen`, for headless tests).
     surface: Option<wgpu::Surface<'static>>,
     /// Set when the browser takes the device away (driver reset, GPU process crash).
@@ -58,6 +60,10 @@ struct State {
     opacities: Vec<f32>,
     sorter: DepthSorter,
     order: Vec<u32>,
+    /// `gpu`, `cpu`, or empty: the GPU on hardware WebGPU, else the CPU (the worker).
+    sort_preference: String,
+    /// Set when the depth sort runs in compute shaders; then no worker runs.
+    gpu_sorter: Option<GpuSorter>,
     /// The view changed: sort (here or in the worker) and draw.
     dirty: bool,
     /// A new order arrived from the worker: draw.
@@ -138,7 +144,7 @@ impl Viewer {
             let (width, height) = (s.gpu.config.width, s.gpu.config.height);
             let camera = s.orbit.camera(width, height);
             // Sort for exactly this camera: the last frame's order may predate the latest input.
-            if s.loaded {
+            if s.loaded && s.gpu_sorter.is_none() {
                 s.sorter.sort(&s.positions, &camera, &mut s.order);
                 s.gpu.renderer.set_order(&s.gpu.queue, &s.order);
             }
@@ -169,6 +175,9 @@ impl Viewer {
             let mut encoder = gpu
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            if let Some(sorter) = &s.gpu_sorter {
+                sorter.encode(&gpu.queue, &mut encoder, &camera);
+            }
             gpu.renderer
                 .draw(&gpu.queue, &mut encoder, &view, &camera, [0.0; 3]);
             encoder.copy_texture_to_buffer(
@@ -325,9 +334,21 @@ async fn create_gpu(
     let (device, queue) = adapter
         .request_device(&wgpu::DeviceDescriptor {
             label: Some("spaceport viewer"),
-            required_limits: wgpu::Limits {
-                max_texture_dimension_2d: limits.max_texture_dimension_2d,
-                ..wgpu::Limits::downlevel_webgl2_defaults()
+            // WebGPU: compute shaders for the depth sort, with buffers as large as the adapter's.
+            required_limits: if webgpu {
+                wgpu::Limits {
+                    max_texture_dimension_2d: limits.max_texture_dimension_2d,
+                    max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+                    max_buffer_size: limits.max_buffer_size,
+                    max_compute_workgroups_per_dimension: limits
+                        .max_compute_workgroups_per_dimension,
+                    ..wgpu::Limits::downlevel_defaults()
+                }
+            } else {
+                wgpu::Limits {
+                    max_texture_dimension_2d: limits.max_texture_dimension_2d,
+                    ..wgpu::Limits::downlevel_webgl2_defaults()
+                }
             },
             ..wgpu::DeviceDescriptor::default()
         })
@@ -365,7 +386,7 @@ async fn create_gpu(
     let renderer = Renderer::new(&device, format);
     Ok(Gpu {
         _instance: instance,
-        _adapter: adapter,
+        adapter,
         surface: present.then_some(surface),
         lost,
         backend: if webgpu { "webgpu" } else { "webgl2" },
@@ -587,9 +608,26 @@ async fn load(state: Rc<RefCell<State>>, url: String) {
         .iter()
         .map(|l| 1.0 / (1.0 + (-l).exp()))
         .collect();
-    s.positions = packed.positions;
     let st = &mut *s;
-    if let Some(w) = st.worker.as_mut().filter(|w| w.usable()) {
+    let gpu = &st.gpu;
+    let on_gpu = match st.sort_preference.as_str() {
+        "cpu" => false,
+        "gpu" => true,
+        _ => !gpu_sort::is_software(&gpu.adapter.get_info()),
+    } && gpu.backend == "webgpu"
+        && GpuSorter::supported(&gpu.adapter, packed.positions.len());
+    st.gpu_sorter = on_gpu.then(|| GpuSorter::new(&gpu.device, &gpu.queue, &packed.positions));
+    st.positions = packed.positions;
+    if let Some(sorter) = &st.gpu_sorter {
+        st.gpu
+            .renderer
+            .set_sorted_pairs(sorter.sorted(), sorter.count());
+        // The GPU sorts every frame: the worker has nothing to do.
+        if let Some(w) = st.worker.take() {
+            w.worker.terminate();
+        }
+        set_data(&st.container, "sort", "gpu");
+    } else if let Some(w) = st.worker.as_mut().filter(|w| w.usable()) {
         w.send_positions(&st.positions);
     }
     s.loaded = true;
@@ -789,7 +827,7 @@ fn frame(state: &Rc<RefCell<State>>, time: f64) {
     }
     let moved = std::mem::take(&mut s.dirty);
     let camera = s.orbit.camera(w, h);
-    if moved && s.loaded {
+    if moved && s.loaded && s.gpu_sorter.is_none() {
         let worker = s.worker.as_mut().filter(|w| w.usable());
         match worker {
             // The worker sorts; this frame draws with the order it has.
@@ -836,6 +874,9 @@ fn frame(state: &Rc<RefCell<State>>, time: f64) {
                 .gpu
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            if let Some(sorter) = &s.gpu_sorter {
+                sorter.encode(&s.gpu.queue, &mut encoder, &camera);
+            }
             s.gpu
                 .renderer
                 .draw(&s.gpu.queue, &mut encoder, &view, &camera, [0.0; 3]);
@@ -1116,13 +1157,15 @@ fn button(parent: &web_sys::Element, label: &str, title: &str) -> HtmlElement {
 /// `up`: the scene's up axis (`-y`, `y`, `z`). `renderer`: empty for WebGPU with WebGL2 as the
 /// fallback, `webgl2` to force the fallback, `webgpu-offscreen` to draw with WebGPU without
 /// presenting to the canvas (headless Chromium loses a SwiftShader device that presents a WebGPU
-/// canvas; tests read pictures back with `capture` instead).
+/// canvas; tests read pictures back with `capture` instead). `sort`: empty to sort on the GPU
+/// where WebGPU runs on hardware and on the CPU (in a worker) elsewhere, `gpu` or `cpu` to choose.
 #[wasm_bindgen]
 pub async fn mount(
     container: HtmlElement,
     url: String,
     up: String,
     renderer: String,
+    sort: String,
 ) -> Result<Viewer, JsValue> {
     console_error_panic_hook::set_once();
     container.set_inner_html("");
@@ -1196,6 +1239,8 @@ pub async fn mount(
         opacities: Vec::new(),
         sorter: DepthSorter::default(),
         order: Vec::new(),
+        sort_preference: sort,
+        gpu_sorter: None,
         dirty: true,
         redraw: false,
         worker: None,
