@@ -46,13 +46,21 @@ function coverage(p: Pixels): number {
 }
 
 let nativeRender: Pixels;
+/** The scene as one `.sog` bundle (our own encoder's, from the same splats). */
+let bundle: Buffer;
 
 test.beforeAll(() => {
-  const out = join(mkdtempSync(join(tmpdir(), 'spaceport-viewer-')), 'native.png');
+  const dir = mkdtempSync(join(tmpdir(), 'spaceport-viewer-'));
+  const out = join(dir, 'native.png');
   execFileSync(SPACEPORT, ['render', SCENE, out, '--width', `${W}`, '--height', `${H}`], {
     stdio: 'pipe',
   });
   nativeRender = PNG.sync.read(readFileSync(out));
+  execFileSync(SPACEPORT, ['decompress', SCENE, join(dir, 'scene.ply')], { stdio: 'pipe' });
+  execFileSync(SPACEPORT, ['compress', join(dir, 'scene.ply'), join(dir, 'scene.sog'), '--no-report'], {
+    stdio: 'pipe',
+  });
+  bundle = readFileSync(join(dir, 'scene.sog'));
 });
 
 async function serveScene(page: Page) {
@@ -185,6 +193,41 @@ test('falls back to WebGL2 where there is no WebGPU, and still matches', async (
   expect(psnr(turned, await capture(page))).toBeGreaterThan(40);
   const stats = await page.evaluate(() => JSON.parse((window as any).spaceportViewer.stats()));
   expect(stats.sort_samples).toBeGreaterThan(1);
+});
+
+test('a .sog bundle is drawn before its higher SH bands have arrived', async ({ page }) => {
+  test.setTimeout(240_000);
+  // Served as a host would: whole, or its last bytes for a suffix range request.
+  const ranges: string[] = [];
+  await page.route((url) => url.pathname === '/samples/bundle/model.sog', (route) => {
+    const range = route.request().headers()['range'];
+    const suffix = range ? /^bytes=-(\d+)$/.exec(range) : null;
+    if (suffix) {
+      ranges.push(range!);
+      const start = Math.max(0, bundle.length - Number(suffix[1]));
+      return route.fulfill({
+        status: 206,
+        body: bundle.subarray(start),
+        headers: {
+          'content-type': 'application/zip',
+          'content-range': `bytes ${start}-${bundle.length - 1}/${bundle.length}`,
+        },
+      });
+    }
+    return route.fulfill({ body: bundle, contentType: 'application/zip' });
+  });
+  await page.setViewportSize({ width: W, height: H });
+  await page.goto('/view?url=/samples/bundle/model.sog&renderer=webgl2');
+  const viewer = page.locator('#viewer');
+  await expect(viewer).toHaveAttribute('data-state', 'ready', { timeout: 120_000 });
+  // The central directory came first, and the splats were shown without their SH palette
+  // while it streamed in; the finished picture is the whole model's.
+  expect(ranges).toEqual(['bytes=-65536']);
+  await expect(viewer).toHaveAttribute('data-preview', '125000');
+  await expect(viewer).toHaveAttribute('data-splats', '125000');
+  const db = psnr(await capture(page), nativeRender);
+  console.log(`bundle canvas vs native render: ${db.toFixed(1)} dB`);
+  expect(db).toBeGreaterThanOrEqual(MIN_PSNR_DB);
 });
 
 test('a file that is not a model, and a missing one, get clear messages', async ({ page }) => {

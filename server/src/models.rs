@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use domain::ProjectId;
 use http::{HeaderMap, StatusCode};
 
-use crate::session::{attachment, error_response, user};
+use crate::session::{error_response, user};
 
 pub async fn download(
     svc: Services,
@@ -30,6 +30,7 @@ pub async fn download(
         &project,
         &file,
         "private, max-age=300",
+        &headers,
     )
     .await
 }
@@ -40,6 +41,7 @@ pub async fn shared(
     svc: Services,
     data_dir: std::path::PathBuf,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
     match svc.shares.resolve(&token).await {
         Ok(Some((owner, project))) => {
@@ -51,6 +53,7 @@ pub async fn shared(
                 &project,
                 "model.sog",
                 "public, max-age=60",
+                &headers,
             )
             .await
         }
@@ -77,6 +80,8 @@ pub async fn delivered_job(
         .filter(|job| job.status == "succeeded"))
 }
 
+/// Serves a delivered job's file with HTTP range requests (the viewer reads a `.sog`'s central
+/// directory from its last bytes before streaming the rest) and conditional requests.
 async fn serve_delivered(
     svc: &Services,
     data_dir: &std::path::Path,
@@ -84,7 +89,13 @@ async fn serve_delivered(
     project: &ProjectId,
     file: &str,
     cache: &'static str,
+    headers: &HeaderMap,
 ) -> Response {
+    use http::header::{
+        CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, IF_MODIFIED_SINCE, IF_RANGE,
+        IF_UNMODIFIED_SINCE, RANGE,
+    };
+    use tower::ServiceExt;
     let (relative, content_type) = match file {
         "model.sog" => ("model.sog", "application/zip"),
         "model.ply" => ("train/point_cloud.ply", "application/octet-stream"),
@@ -97,8 +108,24 @@ async fn serve_delivered(
         Err(e) => return error_response(&e.into()),
     };
     let path = data_dir.join("jobs").join(&job.id).join(relative);
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => attachment(bytes, content_type, cache, file),
-        Err(_) => (StatusCode::NOT_FOUND, "the model file is missing").into_response(),
+    let mut request = http::Request::new(axum::body::Body::empty());
+    for name in [RANGE, IF_RANGE, IF_MODIFIED_SINCE, IF_UNMODIFIED_SINCE] {
+        if let Some(value) = headers.get(&name) {
+            request.headers_mut().insert(name, value.clone());
+        }
     }
+    let Ok(response) = tower_http::services::ServeFile::new(&path)
+        .oneshot(request)
+        .await;
+    if response.status() == StatusCode::NOT_FOUND {
+        return (StatusCode::NOT_FOUND, "the model file is missing").into_response();
+    }
+    let mut response = response.map(axum::body::Body::new);
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    h.insert(CACHE_CONTROL, http::HeaderValue::from_static(cache));
+    if let Ok(v) = http::HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    response
 }

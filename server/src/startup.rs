@@ -216,9 +216,16 @@ fn router(config: &Config, services: Services) -> Router {
         )
         .route(
             "/s/{token}/model.sog",
-            axum::routing::get(move |path: axum::extract::Path<String>| {
-                crate::models::shared(shared_files.0.clone(), shared_files.1.clone(), path)
-            }),
+            axum::routing::get(
+                move |path: axum::extract::Path<String>, headers: http::HeaderMap| {
+                    crate::models::shared(
+                        shared_files.0.clone(),
+                        shared_files.1.clone(),
+                        path,
+                        headers,
+                    )
+                },
+            ),
         )
         .route(
             "/projects/{id}/view",

@@ -34,8 +34,36 @@ fn usize_at(b: &[u8], at: usize) -> Result<usize, FormatError> {
     usize::try_from(u32_at(b, at)?).map_err(|_| bad("offset does not fit"))
 }
 
+/// Where a stored entry lies in its archive, as the central directory says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub name: String,
+    /// Offset of the entry's local header from the start of the archive.
+    pub header: usize,
+    pub size: usize,
+}
+
 /// The stored entries of a ZIP archive, in central-directory order, borrowing their bytes.
 pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, FormatError> {
+    directory(bytes, 0)?
+        .into_iter()
+        .map(|entry| {
+            let data = entry_data(bytes, &entry)?.ok_or_else(|| {
+                bad(format!(
+                    "entry '{}' runs past the end of the archive",
+                    entry.name
+                ))
+            })?;
+            Ok((entry.name, data))
+        })
+        .collect()
+}
+
+/// The central directory of an archive of which `tail` holds the bytes from offset `base` to the
+/// end (`base` 0: the whole archive). A streaming reader fetches the last few KiB first, so it
+/// knows where every entry will lie before the entries arrive.
+pub fn directory(tail: &[u8], base: usize) -> Result<Vec<Located>, FormatError> {
+    let bytes = tail;
     if bytes.len() < 22 {
         return Err(bad("too short to be a ZIP archive"));
     }
@@ -56,6 +84,9 @@ pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, FormatError> {
     if count > MAX_ENTRIES {
         return Err(bad(format!("{count} entries; a SOG bundle has a handful")));
     }
+    let cd_offset = cd_offset
+        .checked_sub(base)
+        .ok_or_else(|| bad("the central directory starts before the bytes given"))?;
     let cd_end = cd_offset
         .checked_add(cd_size)
         .filter(|&e| e <= eocd)
@@ -72,7 +103,7 @@ pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, FormatError> {
         let name_len = usize::from(u16_at(bytes, at + 28)?);
         let extra_len = usize::from(u16_at(bytes, at + 30)?);
         let comment_len = usize::from(u16_at(bytes, at + 32)?);
-        let local = usize_at(bytes, at + 42)?;
+        let header = usize_at(bytes, at + 42)?;
         let name_bytes = bytes
             .get(at + 46..at + 46 + name_len)
             .ok_or_else(|| bad("entry name out of range"))?;
@@ -85,21 +116,33 @@ pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, FormatError> {
         if compressed != size {
             return Err(bad(format!("entry '{name}' has inconsistent sizes")));
         }
-        if u32_at(bytes, local)? != LOCAL_SIG {
-            return Err(bad(format!("entry '{name}' points at no local header")));
-        }
-        let data_start = local
-            + 30
-            + usize::from(u16_at(bytes, local + 26)?)
-            + usize::from(u16_at(bytes, local + 28)?);
-        let data = data_start
-            .checked_add(size)
-            .and_then(|end| bytes.get(data_start..end))
-            .ok_or_else(|| bad(format!("entry '{name}' runs past the end of the archive")))?;
-        entries.push((name, data));
+        entries.push(Located { name, header, size });
         at += 46 + name_len + extra_len + comment_len;
     }
     Ok(entries)
+}
+
+/// The data of `entry` within `bytes`, the archive from its start — possibly still arriving:
+/// `None` until all of the entry is there.
+pub fn entry_data<'a>(bytes: &'a [u8], entry: &Located) -> Result<Option<&'a [u8]>, FormatError> {
+    let local = entry.header;
+    if bytes.len() < local.saturating_add(30) {
+        return Ok(None);
+    }
+    if u32_at(bytes, local)? != LOCAL_SIG {
+        return Err(bad(format!(
+            "entry '{}' points at no local header",
+            entry.name
+        )));
+    }
+    let data_start = local
+        + 30
+        + usize::from(u16_at(bytes, local + 26)?)
+        + usize::from(u16_at(bytes, local + 28)?);
+    let end = data_start
+        .checked_add(entry.size)
+        .ok_or_else(|| bad(format!("entry '{}' is out of range", entry.name)))?;
+    Ok(bytes.get(data_start..end))
 }
 
 /// Writes a stored ZIP (no compression: WebP is already compressed, and stored entries can be
@@ -262,6 +305,34 @@ impl Crc32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tail_locates_every_entry_before_the_entries_arrive() {
+        let big = vec![7u8; 5000];
+        let zip = write_stored(&[("a.webp", &big), ("b.webp", b"xyz"), ("meta.json", b"{}")])
+            .expect("writes");
+        // The last 200 bytes hold meta.json and the central directory.
+        let base = zip.len() - 200;
+        let entries = directory(&zip[base..], base).expect("directory from the tail");
+        let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["a.webp", "b.webp", "meta.json"]);
+        // While the archive streams in, an entry is there only once all of it is.
+        assert_eq!(entry_data(&zip[..100], &entries[0]).expect("ok"), None);
+        assert_eq!(entry_data(&zip[..5035], &entries[0]).expect("ok"), None);
+        let first = entry_data(&zip[..5036], &entries[0]).expect("ok");
+        assert_eq!(first, Some(&big[..]));
+        assert_eq!(entry_data(&zip[..5036], &entries[1]).expect("ok"), None);
+        // A tail that starts inside the central directory cannot be read as one.
+        let late = zip.len() - 40;
+        assert!(directory(&zip[late..], late).is_err());
+        // An entry pointing at something that is not a local header is refused.
+        let wrong = Located {
+            name: "x".into(),
+            header: 3,
+            size: 1,
+        };
+        assert!(entry_data(&zip, &wrong).is_err());
+    }
 
     #[test]
     fn round_trip_and_crc() {

@@ -400,7 +400,7 @@ async fn create_gpu(
 
 /// Reads `url` to the end, reporting (bytes so far, total if known); refuses anything larger
 /// than the limit.
-async fn download(url: &str, progress: &dyn Fn(usize, Option<usize>)) -> Result<Vec<u8>, String> {
+async fn download(url: &str, progress: &dyn Fn(&[u8], Option<usize>)) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window")?;
     let response: web_sys::Response =
         wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(url))
@@ -445,9 +445,91 @@ async fn download(url: &str, progress: &dyn Fn(usize, Option<usize>)) -> Result<
         if bytes.len() > MAX_DOWNLOAD_BYTES {
             return Err("the model is larger than this viewer opens (1 GiB)".into());
         }
-        progress(bytes.len(), total);
+        progress(&bytes, total);
     }
     Ok(bytes)
+}
+
+/// How much of a `.sog` bundle's end is fetched first: `meta.json` (about 15 KB) and the
+/// central directory sit there, as the format puts `meta.json` last.
+const TAIL_BYTES: usize = 64 * 1024;
+
+/// The last bytes of `url` by a range request: (bytes, their offset, the file's size). `None`
+/// when the server does not answer with a range.
+async fn fetch_tail(url: &str) -> Option<(Vec<u8>, usize, usize)> {
+    let window = web_sys::window()?;
+    let headers = web_sys::Headers::new().ok()?;
+    headers.set("Range", &format!("bytes=-{TAIL_BYTES}")).ok()?;
+    let init = web_sys::RequestInit::new();
+    init.set_headers(&headers);
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init))
+            .await
+            .ok()?
+            .unchecked_into();
+    if response.status() != 206 {
+        if let Some(body) = response.body() {
+            let _ = body.cancel();
+        }
+        return None;
+    }
+    // "bytes FIRST-LAST/SIZE"
+    let range = response.headers().get("content-range").ok()??;
+    let (span, size) = range.strip_prefix("bytes ")?.split_once('/')?;
+    let first: usize = span.split_once('-')?.0.parse().ok()?;
+    let size: usize = size.parse().ok()?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer().ok()?)
+        .await
+        .ok()?;
+    let tail = js_sys::Uint8Array::new(&buffer).to_vec();
+    (first + tail.len() == size).then_some((tail, first, size))
+}
+
+/// What a bundle's tail says before its body arrives: where each entry will lie, and the
+/// `meta.json` of the model without its higher SH bands, which can be drawn as soon as the
+/// images it names are in.
+struct BundlePlan {
+    entries: Vec<splat::zip::Located>,
+    core_meta: Vec<u8>,
+    core_files: Vec<String>,
+}
+
+async fn bundle_plan(url: &str) -> Option<BundlePlan> {
+    let (tail, base, _) = fetch_tail(url).await?;
+    let entries = splat::zip::directory(&tail, base).ok()?;
+    let meta = entries.iter().find(|e| e.name == "meta.json")?;
+    let in_tail = splat::zip::Located {
+        header: meta.header.checked_sub(base)?,
+        ..meta.clone()
+    };
+    let meta = splat::zip::entry_data(&tail, &in_tail).ok()??;
+    let mut meta: serde_json::Value = serde_json::from_slice(meta).ok()?;
+    // Without higher bands there is nothing to draw early: the core is the whole model.
+    meta.as_object_mut()?.remove("shN")?;
+    let core_meta = meta.to_string().into_bytes();
+    let core_files = sog_files(&core_meta).ok()?;
+    Some(BundlePlan {
+        entries,
+        core_meta,
+        core_files,
+    })
+}
+
+/// The model without its higher SH bands, once every image that needs has arrived in `bytes`.
+fn decode_core(plan: &BundlePlan, bytes: &[u8]) -> Option<splat::GaussianCloud> {
+    let data = |name: &str| {
+        let entry = plan.entries.iter().find(|e| e.name == name)?;
+        splat::zip::entry_data(bytes, entry).ok()?
+    };
+    if !plan.core_files.iter().all(|f| data(f).is_some()) {
+        return None;
+    }
+    splat::sog::decode(&plan.core_meta, |name| {
+        data(name)
+            .map(std::borrow::Cow::Borrowed)
+            .ok_or_else(|| splat::FormatError::BadSog(format!("{name} has not arrived")))
+    })
+    .ok()
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -491,10 +573,35 @@ fn sog_files(meta: &[u8]) -> Result<Vec<String>, String> {
 
 /// Downloads the model at `url`: a `.sog` bundle or PLY in one file, or an unbundled SOG
 /// (`…/meta.json`, then every image it names from the same folder).
-async fn fetch_model(url: &str, container: &HtmlElement) -> Result<splat::GaussianCloud, String> {
+///
+/// A `.sog` bundle with higher SH bands is drawn early: its central directory comes first (a
+/// range request for its last bytes), and once the images of positions, shapes and base colours
+/// have arrived, `preview` gets the model without its view-dependent colour while the rest
+/// streams in.
+async fn fetch_model(
+    url: &str,
+    container: &HtmlElement,
+    preview: &dyn Fn(splat::GaussianCloud),
+) -> Result<splat::GaussianCloud, String> {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     if !path.ends_with("meta.json") {
-        let bytes = download(url, &|loaded, total| {
+        let plan = if std::path::Path::new(path)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("sog"))
+        {
+            bundle_plan(url).await
+        } else {
+            None
+        };
+        let previewed = std::cell::Cell::new(false);
+        let bytes = download(url, &|bytes, total| {
+            let loaded = bytes.len();
+            if let Some(plan) = plan.as_ref().filter(|_| !previewed.get()) {
+                if let Some(core) = decode_core(plan, bytes) {
+                    previewed.set(true);
+                    preview(core);
+                }
+            }
             let label = match total {
                 Some(t) => format!("Loading model… {:.1} of {:.1} MB", mib(loaded), mib(t)),
                 None => format!("Loading model… {:.1} MB", mib(loaded)),
@@ -515,7 +622,8 @@ async fn fetch_model(url: &str, container: &HtmlElement) -> Result<splat::Gaussi
     let done_bytes = std::cell::Cell::new(0usize);
     for (i, name) in names.iter().enumerate() {
         let n = names.len();
-        let bytes = download(&format!("{base}{name}"), &|loaded, total| {
+        let bytes = download(&format!("{base}{name}"), &|bytes, total| {
+            let loaded = bytes.len();
             #[allow(clippy::cast_precision_loss)]
             let within = total.map_or(0.5, |t| loaded as f64 / t.max(1) as f64);
             #[allow(clippy::cast_precision_loss)]
@@ -573,7 +681,15 @@ async fn load(state: Rc<RefCell<State>>, url: String) {
     set_data(&container, "state", "loading");
     show_message(&container, "", false);
     set_progress(&container, 0.0, "Loading model…");
-    let cloud = match fetch_model(&url, &container).await {
+    let previewed = std::cell::Cell::new(false);
+    let preview = |cloud: splat::GaussianCloud| {
+        // A preview that cannot be shown is no loss: the whole model follows.
+        if install(&mut state.borrow_mut(), &cloud, true).is_ok() {
+            previewed.set(true);
+            set_data(&container, "preview", &cloud.len().to_string());
+        }
+    };
+    let cloud = match fetch_model(&url, &container, &preview).await {
         Ok(c) => c,
         Err(e) => {
             set_progress(&container, 0.0, "");
@@ -588,53 +704,57 @@ async fn load(state: Rc<RefCell<State>>, url: String) {
             return;
         }
     };
-    let mut s = state.borrow_mut();
-    let packed = match scene::pack(&cloud, s.gpu.max_dimension) {
-        Ok(p) => p,
-        Err(e) => {
-            drop(s);
-            set_progress(&container, 0.0, "");
-            show_message(&container, &format!("{e}"), true);
-            return;
-        }
-    };
+    // After a preview the user may already be looking around: keep their view.
+    if let Err(e) = install(&mut state.borrow_mut(), &cloud, !previewed.get()) {
+        set_progress(&container, 0.0, "");
+        show_message(&container, &e, true);
+        return;
+    }
+    set_data(&container, "splats", &cloud.len().to_string());
+    set_progress(&container, 1.0, "");
+    set_data(&container, "state", "ready");
+}
+
+/// Puts `cloud` on the GPU as the scene to draw (from the start view if `reframe`), with its depth
+/// sort on the GPU or the CPU.
+fn install(s: &mut State, cloud: &splat::GaussianCloud, reframe: bool) -> Result<(), String> {
+    let packed = scene::pack(cloud, s.gpu.max_dimension).map_err(|e| format!("{e}"))?;
     let gpu = &mut s.gpu;
     gpu.renderer.set_scene(&gpu.device, &gpu.queue, &packed);
-    let up = s.orbit.up;
-    s.orbit = OrbitCamera::framing(&packed.positions, up);
-    s.start = s.orbit;
+    if reframe {
+        let up = s.orbit.up;
+        s.orbit = OrbitCamera::framing(&packed.positions, up);
+        s.start = s.orbit;
+    }
     s.opacities = cloud
         .opacity_logits
         .iter()
         .map(|l| 1.0 / (1.0 + (-l).exp()))
         .collect();
-    let st = &mut *s;
-    let gpu = &st.gpu;
-    let on_gpu = match st.sort_preference.as_str() {
+    let gpu = &s.gpu;
+    let on_gpu = match s.sort_preference.as_str() {
         "cpu" => false,
         "gpu" => true,
         _ => !gpu_sort::is_software(&gpu.adapter.get_info()),
     } && gpu.backend == "webgpu"
         && GpuSorter::supported(&gpu.adapter, packed.positions.len());
-    st.gpu_sorter = on_gpu.then(|| GpuSorter::new(&gpu.device, &gpu.queue, &packed.positions));
-    st.positions = packed.positions;
-    if let Some(sorter) = &st.gpu_sorter {
-        st.gpu
+    s.gpu_sorter = on_gpu.then(|| GpuSorter::new(&gpu.device, &gpu.queue, &packed.positions));
+    s.positions = packed.positions;
+    if let Some(sorter) = &s.gpu_sorter {
+        s.gpu
             .renderer
             .set_sorted_pairs(sorter.sorted(), sorter.count());
         // The GPU sorts every frame: the worker has nothing to do.
-        if let Some(w) = st.worker.take() {
+        if let Some(w) = s.worker.take() {
             w.worker.terminate();
         }
-        set_data(&st.container, "sort", "gpu");
-    } else if let Some(w) = st.worker.as_mut().filter(|w| w.usable()) {
-        w.send_positions(&st.positions);
+        set_data(&s.container, "sort", "gpu");
+    } else if let Some(w) = s.worker.as_mut().filter(|w| w.usable()) {
+        w.send_positions(&s.positions);
     }
     s.loaded = true;
     s.dirty = true;
-    set_data(&container, "splats", &cloud.len().to_string());
-    set_progress(&container, 1.0, "");
-    set_data(&container, "state", "ready");
+    Ok(())
 }
 
 fn add_retry(state: Rc<RefCell<State>>, url: String) {

@@ -255,6 +255,30 @@ async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
     let sog = sog.bytes().await.unwrap();
     assert!(sog.starts_with(b"PK"));
     assert_eq!(sog.len() as u64, sog_len, "the report's size is the file's");
+    // The viewer reads a bundle's central directory from its last bytes first: ranges work,
+    // and a range past the end is refused.
+    let url = format!("{}/api/projects/{project}/files/model.sog", b.base);
+    let tail = b
+        .client
+        .get(&url)
+        .header("range", "bytes=-100")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        tail.headers()["content-range"],
+        format!("bytes {}-{}/{}", sog.len() - 100, sog.len() - 1, sog.len()).as_str()
+    );
+    assert_eq!(tail.bytes().await.unwrap(), sog[sog.len() - 100..]);
+    let past = b
+        .client
+        .get(&url)
+        .header("range", format!("bytes={}-", sog.len() + 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(past.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     // Degree 1: three SH rest coefficients per channel in the delivered PLY.
     let ply = b
         .client
@@ -371,7 +395,16 @@ async fn viewer_pages_and_share_links(b: &Browser, other: &Browser, project: &st
         .contains(&format!("data-url=\"{path}/model.sog\"")));
     let model = get(&anonymous, format!("{path}/model.sog")).await;
     assert_eq!(model.status(), StatusCode::OK);
-    assert!(model.bytes().await.unwrap().starts_with(b"PK"));
+    let model = model.bytes().await.unwrap();
+    assert!(model.starts_with(b"PK"));
+    let tail = anonymous
+        .get(format!("{}{path}/model.sog", b.base))
+        .header("range", "bytes=-22")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(tail.bytes().await.unwrap(), model[model.len() - 22..]);
     // The link opens the model, not the account's other files.
     assert_eq!(
         get(&anonymous, format!("{path}/model.ply")).await.status(),
