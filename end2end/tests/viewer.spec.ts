@@ -103,6 +103,9 @@ async function openScene(page: Page, backend: string, query = '') {
   await expect(viewer).toHaveAttribute('data-progress', '100');
   await expect(viewer).toHaveAttribute('data-splats', '125000');
   expect(Math.max(...progress)).toBeLessThanOrEqual(100);
+  // Chromium decodes the WebP images itself (WebCodecs), checked against our decoder on sh0.
+  await expect(viewer).toHaveAttribute('data-webp', query.includes('webp=wasm') ? 'wasm' : 'browser');
+  console.log(`decode: ${await viewer.getAttribute('data-decode-ms')} ms (${await viewer.getAttribute('data-webp')})`);
 }
 
 async function checkPictureAndControls(page: Page) {
@@ -158,9 +161,9 @@ test('opens the real scene with WebGPU and matches the native renderer', async (
     // SwiftShader is a CPU pretending to be a GPU: the depth sort stays on the CPU by default.
     expect(await page.locator('#viewer').getAttribute('data-sort')).not.toBe('gpu');
     await checkPictureAndControls(page);
-    // The depth sort in compute shaders (the default on hardware WebGPU), asked for here: the
-    // same pictures.
-    await openScene(page, 'webgpu', '&renderer=webgpu-offscreen&sort=gpu');
+    // The depth sort in compute shaders (the default on hardware WebGPU), asked for here, and
+    // the images decoded by our own decoder: the same pictures.
+    await openScene(page, 'webgpu', '&renderer=webgpu-offscreen&sort=gpu&webp=wasm');
     await expect(page.locator('#viewer')).toHaveAttribute('data-sort', 'gpu');
     await checkPictureAndControls(page);
   } finally {
@@ -224,6 +227,7 @@ test('a .sog bundle is drawn before its higher SH bands have arrived', async ({ 
   // while it streamed in; the finished picture is the whole model's.
   expect(ranges).toEqual(['bytes=-65536']);
   await expect(viewer).toHaveAttribute('data-preview', '125000');
+  await expect(viewer).toHaveAttribute('data-webp', 'browser');
   await expect(viewer).toHaveAttribute('data-splats', '125000');
   const db = psnr(await capture(page), nativeRender);
   console.log(`bundle canvas vs native render: ${db.toFixed(1)} dB`);

@@ -121,6 +121,18 @@ struct Image {
     rgba: Vec<u8>,
 }
 
+/// One of the files a `meta.json` names, as [`decode_with`] is given it: the WebP bytes, or
+/// pixels something else (a browser's own decoder) already decoded.
+pub enum Source<'a> {
+    WebP(Cow<'a, [u8]>),
+    /// RGBA8, row by row, `width × height × 4` bytes, not premultiplied.
+    Rgba {
+        width: u32,
+        height: u32,
+        rgba: Vec<u8>,
+    },
+}
+
 impl Image {
     fn texel(&self, i: usize) -> [u8; 4] {
         let at = i * 4;
@@ -143,16 +155,7 @@ fn decode_webp(name: &str, bytes: &[u8], max_pixels: usize) -> Result<Image, For
     let mut decoder = image_webp::WebPDecoder::new(std::io::Cursor::new(bytes))
         .map_err(|e| err(e.to_string()))?;
     let (width, height) = decoder.dimensions();
-    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
-        return Err(err(format!(
-            "{width}×{height} is not a valid SOG image size"
-        )));
-    }
-    if (width as usize) * (height as usize) > max_pixels {
-        return Err(err(format!(
-            "{width}×{height} is far larger than the splat count needs"
-        )));
-    }
+    check_size(width, height, max_pixels).map_err(err)?;
     if decoder.is_lossy() {
         return Err(err(
             "lossy WebP corrupts SOG data; images must be lossless".into()
@@ -177,6 +180,19 @@ fn decode_webp(name: &str, bytes: &[u8], max_pixels: usize) -> Result<Image, For
         height,
         rgba,
     })
+}
+
+/// Whether a `width × height` image can be a SOG image of at most `max_pixels`.
+fn check_size(width: u32, height: u32, max_pixels: usize) -> Result<(), String> {
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(format!("{width}×{height} is not a valid SOG image size"));
+    }
+    if (width as usize) * (height as usize) > max_pixels {
+        return Err(format!(
+            "{width}×{height} is far larger than the splat count needs"
+        ));
+    }
+    Ok(())
 }
 
 /// 256 codebook entries; a `null` first entry (older writers) is patched as the engine does.
@@ -217,6 +233,15 @@ pub fn decode<'a>(
     meta_json: &[u8],
     file: impl Fn(&str) -> Result<Cow<'a, [u8]>, FormatError>,
 ) -> Result<GaussianCloud, FormatError> {
+    decode_with(meta_json, |name| file(name).map(Source::WebP))
+}
+
+/// As [`decode`], with each file given as WebP or as decoded pixels (held to the same size
+/// checks as pixels this crate decodes).
+pub fn decode_with<'a>(
+    meta_json: &[u8],
+    file: impl Fn(&str) -> Result<Source<'a>, FormatError>,
+) -> Result<GaussianCloud, FormatError> {
     let meta: serde_json::Value = serde_json::from_slice(meta_json)
         .map_err(|e| FormatError::NotSog(format!("meta.json: {e}")))?;
     let parse_err = |e: serde_json::Error| FormatError::NotSog(format!("meta.json: {e}"));
@@ -236,7 +261,7 @@ pub fn decode<'a>(
 }
 
 /// Fetches a file a `meta.json` names.
-type FetchFile<'f, 'a> = dyn Fn(&str) -> Result<Cow<'a, [u8]>, FormatError> + 'f;
+type FetchFile<'f, 'a> = dyn Fn(&str) -> Result<Source<'a>, FormatError> + 'f;
 
 /// Fetches and decodes image `index` of a file list (`what` names the list in errors).
 type LoadImage<'a> = dyn Fn(&[String], usize, &str) -> Result<Image, FormatError> + 'a;
@@ -261,7 +286,31 @@ fn image_loader<'f, 'a: 'f>(
             if name.contains('/') || name.contains('\\') || name.contains("..") {
                 return Err(bad(format!("file name '{name}' must be a plain name")));
             }
-            decode_webp(name, &file(name)?, max_pixels)
+            match file(name)? {
+                Source::WebP(bytes) => decode_webp(name, &bytes, max_pixels),
+                Source::Rgba {
+                    width,
+                    height,
+                    rgba,
+                } => {
+                    let err = |message: String| FormatError::BadImage {
+                        name: name.clone(),
+                        message,
+                    };
+                    check_size(width, height, max_pixels).map_err(err)?;
+                    if rgba.len() != width as usize * height as usize * 4 {
+                        return Err(err(format!(
+                            "{} bytes of pixels for a {width}×{height} image",
+                            rgba.len()
+                        )));
+                    }
+                    Ok(Image {
+                        width,
+                        height,
+                        rgba,
+                    })
+                }
+            }
         },
     ))
 }
@@ -554,6 +603,66 @@ mod tests {
         let cb = codebook("t", &raw).expect("patched");
         assert!((cb[0] - (1.0 + (1.0 - 255.0) / 255.0)).abs() < 1e-6);
         assert!(codebook("t", &raw[..255]).is_err());
+    }
+
+    #[test]
+    fn pixels_decoded_elsewhere_give_the_same_cloud_and_are_size_checked() {
+        let n = 300;
+        #[allow(clippy::cast_precision_loss)]
+        let cloud = GaussianCloud {
+            positions: (0..n).map(|i| [i as f32 * 0.01, 0.5, -1.0]).collect(),
+            log_scales: vec![[-2.0, -3.0, -4.0]; n],
+            rotations: vec![[1.0, 0.0, 0.0, 0.0]; n],
+            opacity_logits: (0..n).map(|i| i as f32 / 50.0 - 3.0).collect(),
+            sh_dc: vec![[0.2, -0.1, 0.4]; n],
+            sh_degree: 1,
+            sh_rest: (0..n * 9).map(|i| (i % 17) as f32 / 20.0 - 0.4).collect(),
+        };
+        let sog = encode::encode(&cloud, |_| {}).expect("encodes");
+        let file = |name: &str| {
+            sog.files
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, d)| d.as_slice())
+                .ok_or_else(|| bad(name))
+        };
+        let meta = file("meta.json").expect("meta");
+        let by_crate = decode(meta, |name| file(name).map(Cow::Borrowed)).expect("decodes");
+        let as_pixels = |name: &str| {
+            let image = decode_webp(name, file(name)?, 1 << 20)?;
+            Ok(Source::Rgba {
+                width: image.width,
+                height: image.height,
+                rgba: image.rgba,
+            })
+        };
+        assert_eq!(decode_with(meta, as_pixels).expect("decodes"), by_crate);
+        // Pixels that do not fill their image, or an image far larger than the splats need.
+        let short = decode_with(meta, |name| {
+            let Source::Rgba {
+                width,
+                height,
+                mut rgba,
+            } = as_pixels(name)?
+            else {
+                unreachable!()
+            };
+            rgba.pop();
+            Ok(Source::Rgba {
+                width,
+                height,
+                rgba,
+            })
+        });
+        assert!(short.is_err());
+        let huge = decode_with(meta, |_| {
+            Ok(Source::Rgba {
+                width: 4000,
+                height: 4000,
+                rgba: Vec::new(),
+            })
+        });
+        assert!(format!("{:?}", huge.expect_err("refused")).contains("far larger"));
     }
 
     #[test]
