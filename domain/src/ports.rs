@@ -168,6 +168,49 @@ pub trait UploadStore: Send + Sync {
 /// Pipeline stages, in order.
 pub const STAGES: [&str; 4] = ["ingest", "sfm", "train", "compress"];
 
+/// The `spaceport` command line that runs `stage` of a job with `params`, in the job folder `dir`
+/// (ingest reads the uploaded photo `archive`). One definition for every runner: the local job
+/// runner calls it directly; in the cloud, the container gets the stage and the parameters and
+/// calls it through `spaceport run-stage`. `None` for a stage that does not exist.
+pub fn stage_args(
+    stage: &str,
+    params: &JobParams,
+    archive: &str,
+    dir: &str,
+) -> Option<Vec<String>> {
+    let p = params;
+    let s = |v: &str| v.to_owned();
+    Some(match stage {
+        "ingest" => vec![
+            s("ingest"),
+            s(archive),
+            s(dir),
+            s("--max-size"),
+            p.working_size.to_string(),
+        ],
+        "sfm" => vec![s("sfm"), s(dir)],
+        "train" => vec![
+            s("train"),
+            s(dir),
+            s("--iterations"),
+            p.iterations.to_string(),
+            s("--max-size"),
+            p.train_size.to_string(),
+            s("--sh-degree"),
+            p.sh_degree.to_string(),
+            s("--max-gaussians"),
+            p.max_gaussians.to_string(),
+            s("--resume"),
+        ],
+        "compress" => vec![
+            s("compress"),
+            format!("{dir}/train/point_cloud.ply"),
+            format!("{dir}/model.sog"),
+        ],
+        _ => return None,
+    })
+}
+
 /// How hard to work: quality presets, or explicit settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JobParams {
@@ -332,4 +375,28 @@ pub trait ShareLinks: Send + Sync {
     async fn revoke(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError>;
     /// Who shared what under `token`: (owner, project).
     async fn resolve(&self, token: &str) -> Result<Option<(UserId, ProjectId)>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stage_has_its_command_line() {
+        let params = JobParams::preset("standard").expect("preset");
+        for stage in STAGES {
+            let args = stage_args(stage, &params, "/up/photos.zip", "/jobs/j1").expect(stage);
+            assert_eq!(args[0], stage, "the stage's own subcommand");
+        }
+        let ingest = stage_args("ingest", &params, "/up/photos.zip", "/jobs/j1").expect("ingest");
+        assert_eq!(ingest[1..3], ["/up/photos.zip", "/jobs/j1"]);
+        let train = stage_args("train", &params, "", "/jobs/j1").expect("train");
+        let at = train.iter().position(|a| a == "--sh-degree").expect("flag");
+        assert_eq!(train[at + 1], params.sh_degree.to_string());
+        assert_eq!(
+            stage_args("compress", &params, "", "/jobs/j1").expect("compress")[1..],
+            ["/jobs/j1/train/point_cloud.ply", "/jobs/j1/model.sog"]
+        );
+        assert!(stage_args("deploy", &params, "", "/jobs/j1").is_none());
+    }
 }

@@ -131,6 +131,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Preset::Preview)]
         preset: Preset,
     },
+    /// Run one stage of a job as the job runners do, from the job's parameters as JSON (what a
+    /// cloud container is given): the same command line the local runner builds.
+    RunStage {
+        stage: String,
+        job: PathBuf,
+        /// The job's parameters (`JobParams` as JSON).
+        #[arg(long)]
+        params: String,
+        /// The uploaded photo archive (ingest only).
+        #[arg(long, default_value = "")]
+        archive: String,
+    },
     /// Render a splat file (PLY or SOG) with the viewer's GPU renderer from its default start
     /// view into a PNG. Prints the adapter and the frame time.
     Render {
@@ -232,6 +244,12 @@ fn main() -> ExitCode {
             job,
             preset,
         } => run_cmd(&source, &job, preset),
+        Command::RunStage {
+            stage,
+            job,
+            params,
+            archive,
+        } => run_stage_cmd(&stage, &job, &params, &archive),
         Command::Render {
             scene,
             output,
@@ -254,6 +272,29 @@ fn main() -> ExitCode {
             eprintln!("spaceport: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run_stage_cmd(stage: &str, job: &Path, params: &str, archive: &str) -> anyhow::Result<()> {
+    let params: domain::ports::JobParams = serde_json::from_str(params)
+        .map_err(|e| anyhow::anyhow!("--params is not a job's parameters: {e}"))?;
+    let args = domain::ports::stage_args(stage, &params, archive, &job.display().to_string())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no stage '{stage}' (stages: {})",
+                domain::ports::STAGES.join(", ")
+            )
+        })?;
+    if stage == "ingest" && archive.is_empty() {
+        anyhow::bail!("ingest needs --archive (the uploaded photos)");
+    }
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args(&args)
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        anyhow::bail!("stage {stage} failed ({status})")
     }
 }
 

@@ -323,41 +323,15 @@ impl LocalJobs {
     }
 
     fn stage_args(&self, job: &Job, stage: &str, dir: &Path) -> Vec<String> {
-        let p = job.params;
-        let d = dir.display().to_string();
-        match stage {
-            "ingest" => vec![
-                "ingest".into(),
-                LocalUploads::archive_path(&self.data_dir, &job.project)
-                    .display()
-                    .to_string(),
-                d,
-                "--max-size".into(),
-                p.working_size.to_string(),
-            ],
-            "sfm" => vec!["sfm".into(), d],
-            "train" => vec![
-                "train".into(),
-                d,
-                "--iterations".into(),
-                p.iterations.to_string(),
-                "--max-size".into(),
-                p.train_size.to_string(),
-                "--sh-degree".into(),
-                p.sh_degree.to_string(),
-                "--max-gaussians".into(),
-                p.max_gaussians.to_string(),
-                "--resume".into(),
-            ],
-            _ => vec![
-                "compress".into(),
-                dir.join("train")
-                    .join("point_cloud.ply")
-                    .display()
-                    .to_string(),
-                dir.join("model.sog").display().to_string(),
-            ],
-        }
+        let archive = LocalUploads::archive_path(&self.data_dir, &job.project);
+        // Every stage the runner walks is in STAGES, which `stage_args` covers.
+        domain::ports::stage_args(
+            stage,
+            &job.params,
+            &archive.display().to_string(),
+            &dir.display().to_string(),
+        )
+        .unwrap_or_default()
     }
 
     /// Runs one stage; Err carries the reason to show the user.

@@ -1,0 +1,195 @@
+//! The Step Functions state machine (Amazon States Language) that runs one job in the cloud.
+//!
+//! Input: `{"job_id": "...", "params": JobParams, "archive": "s3://…/photos.zip",
+//! "start_from": "ingest" | "sfm" | "train" | "compress"}`. A Choice state starts at
+//! `start_from` (retry from a stage, as the local runner does); each stage is a SageMaker
+//! processing job (`createProcessingJob.sync`: the execution waits for it, and stopping the
+//! execution stops the job) running our container's `spaceport run-stage STAGE DIR --params
+//! JSON`, which builds the same command line as the local runner. The job folder lives at
+//! `s3://${Bucket}/jobs/{job_id}/`: every stage gets it at `/opt/ml/processing/job` and uploads it
+//! back when it ends, so each stage sees the previous stages' results.
+//!
+//! Transient service errors (throttling, capacity, internal errors) are retried with backoff; a
+//! stage that itself fails (`States.TaskFailed`: COLMAP found no model, the photos were bad) is
+//! not — retrying cannot help, and the user is told why. Failures go through a Pass state that
+//! records which stage failed (`$.failed_stage`, for the app) before the Fail state.
+//!
+//! `${…}` placeholders are filled by the deployment template's `DefinitionSubstitutions`:
+//! `Bucket`, `PipelineImageUri`, `PipelineRoleArn`, `GpuInstanceType`, `CpuInstanceType`.
+
+use domain::ports::STAGES;
+use serde_json::{json, Map, Value};
+
+/// Where in the container the job folder is.
+const JOB_DIR: &str = "/opt/ml/processing/job";
+/// Where in the container ingest finds the uploaded photos.
+const PHOTOS_DIR: &str = "/opt/ml/processing/photos";
+
+/// Errors worth another try: the service, not the stage, failed.
+pub const TRANSIENT_ERRORS: [&str; 3] = [
+    "SageMaker.AmazonSageMakerException",
+    "SageMaker.ResourceLimitExceededException",
+    "ThrottlingException",
+];
+
+/// The state that runs `stage`.
+pub fn task_name(stage: &str) -> String {
+    format!("Run {stage}")
+}
+
+/// The longest a stage may run, in seconds (SageMaker stops it then, and the stage fails).
+fn max_runtime(stage: &str) -> u32 {
+    match stage {
+        "sfm" => 6 * 3600,
+        "train" => 12 * 3600,
+        _ => 2 * 3600,
+    }
+}
+
+/// Stages that want a GPU (COLMAP's SIFT and matching, 3DGS training).
+fn needs_gpu(stage: &str) -> bool {
+    matches!(stage, "sfm" | "train")
+}
+
+fn task(stage: &str, next: &str) -> Value {
+    let job_uri = "States.Format('s3://${Bucket}/jobs/{}/', $.job_id)";
+    let mut inputs = vec![json!({
+        "InputName": "job",
+        "S3Input": {
+            "S3Uri.$": job_uri,
+            "LocalPath": JOB_DIR,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+        }
+    })];
+    let mut arguments = format!(
+        "States.Array('run-stage', '{stage}', '{JOB_DIR}', '--params', States.JsonToString($.params))"
+    );
+    if stage == "ingest" {
+        // The job folder is empty before ingest (SageMaker refuses an empty input prefix): the
+        // photos are its only input.
+        inputs.clear();
+        inputs.push(json!({
+            "InputName": "photos",
+            "S3Input": {
+                "S3Uri.$": "$.archive",
+                "LocalPath": PHOTOS_DIR,
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+            }
+        }));
+        arguments = format!(
+            "States.Array('run-stage', '{stage}', '{JOB_DIR}', '--params', \
+             States.JsonToString($.params), '--archive', '{PHOTOS_DIR}/photos.zip')"
+        );
+    }
+    let instance = if needs_gpu(stage) {
+        "${GpuInstanceType}"
+    } else {
+        "${CpuInstanceType}"
+    };
+    json!({
+        "Type": "Task",
+        "Comment": format!("The {stage} stage as a SageMaker processing job"),
+        "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        "Parameters": {
+            // Unique per attempt: a retried stage starts a new job.
+            "ProcessingJobName.$": format!(
+                "States.Format('{{}}-{stage}-{{}}', $.job_id, $$.State.RetryCount)"
+            ),
+            "RoleArn": "${PipelineRoleArn}",
+            "AppSpecification": {
+                "ImageUri": "${PipelineImageUri}",
+                "ContainerEntrypoint": ["spaceport"],
+                "ContainerArguments.$": arguments,
+            },
+            "ProcessingInputs": inputs,
+            "ProcessingOutputConfig": {
+                "Outputs": [{
+                    "OutputName": "job",
+                    "S3Output": {
+                        "S3Uri.$": job_uri,
+                        "LocalPath": JOB_DIR,
+                        "S3UploadMode": "EndOfJob",
+                    }
+                }]
+            },
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": 1,
+                    "InstanceType": instance,
+                    "VolumeSizeInGB": 100,
+                }
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime(stage)},
+            "Tags": [{"Key": "spaceport:stage", "Value": stage}],
+        },
+        // The execution's input (job id, parameters) must reach every stage unchanged.
+        "ResultPath": null,
+        "Retry": [{
+            "ErrorEquals": TRANSIENT_ERRORS,
+            "IntervalSeconds": 30,
+            "MaxAttempts": 4,
+            "BackoffRate": 2.0,
+        }],
+        "Catch": [{
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": "$.error",
+            "Next": format!("{stage} failed"),
+        }],
+        "Next": next,
+    })
+}
+
+/// The state machine definition, as the deployment uploads it.
+pub fn definition() -> Value {
+    let mut states = Map::new();
+    let choices: Vec<Value> = STAGES
+        .iter()
+        .map(|stage| {
+            json!({
+                "Variable": "$.start_from",
+                "StringEquals": stage,
+                "Next": task_name(stage),
+            })
+        })
+        .collect();
+    states.insert(
+        "Start from".into(),
+        json!({
+            "Type": "Choice",
+            "Comment": "Where the job starts: the first stage, or a later one on a retry",
+            "Choices": choices,
+            "Default": task_name(STAGES[0]),
+        }),
+    );
+    for (i, stage) in STAGES.iter().enumerate() {
+        let next = STAGES
+            .get(i + 1)
+            .map_or_else(|| "Delivered".to_owned(), |s| task_name(s));
+        states.insert(task_name(stage), task(stage, &next));
+        states.insert(
+            format!("{stage} failed"),
+            json!({
+                "Type": "Pass",
+                "Result": stage,
+                "ResultPath": "$.failed_stage",
+                "Next": "Failed",
+            }),
+        );
+    }
+    states.insert("Delivered".into(), json!({"Type": "Succeed"}));
+    states.insert(
+        "Failed".into(),
+        json!({
+            "Type": "Fail",
+            "ErrorPath": "$.error.Error",
+            "CausePath": "$.error.Cause",
+        }),
+    );
+    json!({
+        "Comment": "Spaceport: one job's pipeline (generated by `cargo run -p cloud --example state-machine`)",
+        "StartAt": "Start from",
+        "States": states,
+    })
+}
