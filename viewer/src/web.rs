@@ -479,6 +479,13 @@ async fn fetch_tail(url: &str) -> Option<(Vec<u8>, usize, usize)> {
     let (span, size) = range.strip_prefix("bytes ")?.split_once('/')?;
     let first: usize = span.split_once('-')?.0.parse().ok()?;
     let size: usize = size.parse().ok()?;
+    // A server sending far more than was asked for gets a plain download instead.
+    if size.saturating_sub(first) > 2 * TAIL_BYTES {
+        if let Some(body) = response.body() {
+            let _ = body.cancel();
+        }
+        return None;
+    }
     let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer().ok()?)
         .await
         .ok()?;
@@ -516,15 +523,23 @@ async fn bundle_plan(url: &str) -> Option<BundlePlan> {
     })
 }
 
-/// The model without its higher SH bands, once every image that needs has arrived in `bytes`.
+/// An entry of the bundle, once all of it is in `bytes`.
+fn arrived<'b>(plan: &BundlePlan, bytes: &'b [u8], name: &str) -> Option<&'b [u8]> {
+    let entry = plan.entries.iter().find(|e| e.name == name)?;
+    splat::zip::entry_data(bytes, entry).ok()?
+}
+
+/// Whether every image the model without its higher SH bands needs is in `bytes`.
+fn core_arrived(plan: &BundlePlan, bytes: &[u8]) -> bool {
+    plan.core_files
+        .iter()
+        .all(|f| arrived(plan, bytes, f).is_some())
+}
+
+/// The model without its higher SH bands (`None` if those images do not decode: the whole
+/// model's decode will say why).
 fn decode_core(plan: &BundlePlan, bytes: &[u8]) -> Option<splat::GaussianCloud> {
-    let data = |name: &str| {
-        let entry = plan.entries.iter().find(|e| e.name == name)?;
-        splat::zip::entry_data(bytes, entry).ok()?
-    };
-    if !plan.core_files.iter().all(|f| data(f).is_some()) {
-        return None;
-    }
+    let data = |name: &str| arrived(plan, bytes, name);
     splat::sog::decode(&plan.core_meta, |name| {
         data(name)
             .map(std::borrow::Cow::Borrowed)
@@ -598,9 +613,12 @@ async fn fetch_model(
         let bytes = download(url, &|bytes, total| {
             let loaded = bytes.len();
             if let Some(plan) = plan.as_ref().filter(|_| !previewed.get()) {
-                if let Some(core) = decode_core(plan, bytes) {
+                // One try: a core that does not decode is not decoded again for every chunk.
+                if core_arrived(plan, bytes) {
                     previewed.set(true);
-                    preview(core);
+                    if let Some(core) = decode_core(plan, bytes) {
+                        preview(core);
+                    }
                 }
             }
             let label = match total {
@@ -727,6 +745,10 @@ async fn decode_sog(
     result.map_err(|e| format!("the model could not be read: {e}"))
 }
 
+/// The largest decoded image taken from the browser: 256 MiB, 64 M texels (a SOG of 16 M
+/// splats); past it the format core decodes, and refuses what no splat count justifies.
+const MAX_IMAGE_BYTES: f64 = 256.0 * 1024.0 * 1024.0;
+
 /// Width, height and RGBA8 rows of a decoded image.
 type Pixels = (u32, u32, Vec<u8>);
 
@@ -805,7 +827,10 @@ async fn browser_webp_all(images: &[&[u8]]) -> Option<Vec<Pixels>> {
         let mut buffers = Vec::with_capacity(frames.len());
         let copies = Array::new();
         for frame in &frames {
-            let size = call(frame, "allocationSize", &Array::new())?.as_f64()?;
+            // A hostile file can claim any size; the format core's decoder refuses it by name.
+            let size = call(frame, "allocationSize", &Array::new())?
+                .as_f64()
+                .filter(|s| (1.0..=MAX_IMAGE_BYTES).contains(s))?;
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let buffer = js_sys::Uint8Array::new_with_length(size as u32);
             copies.push(&call(frame, "copyTo", &Array::of1(&buffer))?);
