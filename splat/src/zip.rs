@@ -59,11 +59,10 @@ pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, FormatError> {
         .collect()
 }
 
-/// The central directory of an archive of which `tail` holds the bytes from offset `base` to the
+/// The central directory of an archive of which `bytes` are the tail, from offset `base` to the
 /// end (`base` 0: the whole archive). A streaming reader fetches the last few KiB first, so it
 /// knows where every entry will lie before the entries arrive.
-pub fn directory(tail: &[u8], base: usize) -> Result<Vec<Located>, FormatError> {
-    let bytes = tail;
+pub fn directory(bytes: &[u8], base: usize) -> Result<Vec<Located>, FormatError> {
     if bytes.len() < 22 {
         return Err(bad("too short to be a ZIP archive"));
     }
