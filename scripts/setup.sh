@@ -46,6 +46,22 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WBG_VERSION
   cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
 
+# --- Python side: the local stand-in of AWS and the template linter ------------------------------
+# Cloud mode's tests run its adapters against the moto server (S3, DynamoDB, Cognito, Step
+# Functions on localhost) and lint the AWS template with cfn-lint; both live in a virtual
+# environment under .tools/ so nothing touches the system's Python.
+MOTO_VERSION="5.2.5"
+CFN_LINT_VERSION="1.58.0"
+AWS_TOOLS="$ROOT/.tools/aws"
+if [ "$("$AWS_TOOLS/bin/python" -c 'import moto, cfnlint.version as v; print(moto.__version__, v.__version__)' 2>/dev/null)" \
+     != "$MOTO_VERSION $CFN_LINT_VERSION" ]; then
+  command -v python3 >/dev/null 2>&1 || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3 python3-venv >/dev/null; }
+  log "installing moto $MOTO_VERSION and cfn-lint $CFN_LINT_VERSION into .tools/aws"
+  python3 -m venv "$AWS_TOOLS"
+  "$AWS_TOOLS/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+fi
+export PATH="$AWS_TOOLS/bin:$PATH"
+
 # --- npm side: Playwright and binaryen's wasm-opt ---------------------------------------------
 if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ] \
    || [ "$ROOT/end2end/package-lock.json" -nt "$ROOT/end2end/node_modules/.package-lock.json" ]; then

@@ -5,8 +5,11 @@
 //! compiles for wasm32 and the browser shares the exact types the server validates with.
 
 pub mod error;
+pub mod messages;
 pub mod ports;
 pub mod ratelimit;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod types;
 
 pub use error::{AuthError, StoreError, ValidationError};

@@ -154,6 +154,19 @@ pub trait UploadStore: Send + Sync {
         size: u64,
     ) -> Result<UploadSession, StoreError>;
     async fn get(&self, owner: &UserId, id: &str) -> Result<UploadSession, StoreError>;
+    /// Where the client sends part `part` itself: a URL to `PUT` the part's bytes to (a
+    /// presigned S3 URL, valid for a while, after which the client reports the part with
+    /// `confirm_part`), or `None` to send it through `put_part`. A store that hands out URLs
+    /// refuses them like `put_part` for a part that does not exist or a completed upload.
+    async fn part_url(
+        &self,
+        owner: &UserId,
+        id: &str,
+        part: u32,
+    ) -> Result<Option<String>, StoreError> {
+        let _ = (owner, id, part);
+        Ok(None)
+    }
     async fn put_part(
         &self,
         owner: &UserId,
@@ -161,6 +174,21 @@ pub trait UploadStore: Send + Sync {
         part: u32,
         bytes: &[u8],
     ) -> Result<(), StoreError>;
+    /// Records a part the client sent to its `part_url` itself, with the `ETag` the storage
+    /// answered; the storage checks it again at `complete`. Stores without part URLs refuse.
+    async fn confirm_part(
+        &self,
+        owner: &UserId,
+        id: &str,
+        part: u32,
+        etag: &str,
+    ) -> Result<(), StoreError> {
+        let _ = (owner, id, part, etag);
+        Err(StoreError::Validation(crate::ValidationError::new(
+            "part",
+            "send the part's bytes to this server",
+        )))
+    }
     /// Assembles the parts into the project's photo archive; every part must be present.
     async fn complete(&self, owner: &UserId, id: &str) -> Result<UploadSession, StoreError>;
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use domain::ports::{AuthProvider, Invitation, Message, Notifier, SessionToken, SignInOutcome};
+use domain::ports::{AuthProvider, Invitation, Notifier, SessionToken, SignInOutcome};
 use domain::{AuthError, Email, Handle, NewPassword, Role, User, UserId, UserSummary};
 use sqlx::{Row, SqlitePool};
 
@@ -279,19 +279,14 @@ impl AuthProvider for LocalAuth {
             .execute(&self.pool)
             .await
             .map_err(db)?;
-        let minutes = self.reset_link_ttl_secs / 60;
-        let body = format!(
-            "Someone (hopefully you) asked to reset your Spaceport password.\n\n\
-             Choose a new password here (the link works once, for {minutes} minutes):\n{}/reset?token={link}\n\n\
-             If this wasn't you, ignore this message; your password is unchanged.\n",
-            self.public_url
+        let message = domain::messages::password_reset(
+            email,
+            &self.public_url,
+            &link,
+            self.reset_link_ttl_secs / 60,
         );
         self.notifier
-            .send(Message {
-                to: email.clone(),
-                subject: "Reset your Spaceport password".into(),
-                body,
-            })
+            .send(message)
             .await
             .map_err(|e| AuthError::Internal(e.to_string()))
     }
@@ -380,18 +375,14 @@ impl AuthProvider for LocalAuth {
                 false
             }
         };
-        let body = format!(
-            "You're invited to Spaceport.\n\nSign in at {}/signin with\n  email: {email}\n  temporary password: {temporary}\n\n\
-             You'll choose your own password and a handle at first sign-in. The temporary password expires in {} days.\n",
-            self.public_url,
-            self.invite_ttl_secs / 86_400
+        let message = domain::messages::invitation(
+            email,
+            &self.public_url,
+            &temporary,
+            self.invite_ttl_secs / 86_400,
         );
         self.notifier
-            .send(Message {
-                to: email.clone(),
-                subject: "Your Spaceport invitation".into(),
-                body,
-            })
+            .send(message)
             .await
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         Ok(Invitation {

@@ -1,0 +1,885 @@
+//! `AuthProvider` on Amazon Cognito. Cognito holds the accounts and checks passwords; the server
+//! keeps each signed-in user's Cognito tokens in a session record of its own (DynamoDB, under the
+//! hash of an opaque cookie token), so no token ever reaches the browser. Every token Cognito
+//! hands out is verified against the pool's published keys (JWKS) — signature, issuer, audience
+//! or client, token use, expiry — before a session is made from it, and a session whose access
+//! token has expired is renewed with the refresh token or ends.
+//!
+//! Usernames are emails (the pool's `UsernameAttributes`), the handle is `preferred_username`,
+//! and admins are the members of the [`ADMIN_GROUP`] group. Password-reset links are our own
+//! one-time tokens sent by the app's `Notifier` (the same email as on one machine); spending one
+//! sets the password through the admin API and ends every session of that user.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, AuthFlowType, AuthenticationResultType, ChallengeNameType, MessageActionType,
+    UserStatusType,
+};
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::ports::{AuthProvider, Invitation, Notifier, SessionToken, SignInOutcome};
+use domain::{
+    AuthError, Email, Handle, NewPassword, Role, User, UserId, UserSummary, ValidationError,
+};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use sha2_free::token_hash;
+use tokio::sync::RwLock;
+
+use crate::dynamo_projects::{self as dp, Item};
+use crate::settings::describe;
+use crate::AwsSettings;
+
+/// Members of this Cognito group are Spaceport admins.
+pub const ADMIN_GROUP: &str = "admins";
+/// How long a signed-in session lasts at most (Cognito's refresh tokens default to 30 days).
+const SESSION_TTL_SECS: i64 = 30 * 86_400;
+/// How long the first-sign-in step may take.
+const CHALLENGE_TTL_SECS: i64 = 180;
+
+/// Token hashing without another dependency: the tokens are 256 random bits, so any
+/// collision-resistant digest will do; SHA-256 through the TLS stack's `aws-lc-rs`.
+mod sha2_free {
+    pub fn token_hash(token: &str) -> String {
+        hex::encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            token.as_bytes(),
+        ))
+    }
+}
+
+pub struct CognitoAuth {
+    cognito: Client,
+    dynamo: aws_sdk_dynamodb::Client,
+    table: String,
+    pool_id: String,
+    client_id: String,
+    issuer: String,
+    jwks_url: String,
+    keys: RwLock<Option<JwkSet>>,
+    http: reqwest::Client,
+    notifier: Arc<dyn Notifier>,
+    public_url: String,
+    reset_link_ttl_secs: i64,
+    invite_ttl_secs: i64,
+}
+
+/// The claims we read from an ID token (the signature and standard claims are checked by
+/// `jsonwebtoken` before this is filled).
+#[derive(Deserialize)]
+struct IdClaims {
+    sub: String,
+    email: Option<String>,
+    token_use: String,
+    preferred_username: Option<String>,
+    #[serde(rename = "cognito:groups", default)]
+    groups: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct AccessClaims {
+    client_id: String,
+    token_use: String,
+    exp: i64,
+}
+
+fn internal(e: impl std::error::Error + 'static) -> AuthError {
+    AuthError::Internal(format!("cognito: {}", describe(&e)))
+}
+
+fn store(e: impl std::error::Error + 'static) -> AuthError {
+    AuthError::Internal(format!("dynamodb: {}", describe(&e)))
+}
+
+fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+/// A temporary password Cognito's default policy accepts (upper, lower, digit, symbol) and a
+/// person can read aloud.
+fn temporary_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    let group = |rng: &mut rand::rngs::ThreadRng| -> String {
+        (0..4)
+            .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+            .collect()
+    };
+    format!(
+        "{}-{}-{}-{}-Q7",
+        group(&mut rng),
+        group(&mut rng),
+        group(&mut rng),
+        group(&mut rng)
+    )
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+fn text(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn num(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+impl CognitoAuth {
+    pub fn new(
+        config: &aws_config::SdkConfig,
+        settings: &AwsSettings,
+        notifier: Arc<dyn Notifier>,
+        public_url: impl Into<String>,
+        reset_link_ttl_secs: i64,
+        invite_ttl_secs: i64,
+    ) -> Self {
+        Self {
+            cognito: Client::new(config),
+            dynamo: aws_sdk_dynamodb::Client::new(config),
+            table: settings.table.clone(),
+            pool_id: settings.user_pool_id.clone(),
+            client_id: settings.client_id.clone(),
+            issuer: settings.issuer(),
+            jwks_url: settings.jwks_url(),
+            keys: RwLock::new(None),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            notifier,
+            public_url: public_url.into(),
+            reset_link_ttl_secs,
+            invite_ttl_secs,
+        }
+    }
+
+    /// The pool's signing keys, fetched once and again when a token names a key we lack
+    /// (Cognito rotates them).
+    async fn decoding_key(&self, kid: &str) -> Result<DecodingKey, AuthError> {
+        if let Some(set) = self.keys.read().await.as_ref() {
+            if let Some(jwk) = set.find(kid) {
+                return DecodingKey::from_jwk(jwk)
+                    .map_err(|e| AuthError::Internal(format!("jwks: {e}")));
+            }
+        }
+        let set: JwkSet = self
+            .http
+            .get(&self.jwks_url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| AuthError::Internal(format!("jwks {}: {e}", self.jwks_url)))?
+            .json()
+            .await
+            .map_err(|e| AuthError::Internal(format!("jwks {}: {e}", self.jwks_url)))?;
+        let key = set
+            .find(kid)
+            .map(DecodingKey::from_jwk)
+            .transpose()
+            .map_err(|e| AuthError::Internal(format!("jwks: {e}")))?;
+        *self.keys.write().await = Some(set);
+        key.ok_or_else(|| AuthError::Internal(format!("no key {kid} in the pool's JWKS")))
+    }
+
+    /// Verifies a token's signature, issuer, expiry and (for ID tokens) audience.
+    async fn verify<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        audience: Option<&str>,
+    ) -> Result<T, AuthError> {
+        let bad =
+            |e: jsonwebtoken::errors::Error| AuthError::Internal(format!("token rejected: {e}"));
+        let header = jsonwebtoken::decode_header(token).map_err(bad)?;
+        let kid = header
+            .kid
+            .ok_or_else(|| AuthError::Internal("token rejected: no key id".into()))?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        match audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        let key = self.decoding_key(&kid).await?;
+        Ok(jsonwebtoken::decode::<T>(token, &key, &validation)
+            .map_err(bad)?
+            .claims)
+    }
+
+    /// Verifies both tokens of a sign-in (signature against the pool's keys, issuer, expiry,
+    /// ID token audience = our client, access token client, token uses) and says whose they
+    /// are, with the access token's expiry.
+    pub async fn verified_user(
+        &self,
+        tokens: &AuthenticationResultType,
+    ) -> Result<(User, i64), AuthError> {
+        let missing = || AuthError::Internal("cognito: the answer lacks a token".into());
+        let id: IdClaims = self
+            .verify(
+                tokens.id_token().ok_or_else(missing)?,
+                Some(&self.client_id),
+            )
+            .await?;
+        let access: AccessClaims = self
+            .verify(tokens.access_token().ok_or_else(missing)?, None)
+            .await?;
+        if id.token_use != "id"
+            || access.token_use != "access"
+            || access.client_id != self.client_id
+        {
+            return Err(AuthError::Internal(
+                "token rejected: wrong token use or client".into(),
+            ));
+        }
+        let email = Email::parse(id.email.as_deref().unwrap_or_default())
+            .map_err(|_| AuthError::Internal("cognito: the ID token has no valid email".into()))?;
+        let user = User {
+            id: UserId(id.sub),
+            email,
+            handle: id.preferred_username.and_then(|h| Handle::parse(&h).ok()),
+            role: if id.groups.iter().any(|g| g == ADMIN_GROUP) {
+                Role::Admin
+            } else {
+                Role::User
+            },
+        };
+        Ok((user, access.exp))
+    }
+
+    /// Makes a session from verified tokens.
+    async fn open_session(
+        &self,
+        tokens: &AuthenticationResultType,
+        handle: Option<&Handle>,
+    ) -> Result<SessionToken, AuthError> {
+        let (mut user, access_exp) = self.verified_user(tokens).await?;
+        if let Some(h) = handle {
+            user.handle = Some(h.clone());
+        }
+        let refresh = tokens
+            .refresh_token()
+            .ok_or_else(|| AuthError::Internal("cognito: no refresh token".into()))?;
+        let token = new_token();
+        let hash = token_hash(&token);
+        let mut item = key(format!("SESSION#{hash}"), "SESSION");
+        item.extend([
+            ("sub".to_owned(), text(&user.id.0)),
+            ("email".to_owned(), text(user.email.as_str())),
+            (
+                "role".to_owned(),
+                text(if user.role == Role::Admin {
+                    "admin"
+                } else {
+                    "user"
+                }),
+            ),
+            (
+                "access".to_owned(),
+                text(tokens.access_token().unwrap_or_default()),
+            ),
+            ("access_exp".to_owned(), num(access_exp)),
+            ("refresh".to_owned(), text(refresh)),
+            (
+                "expires_at".to_owned(),
+                num(dp::now_secs() + SESSION_TTL_SECS),
+            ),
+        ]);
+        if let Some(h) = &user.handle {
+            item.insert("handle".to_owned(), text(h.as_str()));
+        }
+        self.put(item).await?;
+        // An index entry under the user, so a password change can end their other sessions.
+        self.put(key(
+            format!("OWNER#{}", user.id.0),
+            &format!("SESSION#{hash}"),
+        ))
+        .await?;
+        Ok(SessionToken(token))
+    }
+
+    async fn put(&self, item: Item) -> Result<(), AuthError> {
+        self.dynamo
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(store)?;
+        Ok(())
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, AuthError> {
+        let out = self
+            .dynamo
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store)?;
+        Ok(out.item().cloned())
+    }
+
+    async fn remove(&self, pk: String, sk: &str) -> Result<(), AuthError> {
+        self.dynamo
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(store)?;
+        Ok(())
+    }
+
+    /// Ends every session of `sub` except the one under `keep` (a token hash).
+    async fn end_sessions(&self, sub: &str, keep: Option<&str>) -> Result<(), AuthError> {
+        let owner = UserId(sub.to_owned());
+        let (items, _) =
+            dp::DynamoProjects::query_prefix(&self.dynamo, &self.table, &owner, "SESSION#", false)
+                .await
+                .map_err(|e| AuthError::Internal(e.to_string()))?;
+        for item in items {
+            let Some(sk) = dp::s(&item, "sk") else {
+                continue;
+            };
+            let hash = sk.trim_start_matches("SESSION#");
+            if Some(hash) != keep {
+                self.remove(format!("SESSION#{hash}"), "SESSION").await?;
+                self.remove(format!("OWNER#{sub}"), sk).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn user_from(item: &Item) -> Option<User> {
+        Some(User {
+            id: UserId(dp::s(item, "sub")?.to_owned()),
+            email: Email::parse(dp::s(item, "email")?).ok()?,
+            handle: dp::s(item, "handle").and_then(|h| Handle::parse(h).ok()),
+            role: if dp::s(item, "role")? == "admin" {
+                Role::Admin
+            } else {
+                Role::User
+            },
+        })
+    }
+
+    /// Is `handle` already someone's `preferred_username`?
+    async fn handle_taken(&self, handle: &Handle) -> Result<bool, AuthError> {
+        let out = self
+            .cognito
+            .list_users()
+            .user_pool_id(&self.pool_id)
+            .filter(format!("preferred_username = \"{}\"", handle.as_str()))
+            .limit(1)
+            .send()
+            .await
+            .map_err(internal)?;
+        Ok(!out.users().is_empty())
+    }
+}
+
+/// The error code of a failed Cognito call, when the service answered.
+fn code<E: ProvideErrorMetadata, R>(
+    e: &aws_sdk_cognitoidentityprovider::error::SdkError<E, R>,
+) -> Option<&str> {
+    e.as_service_error().and_then(ProvideErrorMetadata::code)
+}
+
+fn message<E: ProvideErrorMetadata, R>(
+    e: &aws_sdk_cognitoidentityprovider::error::SdkError<E, R>,
+) -> &str {
+    e.as_service_error()
+        .and_then(ProvideErrorMetadata::message)
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl AuthProvider for CognitoAuth {
+    async fn sign_in(&self, email: &Email, password: &str) -> Result<SignInOutcome, AuthError> {
+        let out = self
+            .cognito
+            .initiate_auth()
+            .client_id(&self.client_id)
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .auth_parameters("USERNAME", email.as_str())
+            .auth_parameters("PASSWORD", password)
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e)
+                if code(&e) == Some("NotAuthorizedException")
+                    && message(&e).contains("expired") =>
+            {
+                return Err(AuthError::InvitationExpired)
+            }
+            Err(e)
+                if matches!(
+                    code(&e),
+                    Some("NotAuthorizedException" | "UserNotFoundException")
+                ) =>
+            {
+                return Err(AuthError::InvalidCredentials)
+            }
+            Err(e) => return Err(internal(e)),
+        };
+        if out.challenge_name() == Some(&ChallengeNameType::NewPasswordRequired) {
+            let challenge = new_token();
+            let mut item = key(format!("CHALLENGE#{}", token_hash(&challenge)), "CHALLENGE");
+            item.extend([
+                ("username".to_owned(), text(email.as_str())),
+                (
+                    "session".to_owned(),
+                    text(out.session().unwrap_or_default()),
+                ),
+                (
+                    "expires_at".to_owned(),
+                    num(dp::now_secs() + CHALLENGE_TTL_SECS),
+                ),
+            ]);
+            self.put(item).await?;
+            return Ok(SignInOutcome::NewPasswordRequired { challenge });
+        }
+        let tokens = out.authentication_result().ok_or_else(|| {
+            AuthError::Internal("cognito: neither tokens nor a known challenge".into())
+        })?;
+        Ok(SignInOutcome::SignedIn(
+            self.open_session(tokens, None).await?,
+        ))
+    }
+
+    async fn complete_new_password(
+        &self,
+        challenge: &str,
+        password: &NewPassword,
+        handle: &Handle,
+    ) -> Result<SessionToken, AuthError> {
+        let pk = format!("CHALLENGE#{}", token_hash(challenge));
+        let item = self.get(pk.clone(), "CHALLENGE").await?;
+        let Some(item) =
+            item.filter(|i| dp::n(i, "expires_at").is_some_and(|t| t > dp::now_secs()))
+        else {
+            return Err(AuthError::ChallengeExpired);
+        };
+        if self.handle_taken(handle).await? {
+            return Err(AuthError::HandleTaken);
+        }
+        let username = dp::s(&item, "username").unwrap_or_default().to_owned();
+        let out = self
+            .cognito
+            .respond_to_auth_challenge()
+            .client_id(&self.client_id)
+            .challenge_name(ChallengeNameType::NewPasswordRequired)
+            .session(dp::s(&item, "session").unwrap_or_default())
+            .challenge_responses("USERNAME", &username)
+            .challenge_responses("NEW_PASSWORD", password.expose())
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) if code(&e) == Some("InvalidPasswordException") => {
+                return Err(ValidationError::new("password", message(&e).to_owned()).into())
+            }
+            Err(e)
+                if matches!(
+                    code(&e),
+                    Some(
+                        "NotAuthorizedException" | "CodeMismatchException" | "ExpiredCodeException"
+                    )
+                ) =>
+            {
+                return Err(AuthError::ChallengeExpired)
+            }
+            Err(e) => return Err(internal(e)),
+        };
+        self.remove(pk, "CHALLENGE").await?;
+        self.cognito
+            .admin_update_user_attributes()
+            .user_pool_id(&self.pool_id)
+            .username(&username)
+            .user_attributes(
+                AttributeType::builder()
+                    .name("preferred_username")
+                    .value(handle.as_str())
+                    .build()
+                    .map_err(internal)?,
+            )
+            .send()
+            .await
+            .map_err(internal)?;
+        let tokens = out.authentication_result().ok_or_else(|| {
+            AuthError::Internal("cognito: no tokens after the new password".into())
+        })?;
+        self.open_session(tokens, Some(handle)).await
+    }
+
+    async fn session_user(&self, token: &SessionToken) -> Result<Option<User>, AuthError> {
+        let hash = token_hash(&token.0);
+        let Some(item) = self.get(format!("SESSION#{hash}"), "SESSION").await? else {
+            return Ok(None);
+        };
+        let now = dp::now_secs();
+        if dp::n(&item, "expires_at").is_none_or(|t| t <= now) {
+            return Ok(None);
+        }
+        if dp::n(&item, "access_exp").is_none_or(|t| t <= now + 60) {
+            // The access token has (nearly) expired: renew it, or the session is over (the
+            // refresh token was revoked, the user disabled or deleted).
+            let renewed = self
+                .cognito
+                .initiate_auth()
+                .client_id(&self.client_id)
+                .auth_flow(AuthFlowType::RefreshTokenAuth)
+                .auth_parameters("REFRESH_TOKEN", dp::s(&item, "refresh").unwrap_or_default())
+                .send()
+                .await;
+            let Some(tokens) = renewed
+                .ok()
+                .and_then(|o| o.authentication_result().cloned())
+            else {
+                return Ok(None);
+            };
+            let (_, access_exp) = self.verified_user(&tokens).await?;
+            let mut updated = item.clone();
+            updated.insert(
+                "access".to_owned(),
+                text(tokens.access_token().unwrap_or_default()),
+            );
+            updated.insert("access_exp".to_owned(), num(access_exp));
+            self.put(updated).await?;
+        }
+        Ok(Self::user_from(&item))
+    }
+
+    async fn sign_out(&self, token: &SessionToken) -> Result<(), AuthError> {
+        let hash = token_hash(&token.0);
+        if let Some(item) = self.get(format!("SESSION#{hash}"), "SESSION").await? {
+            // Revoke the refresh token at Cognito too, so a copy of it is worthless.
+            if let Some(refresh) = dp::s(&item, "refresh") {
+                if let Err(e) = self
+                    .cognito
+                    .revoke_token()
+                    .client_id(&self.client_id)
+                    .token(refresh)
+                    .send()
+                    .await
+                {
+                    tracing::warn!(
+                        "cognito: could not revoke a refresh token at sign-out: {}",
+                        describe(&e)
+                    );
+                }
+            }
+            self.remove(format!("SESSION#{hash}"), "SESSION").await?;
+            if let Some(sub) = dp::s(&item, "sub") {
+                self.remove(format!("OWNER#{sub}"), &format!("SESSION#{hash}"))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn change_password(
+        &self,
+        token: &SessionToken,
+        current: &str,
+        new: &NewPassword,
+    ) -> Result<(), AuthError> {
+        if self.session_user(token).await?.is_none() {
+            return Err(AuthError::Unauthenticated);
+        }
+        let hash = token_hash(&token.0);
+        let item = self
+            .get(format!("SESSION#{hash}"), "SESSION")
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        let out = self
+            .cognito
+            .change_password()
+            .access_token(dp::s(&item, "access").unwrap_or_default())
+            .previous_password(current)
+            .proposed_password(new.expose())
+            .send()
+            .await;
+        match out {
+            Ok(_) => {}
+            Err(e) if code(&e) == Some("NotAuthorizedException") => {
+                return Err(AuthError::WrongCurrentPassword)
+            }
+            Err(e) if code(&e) == Some("InvalidPasswordException") => {
+                return Err(ValidationError::new("new_password", message(&e).to_owned()).into())
+            }
+            Err(e) => return Err(internal(e)),
+        }
+        self.end_sessions(dp::s(&item, "sub").unwrap_or_default(), Some(&hash))
+            .await
+    }
+
+    async fn request_password_reset(&self, email: &Email) -> Result<(), AuthError> {
+        let exists = self
+            .cognito
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(email.as_str())
+            .send()
+            .await;
+        match exists {
+            Ok(_) => {}
+            Err(e) if code(&e) == Some("UserNotFoundException") => return Ok(()),
+            Err(e) => return Err(internal(e)),
+        }
+        let link = new_token();
+        let mut item = key(format!("RESET#{}", token_hash(&link)), "RESET");
+        item.extend([
+            ("email".to_owned(), text(email.as_str())),
+            (
+                "expires_at".to_owned(),
+                num(dp::now_secs() + self.reset_link_ttl_secs),
+            ),
+        ]);
+        self.put(item).await?;
+        let message = domain::messages::password_reset(
+            email,
+            &self.public_url,
+            &link,
+            self.reset_link_ttl_secs / 60,
+        );
+        self.notifier
+            .send(message)
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))
+    }
+
+    async fn reset_password(&self, link_token: &str, new: &NewPassword) -> Result<(), AuthError> {
+        let pk = format!("RESET#{}", token_hash(link_token));
+        let item = self.get(pk.clone(), "RESET").await?;
+        // Spent before use, so a link works once even if two requests race.
+        self.remove(pk, "RESET").await?;
+        let Some(item) =
+            item.filter(|i| dp::n(i, "expires_at").is_some_and(|t| t > dp::now_secs()))
+        else {
+            return Err(AuthError::InvalidLink);
+        };
+        let email = dp::s(&item, "email").unwrap_or_default();
+        let set = self
+            .cognito
+            .admin_set_user_password()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .password(new.expose())
+            .permanent(true)
+            .send()
+            .await;
+        match set {
+            Ok(_) => {}
+            Err(e) if code(&e) == Some("InvalidPasswordException") => {
+                return Err(ValidationError::new("password", message(&e).to_owned()).into())
+            }
+            Err(e) if code(&e) == Some("UserNotFoundException") => {
+                return Err(AuthError::InvalidLink)
+            }
+            Err(e) => return Err(internal(e)),
+        }
+        let user = self
+            .cognito
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+            .map_err(internal)?;
+        let sub = user
+            .user_attributes()
+            .iter()
+            .find(|a| a.name() == "sub")
+            .and_then(AttributeType::value)
+            .unwrap_or_default()
+            .to_owned();
+        if let Err(e) = self
+            .cognito
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+        {
+            tracing::warn!(
+                "cognito: global sign-out after a reset failed: {}",
+                describe(&e)
+            );
+        }
+        self.end_sessions(&sub, None).await
+    }
+
+    async fn invite(&self, email: &Email, role: Role) -> Result<Invitation, AuthError> {
+        let temporary = temporary_password();
+        let existing = self
+            .cognito
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(email.as_str())
+            .send()
+            .await;
+        let resent = match existing {
+            Ok(user) if user.user_status() == Some(&UserStatusType::ForceChangePassword) => {
+                self.cognito
+                    .admin_set_user_password()
+                    .user_pool_id(&self.pool_id)
+                    .username(email.as_str())
+                    .password(&temporary)
+                    .permanent(false)
+                    .send()
+                    .await
+                    .map_err(internal)?;
+                true
+            }
+            Ok(_) => return Err(AuthError::AlreadyExists),
+            Err(e) if code(&e) == Some("UserNotFoundException") => {
+                self.cognito
+                    .admin_create_user()
+                    .user_pool_id(&self.pool_id)
+                    .username(email.as_str())
+                    .temporary_password(&temporary)
+                    // Our own invitation email, the same as on one machine.
+                    .message_action(MessageActionType::Suppress)
+                    .user_attributes(
+                        AttributeType::builder()
+                            .name("email")
+                            .value(email.as_str())
+                            .build()
+                            .map_err(internal)?,
+                    )
+                    .user_attributes(
+                        AttributeType::builder()
+                            .name("email_verified")
+                            .value("true")
+                            .build()
+                            .map_err(internal)?,
+                    )
+                    .send()
+                    .await
+                    .map_err(internal)?;
+                false
+            }
+            Err(e) => return Err(internal(e)),
+        };
+        let groups = self
+            .cognito
+            .admin_remove_user_from_group()
+            .user_pool_id(&self.pool_id)
+            .username(email.as_str())
+            .group_name(ADMIN_GROUP);
+        if role == Role::Admin {
+            self.cognito
+                .admin_add_user_to_group()
+                .user_pool_id(&self.pool_id)
+                .username(email.as_str())
+                .group_name(ADMIN_GROUP)
+                .send()
+                .await
+                .map_err(internal)?;
+        } else if resent {
+            groups.send().await.map_err(internal)?;
+        }
+        let expires_at = dp::now_secs() + self.invite_ttl_secs;
+        let message = domain::messages::invitation(
+            email,
+            &self.public_url,
+            &temporary,
+            self.invite_ttl_secs / 86_400,
+        );
+        self.notifier
+            .send(message)
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        Ok(Invitation {
+            email: email.clone(),
+            temporary_password: temporary,
+            expires_at,
+            resent,
+        })
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserSummary>, AuthError> {
+        let mut admins = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .cognito
+                .list_users_in_group()
+                .user_pool_id(&self.pool_id)
+                .group_name(ADMIN_GROUP)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(internal)?;
+            admins.extend(
+                page.users()
+                    .iter()
+                    .filter_map(|u| u.username().map(str::to_owned)),
+            );
+            match page.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        let mut users = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .cognito
+                .list_users()
+                .user_pool_id(&self.pool_id)
+                .set_pagination_token(token.take())
+                .send()
+                .await
+                .map_err(internal)?;
+            for u in page.users() {
+                let attr = |name: &str| {
+                    u.attributes()
+                        .iter()
+                        .find(|a| a.name() == name)
+                        .and_then(AttributeType::value)
+                };
+                let Some(email) = attr("email").and_then(|e| Email::parse(e).ok()) else {
+                    continue;
+                };
+                users.push(UserSummary {
+                    handle: attr("preferred_username").and_then(|h| Handle::parse(h).ok()),
+                    role: if u.username().is_some_and(|n| admins.iter().any(|a| a == n)) {
+                        Role::Admin
+                    } else {
+                        Role::User
+                    },
+                    pending: u.user_status() == Some(&UserStatusType::ForceChangePassword),
+                    created_at: u.user_create_date().map_or(
+                        0,
+                        aws_sdk_cognitoidentityprovider::primitives::DateTime::secs,
+                    ),
+                    email,
+                });
+            }
+            match page.pagination_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        users.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
+        Ok(users)
+    }
+}

@@ -1,0 +1,505 @@
+//! The cloud adapters against the same port-level suites as their embedded twins
+//! (`domain::testkit`), on the moto server — a local stand-in of S3, DynamoDB and Cognito that
+//! each test starts for itself — plus what only the cloud adapters do: presigned part uploads,
+//! Cognito's first-sign-in challenge, token verification.
+
+use std::sync::{Arc, Mutex};
+
+use cloud::cognito_auth::CognitoAuth;
+use cloud::dynamo_projects::DynamoProjects;
+use cloud::s3_uploads::S3Uploads;
+use cloud::testkit::{provision, Moto};
+use domain::ports::{AuthProvider, Message, Notifier, ProjectStore, SignInOutcome, UploadStore};
+use domain::{AuthError, Email, Handle, NewPassword, ProjectTitle, Role, StoreError, UserId};
+
+async fn stack(name: &str) -> (Moto, cloud::AwsSettings, aws_config::SdkConfig) {
+    let moto = Moto::start();
+    let mut settings = moto.settings(name);
+    provision(&mut settings).await;
+    let config = settings.sdk_config().await;
+    (moto, settings, config)
+}
+
+#[tokio::test]
+async fn dynamo_projects_pass_the_project_store_suite() {
+    let (_moto, settings, config) = stack("projects").await;
+    let store = DynamoProjects::new(aws_sdk_dynamodb::Client::new(&config), &settings.table);
+    let (alice, bob) = (UserId("alice-sub".into()), UserId("bob-sub".into()));
+    domain::testkit::project_store(&store, &alice, &bob).await;
+}
+
+#[tokio::test]
+async fn s3_uploads_pass_the_upload_store_suite_and_take_parts_straight_from_the_browser() {
+    let (_moto, settings, config) = stack("uploads").await;
+    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        &settings.table,
+    ));
+    let (alice, bob) = (UserId("alice-sub".into()), UserId("bob-sub".into()));
+    let title = ProjectTitle::parse("Upload suite").expect("title");
+    let project = projects.create(&alice, &title).await.expect("project");
+    let max = 1 << 30;
+    let uploads = S3Uploads::new(
+        &config,
+        &settings.table,
+        &settings.bucket,
+        projects.clone(),
+        max,
+    );
+    let bytes =
+        domain::testkit::upload_store(&uploads, projects.as_ref(), &alice, &bob, &project.id, max)
+            .await;
+    let s3 = cloud::s3_uploads::s3_client(&config);
+    let key = S3Uploads::archive_key(&alice, &project.id);
+    let stored = s3
+        .get_object()
+        .bucket(&settings.bucket)
+        .key(&key)
+        .send()
+        .await
+        .expect("archive");
+    let stored = stored.body.collect().await.expect("body").into_bytes();
+    assert!(
+        stored.as_ref() == bytes.as_slice(),
+        "the archive in S3 is the parts in order"
+    );
+
+    // The browser's path: each part PUT straight to its presigned URL, no server in between.
+    let size: usize = 8 * 1024 * 1024 + 1000;
+    let data: Vec<u8> = (0..size)
+        .map(|i| u8::try_from(i % 253).expect("byte"))
+        .collect();
+    let s = uploads
+        .create(&alice, &project.id, "photos.zip", u64::try_from(size).expect("size"))
+        .await
+        .expect("create");
+    let http = reqwest::Client::new();
+    let url1 = uploads
+        .part_url(&alice, &s.id, 1)
+        .await
+        .expect("url")
+        .expect("a presigned URL");
+    assert!(url1.contains("X-Amz-Signature"), "{url1}");
+    assert_eq!(
+        uploads.part_url(&bob, &s.id, 1).await,
+        Err(StoreError::NotFound),
+        "no URL for a stranger"
+    );
+    assert!(matches!(
+        uploads.part_url(&alice, &s.id, 3).await,
+        Err(StoreError::Validation(_))
+    ));
+    let (one, two) = data.split_at(8 * 1024 * 1024);
+    for (n, body) in [(1, one), (2, two)] {
+        let url = uploads
+            .part_url(&alice, &s.id, n)
+            .await
+            .expect("url")
+            .expect("url");
+        let put = http
+            .put(&url)
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("PUT");
+        assert!(put.status().is_success(), "part {n}: {}", put.status());
+        let etag = put.headers()["etag"].to_str().expect("etag").to_owned();
+        assert_eq!(
+            uploads.confirm_part(&bob, &s.id, n, &etag).await,
+            Err(StoreError::NotFound)
+        );
+        let reported = if n == 1 {
+            "\"0123456789abcdef0123456789abcdef\""
+        } else {
+            etag.as_str()
+        };
+        uploads
+            .confirm_part(&alice, &s.id, n, reported)
+            .await
+            .expect("confirm");
+    }
+    assert_eq!(
+        uploads.get(&alice, &s.id).await.expect("get").received,
+        vec![1, 2]
+    );
+    // A made-up ETag is recorded, but S3 refuses it when the parts are put together; the
+    // right one, reported again, completes the upload.
+    assert!(
+        matches!(
+            uploads.complete(&alice, &s.id).await,
+            Err(StoreError::Validation(_))
+        ),
+        "a wrong ETag must not complete"
+    );
+    let url = uploads
+        .part_url(&alice, &s.id, 1)
+        .await
+        .expect("url")
+        .expect("url");
+    let put = http.put(&url).body(one.to_vec()).send().await.expect("PUT");
+    let etag = put.headers()["etag"].to_str().expect("etag").to_owned();
+    uploads
+        .confirm_part(&alice, &s.id, 1, &etag)
+        .await
+        .expect("confirm");
+    assert_eq!(
+        uploads.get(&alice, &s.id).await.expect("get").received,
+        vec![1, 2]
+    );
+    uploads.complete(&alice, &s.id).await.expect("complete");
+    let stored = s3
+        .get_object()
+        .bucket(&settings.bucket)
+        .key(&key)
+        .send()
+        .await
+        .expect("archive");
+    let stored = stored.body.collect().await.expect("body").into_bytes();
+    assert!(stored.as_ref() == data.as_slice());
+}
+
+/// Keeps what would have been emailed.
+#[derive(Default)]
+struct Mailbox(Mutex<Vec<Message>>);
+
+#[async_trait::async_trait]
+impl Notifier for Mailbox {
+    async fn send(&self, message: Message) -> Result<(), StoreError> {
+        self.0.lock().expect("mailbox").push(message);
+        Ok(())
+    }
+}
+
+fn email(raw: &str) -> Email {
+    Email::parse(raw).expect("email")
+}
+
+fn password(raw: &str) -> NewPassword {
+    NewPassword::parse(raw, "password").expect("password")
+}
+
+fn handle(raw: &str) -> Handle {
+    Handle::parse(raw).expect("handle")
+}
+
+async fn first_sign_in(
+    auth: &CognitoAuth,
+    who: &Email,
+    temporary: &str,
+    pw: &str,
+    h: &str,
+) -> Result<domain::ports::SessionToken, AuthError> {
+    let SignInOutcome::NewPasswordRequired { challenge } =
+        auth.sign_in(who, temporary).await.expect("sign in")
+    else {
+        panic!("a temporary password must lead to the new-password step");
+    };
+    auth.complete_new_password(&challenge, &password(pw), &handle(h))
+        .await
+}
+
+#[tokio::test]
+async fn cognito_accounts_from_invitation_to_reset() {
+    let (_moto, settings, config) = stack("auth").await;
+    let mail = Arc::new(Mailbox::default());
+    let auth = CognitoAuth::new(
+        &config,
+        &settings,
+        mail.clone(),
+        "https://spaceport.test",
+        3600,
+        7 * 86_400,
+    );
+    let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));
+
+    let invited = auth.invite(&alice, Role::User).await.expect("invite");
+    assert!(!invited.resent);
+    assert!(
+        mail.0.lock().expect("mail")[0]
+            .body
+            .contains(&invited.temporary_password),
+        "the invitation carries the temporary password"
+    );
+    assert!(
+        auth.invite(&alice, Role::User).await.expect("again").resent,
+        "a pending account is re-issued"
+    );
+    let invited = auth.invite(&alice, Role::User).await.expect("again");
+    assert_eq!(
+        auth.sign_in(&alice, "wrong-password-1A!").await,
+        Err(AuthError::InvalidCredentials)
+    );
+    assert_eq!(
+        auth.sign_in(&email("nobody@example.com"), "wrong-password-1A!")
+            .await,
+        Err(AuthError::InvalidCredentials),
+        "unknown and wrong answer alike"
+    );
+    assert_eq!(
+        auth.complete_new_password(
+            "forged",
+            &password("Correct-Horse-9-Battery"),
+            &handle("alice")
+        )
+        .await,
+        Err(AuthError::ChallengeExpired)
+    );
+
+    let first = first_sign_in(
+        &auth,
+        &alice,
+        &invited.temporary_password,
+        "Correct-Horse-9-Battery",
+        "alice",
+    )
+    .await
+    .expect("first sign-in");
+    let user = auth
+        .session_user(&first)
+        .await
+        .expect("session")
+        .expect("signed in");
+    assert_eq!(
+        (user.email.clone(), user.handle.clone(), user.role),
+        (alice.clone(), Some(handle("alice")), Role::User)
+    );
+    assert!(
+        !user.id.0.is_empty() && !user.id.0.contains('@'),
+        "the user id is Cognito's sub, not the email"
+    );
+    assert_eq!(
+        auth.invite(&alice, Role::User).await,
+        Err(AuthError::AlreadyExists)
+    );
+
+    // Admins are the admin group's members; handles are unique.
+    let b = auth.invite(&bob, Role::Admin).await.expect("invite bob");
+    assert_eq!(
+        first_sign_in(
+            &auth,
+            &bob,
+            &b.temporary_password,
+            "Another-Horse-8-Staple",
+            "alice"
+        )
+        .await,
+        Err(AuthError::HandleTaken)
+    );
+    let bob_session = first_sign_in(
+        &auth,
+        &bob,
+        &b.temporary_password,
+        "Another-Horse-8-Staple",
+        "bob",
+    )
+    .await
+    .expect("bob");
+    assert_eq!(
+        auth.session_user(&bob_session)
+            .await
+            .expect("session")
+            .expect("bob")
+            .role,
+        Role::Admin
+    );
+    auth.invite(&email("carol@example.com"), Role::User)
+        .await
+        .expect("carol");
+    let users = auth.list_users().await.expect("list");
+    let summary: Vec<_> = users
+        .iter()
+        .map(|u| (u.email.as_str(), u.role, u.pending))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("alice@example.com", Role::User, false),
+            ("bob@example.com", Role::Admin, false),
+            ("carol@example.com", Role::User, true)
+        ]
+    );
+
+    // Changing the password ends the user's other sessions, not this one.
+    let SignInOutcome::SignedIn(second) = auth
+        .sign_in(&alice, "Correct-Horse-9-Battery")
+        .await
+        .expect("sign in")
+    else {
+        panic!("signed in")
+    };
+    assert_eq!(
+        auth.change_password(&second, "not-it", &password("Fresh-Horse-7-Battery"))
+            .await,
+        Err(AuthError::WrongCurrentPassword)
+    );
+    auth.change_password(
+        &second,
+        "Correct-Horse-9-Battery",
+        &password("Fresh-Horse-7-Battery"),
+    )
+    .await
+    .expect("change");
+    assert!(
+        auth.session_user(&first).await.expect("session").is_none(),
+        "the other session ended"
+    );
+    assert!(
+        auth.session_user(&second).await.expect("session").is_some(),
+        "this one goes on"
+    );
+    assert_eq!(
+        auth.sign_in(&alice, "Correct-Horse-9-Battery").await,
+        Err(AuthError::InvalidCredentials)
+    );
+    auth.sign_out(&second).await.expect("sign out");
+    assert!(auth.session_user(&second).await.expect("session").is_none());
+
+    // Reset by a one-time link from our own email.
+    auth.request_password_reset(&email("nobody@example.com"))
+        .await
+        .expect("silent for unknown accounts");
+    let before = mail.0.lock().expect("mail").len();
+    auth.request_password_reset(&alice).await.expect("reset");
+    let body = mail.0.lock().expect("mail")[before].body.clone();
+    let link = body
+        .split("token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .expect("a link")
+        .to_owned();
+    let SignInOutcome::SignedIn(third) = auth
+        .sign_in(&alice, "Fresh-Horse-7-Battery")
+        .await
+        .expect("sign in")
+    else {
+        panic!("signed in")
+    };
+    assert_eq!(
+        auth.reset_password("forged", &password("Reset-Horse-6-Battery"))
+            .await,
+        Err(AuthError::InvalidLink)
+    );
+    auth.reset_password(&link, &password("Reset-Horse-6-Battery"))
+        .await
+        .expect("reset");
+    assert_eq!(
+        auth.reset_password(&link, &password("Again-Horse-5-Battery"))
+            .await,
+        Err(AuthError::InvalidLink),
+        "a link works once"
+    );
+    assert!(
+        auth.session_user(&third).await.expect("session").is_none(),
+        "a reset ends every session"
+    );
+    assert!(matches!(
+        auth.sign_in(&alice, "Reset-Horse-6-Battery").await,
+        Ok(SignInOutcome::SignedIn(_))
+    ));
+}
+
+#[tokio::test]
+async fn cognito_tokens_are_verified_and_sessions_renew_or_end() {
+    let (_moto, settings, config) = stack("tokens").await;
+    let mail = Arc::new(Mailbox::default());
+    let auth = CognitoAuth::new(
+        &config,
+        &settings,
+        mail,
+        "https://spaceport.test",
+        3600,
+        86_400,
+    );
+    let alice = email("alice@example.com");
+    let invited = auth.invite(&alice, Role::User).await.expect("invite");
+    let session = first_sign_in(
+        &auth,
+        &alice,
+        &invited.temporary_password,
+        "Correct-Horse-9-Battery",
+        "alice",
+    )
+    .await
+    .expect("sign in");
+
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    let sign_in_with = |client: String| {
+        let cognito = cognito.clone();
+        async move {
+            let out = cognito
+                .initiate_auth()
+                .client_id(client)
+                .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+                .auth_parameters("USERNAME", "alice@example.com")
+                .auth_parameters("PASSWORD", "Correct-Horse-9-Battery")
+                .send()
+                .await
+                .expect("sign in");
+            out.authentication_result().cloned().expect("tokens")
+        }
+    };
+    let ours = sign_in_with(settings.client_id.clone()).await;
+    let (user, _) = auth
+        .verified_user(&ours)
+        .await
+        .expect("our client's tokens verify");
+    assert_eq!(user.email, alice);
+
+    // Another client of the same pool: the ID token's audience is not ours.
+    let other = cognito
+        .create_user_pool_client()
+        .user_pool_id(&settings.user_pool_id)
+        .client_name("someone-else")
+        .send()
+        .await
+        .expect("client");
+    let other_id = other
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("id")
+        .to_owned();
+    let theirs = sign_in_with(other_id).await;
+    assert!(
+        auth.verified_user(&theirs).await.is_err(),
+        "a token for another client is refused"
+    );
+
+    // A token whose claims were edited no longer matches its signature.
+    let id = ours.id_token().expect("id token");
+    let mut parts: Vec<String> = id.split('.').map(str::to_owned).collect();
+    parts[1] = parts[1].chars().rev().collect();
+    let forged = aws_sdk_cognitoidentityprovider::types::AuthenticationResultType::builder()
+        .id_token(parts.join("."))
+        .access_token(ours.access_token().expect("access"))
+        .build();
+    assert!(
+        auth.verified_user(&forged).await.is_err(),
+        "an edited token is refused"
+    );
+
+    // An expired access token is renewed with the refresh token; once Cognito has revoked the
+    // refresh token (global sign-out), the session ends.
+    cloud::testkit::expire_access_tokens(&settings).await;
+    assert!(
+        auth.session_user(&session)
+            .await
+            .expect("session")
+            .is_some(),
+        "renewed"
+    );
+    cognito
+        .admin_user_global_sign_out()
+        .user_pool_id(&settings.user_pool_id)
+        .username("alice@example.com")
+        .send()
+        .await
+        .expect("global sign-out");
+    cloud::testkit::expire_access_tokens(&settings).await;
+    assert!(
+        auth.session_user(&session)
+            .await
+            .expect("session")
+            .is_none(),
+        "revoked at Cognito, over here"
+    );
+}

@@ -1,0 +1,291 @@
+//! The port-level test suites: one set of behaviours every implementation of a port must show,
+//! run against the embedded twin (SQLite, local disk) and the cloud one (DynamoDB, S3, against a
+//! local stand-in of AWS). A suite takes the port as a trait object, so it cannot lean on how an
+//! implementation stores things; it asserts only what callers of the port rely on. Compiled only
+//! with the `testkit` feature (a dev-dependency of the crates that run it).
+
+use crate::ports::{ProjectStore, UploadStore};
+use crate::{FlightInputs, ProjectId, ProjectStatus, ProjectTitle, StoreError, UserId};
+
+fn title(raw: &str) -> ProjectTitle {
+    ProjectTitle::parse(raw).expect("a valid title")
+}
+
+/// A project id nobody has: well-formed, so the store (not the parser) must answer `NotFound`.
+fn unknown_project() -> ProjectId {
+    ProjectId("0123456789abcdef0123456789abcdef".to_owned())
+}
+
+/// Every `ProjectStore` behaviour callers rely on. `alice` and `bob` must be fresh owners with no
+/// projects.
+pub async fn project_store(store: &dyn ProjectStore, alice: &UserId, bob: &UserId) {
+    assert!(
+        store.list(alice).await.expect("list").is_empty(),
+        "a new owner has no projects"
+    );
+
+    let first = store
+        .create(alice, &title("Old barn"))
+        .await
+        .expect("create");
+    assert_eq!(first.title.as_str(), "Old barn");
+    assert_eq!(
+        first.status,
+        ProjectStatus::Draft,
+        "a new project is a draft"
+    );
+    assert!(first.flight.is_none());
+    assert!(
+        first.created_at > 1_600_000_000,
+        "timestamps are Unix seconds"
+    );
+    assert_eq!(first.created_at, first.updated_at);
+    assert!(
+        ProjectId::parse(&first.id.0).is_ok(),
+        "ids are 32 hex digits: {}",
+        first.id
+    );
+    assert_eq!(store.get(alice, &first.id).await.expect("get"), first);
+
+    let second = store.create(alice, &title("Quarry")).await.expect("create");
+    assert_ne!(first.id, second.id, "ids are unique");
+
+    // Changes come back in the answer and in later reads.
+    let renamed = store
+        .rename(alice, &first.id, &title("Old barn, north side"))
+        .await
+        .expect("rename");
+    assert_eq!(renamed.title.as_str(), "Old barn, north side");
+    assert_eq!(
+        renamed.created_at, first.created_at,
+        "renaming keeps the creation time"
+    );
+    assert!(renamed.updated_at >= first.updated_at);
+    let inputs =
+        FlightInputs::parse("47.6205, -122.3493", "20", "3", "120", "300").expect("inputs");
+    let planned = store
+        .set_flight_inputs(alice, &first.id, &inputs)
+        .await
+        .expect("flight");
+    assert_eq!(
+        planned.flight,
+        Some(inputs),
+        "flight inputs round-trip exactly"
+    );
+    assert_eq!(
+        planned.title, renamed.title,
+        "one change leaves the others alone"
+    );
+    for status in ProjectStatus::ALL {
+        let p = store
+            .set_status(alice, &first.id, status)
+            .await
+            .expect("status");
+        assert_eq!(p.status, status);
+    }
+    let read = store.get(alice, &first.id).await.expect("get");
+    assert_eq!(
+        (read.status, read.flight, read.title.clone()),
+        (ProjectStatus::Failed, Some(inputs), renamed.title.clone())
+    );
+
+    // Listing: the owner's projects, most recently changed first.
+    let listed = store.list(alice).await.expect("list");
+    assert_eq!(listed.len(), 2);
+    let mut sorted = listed.clone();
+    sorted.sort_by(|a, b| {
+        b.updated_at
+            .cmp(&a.updated_at)
+            .then_with(|| a.id.0.cmp(&b.id.0))
+    });
+    assert_eq!(listed, sorted, "most recently changed first, ties by id");
+    assert!(listed.iter().any(|p| p == &read));
+
+    // Another owner sees nothing and can touch nothing: exactly like a missing project.
+    assert!(
+        store.list(bob).await.expect("list").is_empty(),
+        "bob sees none of alice's projects"
+    );
+    for id in [&first.id, &unknown_project()] {
+        assert_eq!(store.get(bob, id).await, Err(StoreError::NotFound));
+        assert_eq!(
+            store.rename(bob, id, &title("Mine now")).await,
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(
+            store.set_flight_inputs(bob, id, &inputs).await,
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(
+            store.set_status(bob, id, ProjectStatus::Delivered).await,
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(store.delete(bob, id).await, Err(StoreError::NotFound));
+    }
+    assert_eq!(
+        store.get(alice, &first.id).await.expect("untouched"),
+        read,
+        "bob's attempts changed nothing"
+    );
+    let bobs = store
+        .create(bob, &title("Bob's field"))
+        .await
+        .expect("create");
+    assert_eq!(store.list(bob).await.expect("list"), vec![bobs.clone()]);
+    assert_eq!(store.list(alice).await.expect("list").len(), 2);
+
+    // Deleting: gone for good, and only once.
+    store.delete(alice, &first.id).await.expect("delete");
+    assert_eq!(store.get(alice, &first.id).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.delete(alice, &first.id).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.rename(alice, &first.id, &title("Back")).await,
+        Err(StoreError::NotFound),
+        "no update re-creates a deleted project"
+    );
+    assert_eq!(
+        store.list(alice).await.expect("list"),
+        vec![store.get(alice, &second.id).await.expect("get")]
+    );
+    assert_eq!(store.get(bob, &bobs.id).await.expect("bob's own"), bobs);
+}
+
+/// Every `UploadStore` behaviour callers rely on, for an upload of `size` bytes (more than one
+/// part) into `project`, which `owner` owns and `stranger` does not. Returns the completed
+/// upload's bytes so the caller can check where its implementation put the archive.
+pub async fn upload_store(
+    uploads: &dyn UploadStore,
+    projects: &dyn ProjectStore,
+    owner: &UserId,
+    stranger: &UserId,
+    project: &ProjectId,
+    max_size: u64,
+) -> Vec<u8> {
+    let invalid = |r: Result<_, StoreError>, field: &str| match r {
+        Err(StoreError::Validation(v)) => assert_eq!(v.field, field, "{v:?}"),
+        other => panic!("expected a validation error on {field}, got {other:?}"),
+    };
+    // Refusals before anything is stored.
+    invalid(
+        uploads
+            .create(owner, project, "photos.tar", 10)
+            .await
+            .map(|_| ()),
+        "file",
+    );
+    invalid(
+        uploads
+            .create(owner, project, "../photos.zip", 10)
+            .await
+            .map(|_| ()),
+        "file",
+    );
+    invalid(
+        uploads
+            .create(owner, project, "photos.zip", 0)
+            .await
+            .map(|_| ()),
+        "file",
+    );
+    invalid(
+        uploads
+            .create(owner, project, "photos.zip", max_size + 1)
+            .await
+            .map(|_| ()),
+        "file",
+    );
+    assert_eq!(
+        uploads
+            .create(stranger, project, "photos.zip", 10)
+            .await
+            .map(|_| ()),
+        Err(StoreError::NotFound),
+        "a stranger cannot upload into the project"
+    );
+    assert_eq!(
+        uploads
+            .create(owner, &unknown_project(), "photos.zip", 10)
+            .await
+            .map(|_| ()),
+        Err(StoreError::NotFound)
+    );
+
+    let first = uploads
+        .create(owner, project, "photos.zip", 1)
+        .await
+        .expect("create");
+    let part_size = first.part_size;
+    let size = part_size + part_size / 3 + 7;
+    let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+    let s = uploads
+        .create(owner, project, "Photos.ZIP", size)
+        .await
+        .expect("create");
+    assert_eq!((s.parts, s.size, s.completed), (2, size, false));
+    assert!(s.received.is_empty());
+    assert_eq!(&s.project, project);
+    assert_eq!(
+        uploads.get(stranger, &s.id).await,
+        Err(StoreError::NotFound),
+        "another user's upload looks missing"
+    );
+    assert_eq!(
+        uploads.get(owner, "no-such-upload").await,
+        Err(StoreError::NotFound)
+    );
+
+    let split = usize::try_from(part_size).expect("part size");
+    let (one, two) = bytes.split_at(split);
+    invalid(uploads.put_part(owner, &s.id, 3, two).await, "part");
+    invalid(uploads.put_part(owner, &s.id, 0, one).await, "part");
+    invalid(uploads.put_part(owner, &s.id, 2, one).await, "part");
+    assert_eq!(
+        uploads.put_part(stranger, &s.id, 1, one).await,
+        Err(StoreError::NotFound)
+    );
+    // Completing early names what is missing and keeps what arrived.
+    uploads
+        .put_part(owner, &s.id, 2, two)
+        .await
+        .expect("part 2");
+    invalid(uploads.complete(owner, &s.id).await.map(|_| ()), "parts");
+    assert_eq!(
+        uploads.get(owner, &s.id).await.expect("get").received,
+        vec![2]
+    );
+    // A part sent twice replaces itself.
+    uploads
+        .put_part(owner, &s.id, 1, &vec![0u8; split])
+        .await
+        .expect("part 1");
+    uploads
+        .put_part(owner, &s.id, 1, one)
+        .await
+        .expect("part 1 again");
+    assert_eq!(
+        uploads.get(owner, &s.id).await.expect("get").received,
+        vec![1, 2]
+    );
+    assert_eq!(
+        uploads.complete(stranger, &s.id).await.map(|_| ()),
+        Err(StoreError::NotFound)
+    );
+
+    let done = uploads.complete(owner, &s.id).await.expect("complete");
+    assert!(done.completed);
+    assert_eq!(
+        uploads.complete(owner, &s.id).await.expect("again"),
+        done,
+        "completing twice is harmless"
+    );
+    invalid(uploads.put_part(owner, &s.id, 1, one).await, "part");
+    assert_eq!(
+        projects.get(owner, project).await.expect("project").status,
+        ProjectStatus::PhotosUploaded,
+        "a completed upload moves the project on"
+    );
+    bytes
+}

@@ -1,0 +1,53 @@
+//! The embedded adapters against the port-level suites in `domain::testkit` — the same suites
+//! the cloud adapters pass against the AWS stand-in (`cloud/tests/ports.rs`).
+
+use domain::UserId;
+use server::adapters::local_uploads::LocalUploads;
+use server::adapters::sqlite_projects::SqliteProjects;
+
+/// Owners must exist as accounts (projects reference them).
+async fn owner(pool: &sqlx::SqlitePool, name: &str) -> UserId {
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, role, created_at, updated_at) VALUES (?, ?, 'x', 'user', 0, 0)",
+    )
+    .bind(name)
+    .bind(format!("{name}@example.com"))
+    .execute(pool)
+    .await
+    .expect("user");
+    UserId(name.to_owned())
+}
+
+async fn pool(dir: &std::path::Path) -> sqlx::SqlitePool {
+    server::db::open(&dir.join("spaceport.db"))
+        .await
+        .expect("database")
+}
+
+#[tokio::test]
+async fn sqlite_projects_pass_the_project_store_suite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pool = pool(dir.path()).await;
+    let (alice, bob) = (owner(&pool, "alice").await, owner(&pool, "bob").await);
+    domain::testkit::project_store(&SqliteProjects::new(pool), &alice, &bob).await;
+}
+
+#[tokio::test]
+async fn local_uploads_pass_the_upload_store_suite() {
+    use domain::ports::ProjectStore as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pool = pool(dir.path()).await;
+    let (alice, bob) = (owner(&pool, "alice").await, owner(&pool, "bob").await);
+    let projects = SqliteProjects::new(pool.clone());
+    let title = domain::ProjectTitle::parse("Upload suite").expect("title");
+    let project = projects.create(&alice, &title).await.expect("project");
+    let max = 1 << 30;
+    let uploads = LocalUploads::new(pool, dir.path(), max);
+    let bytes =
+        domain::testkit::upload_store(&uploads, &projects, &alice, &bob, &project.id, max).await;
+    let archive = LocalUploads::archive_path(dir.path(), &project.id);
+    assert!(
+        std::fs::read(archive).expect("archive") == bytes,
+        "the archive is the parts in order"
+    );
+}
