@@ -64,6 +64,50 @@ async fn fetch(
     Ok(res)
 }
 
+/// Sends part `n`: straight to storage when the server hands out a URL for it (S3 in the cloud;
+/// the ETag storage answers with is then reported to the server), else to the server itself.
+async fn send_part(id: &str, n: u32, blob: &web_sys::Blob) -> Result<Response, String> {
+    #[derive(serde::Deserialize)]
+    struct Target {
+        url: Option<String>,
+    }
+    let res = fetch(
+        "GET",
+        &format!("/api/uploads/{id}/parts/{n}/url"),
+        None,
+        false,
+    )
+    .await?;
+    if !res.ok() {
+        return Ok(res);
+    }
+    let target: Target = serde_json::from_str(&text(&res).await).map_err(|e| e.to_string())?;
+    let Some(url) = target.url else {
+        return fetch(
+            "PUT",
+            &format!("/api/uploads/{id}/parts/{n}"),
+            Some(&blob.clone().into()),
+            false,
+        )
+        .await;
+    };
+    let stored = fetch("PUT", &url, Some(&blob.clone().into()), false).await?;
+    if !stored.ok() {
+        return Ok(stored);
+    }
+    let etag = stored.headers().get("etag").map_err(js)?.ok_or(
+        "storage did not say how it stored the part (no ETag): its CORS rule must expose ETag",
+    )?;
+    let body = serde_json::json!({ "etag": etag }).to_string();
+    fetch(
+        "POST",
+        &format!("/api/uploads/{id}/parts/{n}/etag"),
+        Some(&JsValue::from_str(&body)),
+        true,
+    )
+    .await
+}
+
 async fn text(res: &Response) -> String {
     match res.text() {
         Ok(p) => JsFuture::from(p)
@@ -175,13 +219,7 @@ pub async fn upload(
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
-                    let res = fetch(
-                        "PUT",
-                        &format!("/api/uploads/{id}/parts/{n}"),
-                        Some(&blob.clone().into()),
-                        false,
-                    )
-                    .await;
+                    let res = send_part(&id, n, &blob).await;
                     match res {
                         Ok(r) if r.ok() => break,
                         Ok(r) if r.status() < 500 && r.status() != 429 => {

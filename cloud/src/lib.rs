@@ -6,12 +6,17 @@
 //! the local job runner (`domain::ports::{STAGES, stage_args}`). The server picks these or the
 //! embedded adapters from its configuration alone.
 
+pub mod check;
 pub mod cognito_auth;
 pub mod dynamo_projects;
+pub mod dynamo_shares;
 pub mod s3_uploads;
 pub mod settings;
+pub mod sfn_jobs;
 pub mod state_machine;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use aws_config::SdkConfig;
+pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use settings::AwsSettings;

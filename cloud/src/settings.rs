@@ -19,6 +19,8 @@ pub struct AwsSettings {
     pub user_pool_id: String,
     /// The pool's app client (no secret: the server signs users in with `USER_PASSWORD_AUTH`).
     pub client_id: String,
+    /// The pipeline's Step Functions state machine.
+    pub state_machine_arn: String,
 }
 
 impl AwsSettings {

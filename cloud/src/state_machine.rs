@@ -24,6 +24,22 @@ use serde_json::{json, Map, Value};
 const JOB_DIR: &str = "/opt/ml/processing/job";
 /// Where in the container ingest finds the uploaded photos.
 const PHOTOS_DIR: &str = "/opt/ml/processing/photos";
+/// Where in the container a stage writes its progress lines; SageMaker uploads the folder as it
+/// changes (`Continuous`), so the app shows progress while the stage runs.
+pub const PROGRESS_DIR: &str = "/opt/ml/processing/progress";
+
+/// How the execution waits for a stage's processing job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Integration {
+    /// `createProcessingJob.sync`: Step Functions follows the job itself (production).
+    Sync,
+    /// `createProcessingJob.waitForTaskToken`, with the task token as the container's last two
+    /// arguments (`--task-token TOKEN`): whoever runs the job reports its end. Only for tests: a
+    /// local stand-in of AWS can run the state machine but cannot follow a SageMaker job, so a
+    /// local worker plays SageMaker and reports back. Real task tokens are longer than SageMaker
+    /// allows an argument to be, which is why production uses `Sync`.
+    Callback,
+}
 
 /// Errors worth another try: the service, not the stage, failed.
 pub const TRANSIENT_ERRORS: [&str; 3] = [
@@ -51,7 +67,7 @@ fn needs_gpu(stage: &str) -> bool {
     matches!(stage, "sfm" | "train")
 }
 
-fn task(stage: &str, next: &str) -> Value {
+fn task(stage: &str, next: &str, integration: Integration) -> Value {
     let job_uri = "States.Format('s3://${Bucket}/jobs/{}/', $.job_id)";
     let mut inputs = vec![json!({
         "InputName": "job",
@@ -83,6 +99,19 @@ fn task(stage: &str, next: &str) -> Value {
              States.JsonToString($.params), '--archive', '{PHOTOS_DIR}/photos.zip')"
         );
     }
+    if integration == Integration::Callback {
+        let open = arguments.strip_suffix(')').unwrap_or(&arguments);
+        arguments = format!("{open}, '--task-token', $$.Task.Token)");
+    }
+    let arguments = arguments.replacen(
+        "'--params',",
+        &format!("'--progress', '{PROGRESS_DIR}/{stage}.jsonl', '--params',"),
+        1,
+    );
+    let resource = match integration {
+        Integration::Sync => "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        Integration::Callback => "arn:aws:states:::sagemaker:createProcessingJob.waitForTaskToken",
+    };
     let instance = if needs_gpu(stage) {
         "${GpuInstanceType}"
     } else {
@@ -91,7 +120,7 @@ fn task(stage: &str, next: &str) -> Value {
     json!({
         "Type": "Task",
         "Comment": format!("The {stage} stage as a SageMaker processing job"),
-        "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        "Resource": resource,
         "Parameters": {
             // Unique per attempt: a retried stage starts a new job.
             "ProcessingJobName.$": format!(
@@ -111,6 +140,13 @@ fn task(stage: &str, next: &str) -> Value {
                         "S3Uri.$": job_uri,
                         "LocalPath": JOB_DIR,
                         "S3UploadMode": "EndOfJob",
+                    }
+                }, {
+                    "OutputName": "progress",
+                    "S3Output": {
+                        "S3Uri.$": "States.Format('s3://${Bucket}/jobs/{}/progress/', $.job_id)",
+                        "LocalPath": PROGRESS_DIR,
+                        "S3UploadMode": "Continuous",
                     }
                 }]
             },
@@ -143,6 +179,11 @@ fn task(stage: &str, next: &str) -> Value {
 
 /// The state machine definition, as the deployment uploads it.
 pub fn definition() -> Value {
+    definition_with(Integration::Sync)
+}
+
+/// The definition with another way of waiting for the stages (see [`Integration`]).
+pub fn definition_with(integration: Integration) -> Value {
     let mut states = Map::new();
     let choices: Vec<Value> = STAGES
         .iter()
@@ -167,7 +208,7 @@ pub fn definition() -> Value {
         let next = STAGES
             .get(i + 1)
             .map_or_else(|| "Delivered".to_owned(), |s| task_name(s));
-        states.insert(task_name(stage), task(stage, &next));
+        states.insert(task_name(stage), task(stage, &next, integration));
         states.insert(
             format!("{stage} failed"),
             json!({

@@ -70,7 +70,12 @@ async fn s3_uploads_pass_the_upload_store_suite_and_take_parts_straight_from_the
         .map(|i| u8::try_from(i % 253).expect("byte"))
         .collect();
     let s = uploads
-        .create(&alice, &project.id, "photos.zip", u64::try_from(size).expect("size"))
+        .create(
+            &alice,
+            &project.id,
+            "photos.zip",
+            u64::try_from(size).expect("size"),
+        )
         .await
         .expect("create");
     let http = reqwest::Client::new();

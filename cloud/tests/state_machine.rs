@@ -153,13 +153,19 @@ fn each_stage_runs_the_command_the_local_runner_runs() {
         let arguments = app["ContainerArguments.$"].as_str().unwrap();
         let literals: Vec<&str> = arguments.split('\'').skip(1).step_by(2).collect();
         assert_eq!(
-            literals[..3],
-            ["run-stage", stage, "/opt/ml/processing/job"]
+            literals[..5],
+            [
+                "run-stage",
+                stage,
+                "/opt/ml/processing/job",
+                "--progress",
+                &format!("/opt/ml/processing/progress/{stage}.jsonl")
+            ]
         );
         assert!(arguments.contains("'--params', States.JsonToString($.params)"));
         let archive = if stage == "ingest" {
             assert_eq!(
-                literals[4..],
+                literals[6..],
                 ["--archive", "/opt/ml/processing/photos/photos.zip"]
             );
             "/opt/ml/processing/photos/photos.zip"
@@ -175,6 +181,12 @@ fn each_stage_runs_the_command_the_local_runner_runs() {
             "/opt/ml/processing/job"
         );
         assert_eq!(outputs[0]["S3Output"]["S3UploadMode"], "EndOfJob");
+        // Progress lines reach S3 while the stage runs.
+        assert_eq!(
+            outputs[1]["S3Output"]["LocalPath"],
+            "/opt/ml/processing/progress"
+        );
+        assert_eq!(outputs[1]["S3Output"]["S3UploadMode"], "Continuous");
         assert_eq!(
             task["ResultPath"],
             Value::Null,

@@ -351,6 +351,42 @@ pub struct ModelReport {
     pub sog_bytes: u64,
 }
 
+impl ModelReport {
+    /// Reads the trainer's `report.json` (see `trainer::train::Report`), with the size of the
+    /// compressed model beside it.
+    pub fn from_trainer_report(raw: &[u8], sog_bytes: u64) -> Result<Self, String> {
+        #[derive(serde::Deserialize)]
+        struct Evaluation {
+            psnr: f64,
+            ssim: f64,
+            views: Vec<serde::de::IgnoredAny>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Report {
+            iterations: u32,
+            gaussians: u64,
+            sh_degree: u8,
+            seconds: f64,
+            evaluation: Option<Evaluation>,
+        }
+        let r: Report =
+            serde_json::from_slice(raw).map_err(|e| format!("the training report: {e}"))?;
+        Ok(Self {
+            psnr: r.evaluation.as_ref().map(|e| e.psnr),
+            ssim: r.evaluation.as_ref().map(|e| e.ssim),
+            held_out: r
+                .evaluation
+                .as_ref()
+                .map_or(0, |e| u32::try_from(e.views.len()).unwrap_or(u32::MAX)),
+            gaussians: r.gaussians,
+            sh_degree: r.sh_degree,
+            iterations: r.iterations,
+            train_seconds: r.seconds,
+            sog_bytes,
+        })
+    }
+}
+
 /// Runs the pipeline for a project's uploaded photos. Every call names the owner.
 #[async_trait]
 pub trait JobRunner: Send + Sync {
@@ -386,6 +422,18 @@ pub trait JobRunner: Send + Sync {
         owner: &UserId,
         project: &ProjectId,
     ) -> Result<Option<ModelReport>, StoreError>;
+    /// Where the browser fetches a file of the delivered model from, when it is not this server
+    /// (a presigned S3 URL); `None` when the server serves it from its own disk. `file` is
+    /// `model.sog`, `train/point_cloud.ply` or `train/report.json`.
+    async fn delivered_url(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        file: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let _ = (owner, project, file);
+        Ok(None)
+    }
 }
 
 /// Public links to a project's delivered model: anyone with the link may view the model, nothing

@@ -142,6 +142,10 @@ enum Command {
         /// The uploaded photo archive (ingest only).
         #[arg(long, default_value = "")]
         archive: String,
+        /// Also append the stage's progress lines (and, if it fails, why) to this file, one
+        /// JSON object per line: how a stage in the cloud reports progress.
+        #[arg(long)]
+        progress: Option<PathBuf>,
     },
     /// Render a splat file (PLY or SOG) with the viewer's GPU renderer from its default start
     /// view into a PNG. Prints the adapter and the frame time.
@@ -249,7 +253,8 @@ fn main() -> ExitCode {
             job,
             params,
             archive,
-        } => run_stage_cmd(&stage, &job, &params, &archive),
+            progress,
+        } => run_stage_cmd(&stage, &job, &params, &archive, progress.as_deref()),
         Command::Render {
             scene,
             output,
@@ -275,7 +280,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_stage_cmd(stage: &str, job: &Path, params: &str, archive: &str) -> anyhow::Result<()> {
+fn run_stage_cmd(
+    stage: &str,
+    job: &Path,
+    params: &str,
+    archive: &str,
+    progress: Option<&Path>,
+) -> anyhow::Result<()> {
+    use std::io::{BufRead as _, Write as _};
     let params: domain::ports::JobParams = serde_json::from_str(params)
         .map_err(|e| anyhow::anyhow!("--params is not a job's parameters: {e}"))?;
     let args = domain::ports::stage_args(stage, &params, archive, &job.display().to_string())
@@ -288,14 +300,72 @@ fn run_stage_cmd(stage: &str, job: &Path, params: &str, archive: &str) -> anyhow
     if stage == "ingest" && archive.is_empty() {
         anyhow::bail!("ingest needs --archive (the uploaded photos)");
     }
-    let status = std::process::Command::new(std::env::current_exe()?)
+    let mut log = match progress {
+        Some(path) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            )
+        }
+        None => None,
+    };
+    let mut child = std::process::Command::new(std::env::current_exe()?)
         .args(&args)
-        .status()?;
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    // stderr on its own thread (echoed, last line kept for the failure), stdout here (echoed and
+    // appended to the progress file line by line, so an upload of the file mid-stage is whole).
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
+    let errors = std::thread::spawn(move || {
+        let mut last = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            eprintln!("{line}");
+            if !line.trim().is_empty() {
+                last = line;
+            }
+        }
+        last
+    });
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    for line in std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+    {
+        println!("{line}");
+        if let Some(f) = log.as_mut() {
+            writeln!(f, "{line}")?;
+            f.flush()?;
+        }
+    }
+    let status = child.wait()?;
+    let last = errors.join().unwrap_or_default();
     if status.success() {
-        Ok(())
-    } else {
+        return Ok(());
+    }
+    let reason = last.trim_start_matches("spaceport: ").to_owned();
+    if let Some(f) = log.as_mut() {
+        let line = serde_json::json!({"step": "failed", "fraction": null, "message": reason});
+        writeln!(f, "{line}")?;
+    }
+    if reason.is_empty() {
         anyhow::bail!("stage {stage} failed ({status})")
     }
+    anyhow::bail!("{reason}")
 }
 
 /// What a path turned out to hold.

@@ -62,6 +62,9 @@ pub struct Config {
     pub elevation_url: Option<String>,
     /// Its API key, if it needs one (sent as `key=`; never logged).
     pub elevation_key: Option<Secret>,
+    /// Cloud mode (`mode = "aws"`): where the AWS resources are. `None` runs everything on this
+    /// machine (the embedded defaults).
+    pub aws: Option<cloud::AwsSettings>,
 }
 
 /// The optional file's shape; every key is optional and unknown keys are refused (typos should
@@ -83,9 +86,25 @@ struct FileLayer {
     pipeline_bin: Option<PathBuf>,
     elevation_url: Option<String>,
     elevation_key: Option<Secret>,
+    mode: Option<String>,
+    aws_region: Option<String>,
+    aws_endpoint_url: Option<String>,
+    dynamodb_table: Option<String>,
+    s3_bucket: Option<String>,
+    cognito_user_pool_id: Option<String>,
+    cognito_client_id: Option<String>,
+    state_machine_arn: Option<String>,
 }
 
-const ENV_KEYS: [&str; 15] = [
+const ENV_KEYS: [&str; 23] = [
+    "SPACEPORT_MODE",
+    "SPACEPORT_AWS_REGION",
+    "SPACEPORT_AWS_ENDPOINT_URL",
+    "SPACEPORT_DYNAMODB_TABLE",
+    "SPACEPORT_S3_BUCKET",
+    "SPACEPORT_COGNITO_USER_POOL_ID",
+    "SPACEPORT_COGNITO_CLIENT_ID",
+    "SPACEPORT_STATE_MACHINE_ARN",
     "SPACEPORT_ADDR",
     "SPACEPORT_DATA_DIR",
     "SPACEPORT_PUBLIC_URL",
@@ -270,6 +289,31 @@ impl Config {
             .cloned()
             .map(Secret::new)
             .or(file.elevation_key);
+        let pick = |key: &str, from_file: Option<String>| {
+            env.get(key)
+                .cloned()
+                .or(from_file)
+                .filter(|v| !v.trim().is_empty())
+        };
+        let mode =
+            pick("SPACEPORT_MODE", file.mode.clone()).unwrap_or_else(|| "embedded".to_owned());
+        let aws = match mode.as_str() {
+            "embedded" => None,
+            "aws" => Some(aws_settings(&AwsLayer {
+                region: pick("SPACEPORT_AWS_REGION", file.aws_region),
+                endpoint_url: pick("SPACEPORT_AWS_ENDPOINT_URL", file.aws_endpoint_url),
+                table: pick("SPACEPORT_DYNAMODB_TABLE", file.dynamodb_table),
+                bucket: pick("SPACEPORT_S3_BUCKET", file.s3_bucket),
+                user_pool_id: pick("SPACEPORT_COGNITO_USER_POOL_ID", file.cognito_user_pool_id),
+                client_id: pick("SPACEPORT_COGNITO_CLIENT_ID", file.cognito_client_id),
+                state_machine_arn: pick("SPACEPORT_STATE_MACHINE_ARN", file.state_machine_arn),
+            })?),
+            other => {
+                return Err(err(format!(
+                    "mode '{other}' is not a mode; use \"embedded\" (one machine, the default) or \"aws\" (see deploy/README.md)"
+                )))
+            }
+        };
 
         Ok(Self {
             addr,
@@ -286,6 +330,7 @@ impl Config {
             max_upload_bytes,
             elevation_url,
             elevation_key,
+            aws,
         })
     }
 
@@ -296,6 +341,121 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// The cloud settings as given, before they are checked.
+struct AwsLayer {
+    region: Option<String>,
+    endpoint_url: Option<String>,
+    table: Option<String>,
+    bucket: Option<String>,
+    user_pool_id: Option<String>,
+    client_id: Option<String>,
+    state_machine_arn: Option<String>,
+}
+
+/// Checks what can be checked without asking AWS (`server check-config` asks AWS the rest):
+/// every setting present and shaped like what it names, so a pool id pasted from another region
+/// or a bucket ARN where a name belongs stops the server with the setting's name.
+fn aws_settings(l: &AwsLayer) -> Result<cloud::AwsSettings, ConfigError> {
+    let need = |value: &Option<String>, key: &str, what: &str| {
+        value.clone().map(|v| v.trim().to_owned()).ok_or_else(|| {
+            err(format!(
+                "mode is \"aws\" but {key} is not set: give {what} (deploy/README.md says where each setting comes from)"
+            ))
+        })
+    };
+    let region = need(
+        &l.region,
+        "SPACEPORT_AWS_REGION",
+        "the AWS region, e.g. eu-west-1",
+    )?;
+    let parts: Vec<&str> = region.split('-').collect();
+    if parts.len() < 3
+        || !parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        || !parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(err(format!(
+            "SPACEPORT_AWS_REGION '{region}' is not an AWS region; use e.g. eu-west-1"
+        )));
+    }
+    let table = need(
+        &l.table,
+        "SPACEPORT_DYNAMODB_TABLE",
+        "the DynamoDB table's name (the stack's TableName output)",
+    )?;
+    if !(3..=255).contains(&table.len())
+        || !table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        return Err(err(format!("SPACEPORT_DYNAMODB_TABLE '{table}' is not a table name (3–255 letters, digits, _ - .); give the name, not the ARN")));
+    }
+    let bucket = need(
+        &l.bucket,
+        "SPACEPORT_S3_BUCKET",
+        "the S3 bucket's name (the stack's BucketName output)",
+    )?;
+    if !(3..=63).contains(&bucket.len())
+        || !bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+    {
+        return Err(err(format!("SPACEPORT_S3_BUCKET '{bucket}' is not a bucket name (3–63 lower-case letters, digits, - .); give the name, not s3:// or an ARN")));
+    }
+    let user_pool_id = need(
+        &l.user_pool_id,
+        "SPACEPORT_COGNITO_USER_POOL_ID",
+        "the Cognito user pool id (the stack's UserPoolId output)",
+    )?;
+    let valid_pool = user_pool_id.split_once('_').is_some_and(|(r, id)| {
+        r == region && !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())
+    });
+    if !valid_pool {
+        return Err(err(format!(
+            "SPACEPORT_COGNITO_USER_POOL_ID '{user_pool_id}' is not a user pool of region {region}: pool ids look like {region}_AbCdEf123 (the pool's region, an underscore, its id)"
+        )));
+    }
+    let client_id = need(
+        &l.client_id,
+        "SPACEPORT_COGNITO_CLIENT_ID",
+        "the user pool's app client id (the stack's UserPoolClientId output)",
+    )?;
+    if !(1..=128).contains(&client_id.len())
+        || !client_id.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(err(format!("SPACEPORT_COGNITO_CLIENT_ID '{client_id}' is not an app client id (letters and digits)")));
+    }
+    let state_machine_arn = need(
+        &l.state_machine_arn,
+        "SPACEPORT_STATE_MACHINE_ARN",
+        "the pipeline state machine's ARN (the stack's StateMachineArn output)",
+    )?;
+    if !state_machine_arn.starts_with(&format!("arn:aws:states:{region}:"))
+        || !state_machine_arn.contains(":stateMachine:")
+    {
+        return Err(err(format!(
+            "SPACEPORT_STATE_MACHINE_ARN '{state_machine_arn}' is not a state machine of region {region}; it looks like arn:aws:states:{region}:123456789012:stateMachine:spaceport-pipeline"
+        )));
+    }
+    if let Some(url) = &l.endpoint_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(err(format!("SPACEPORT_AWS_ENDPOINT_URL '{url}' must be an http(s) URL (leave it unset for AWS itself)")));
+        }
+    }
+    Ok(cloud::AwsSettings {
+        region,
+        endpoint_url: l.endpoint_url.clone(),
+        table,
+        bucket,
+        user_pool_id,
+        client_id,
+        state_machine_arn,
+    })
 }
 
 /// The host of a URL without port, for the default sender address (`localhost` for an IP).

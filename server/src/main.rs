@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use domain::ports::{AuthProvider, Waitlist};
+use domain::ports::Waitlist;
 use domain::{format_date, Email, Role};
 use server::config::{Config, Overrides};
 use server::startup::{Application, Embedded};
@@ -45,6 +45,9 @@ enum Command {
     },
     /// List accounts.
     Users,
+    /// Check a cloud configuration (`mode = "aws"`) against AWS before going live: the
+    /// credentials, the table, the bucket, the user pool and its client, the state machine.
+    CheckConfig,
     /// List the waitlist.
     Waitlist,
     /// Show mail the app has sent (reset links, invitations), newest first.
@@ -112,8 +115,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
             let embedded = Embedded::open(&config).await?;
             let role = if admin { Role::Admin } else { Role::User };
-            let inv = embedded
-                .auth
+            let inv = server::startup::auth_provider(&config, &embedded)
+                .await?
                 .invite(&email, role)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -132,10 +135,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{}", inv.temporary_password);
             Ok(())
         }
+        Command::CheckConfig => {
+            let Some(aws) = &config.aws else {
+                println!("mode is \"embedded\": everything runs on this machine, with nothing in AWS to check.");
+                return Ok(());
+            };
+            for line in server::startup::check_cloud(aws).await? {
+                println!("ok  {line}");
+            }
+            println!("The cloud configuration works.");
+            Ok(())
+        }
         Command::Users => {
             let embedded = Embedded::open(&config).await?;
-            for u in embedded
-                .auth
+            for u in server::startup::auth_provider(&config, &embedded)
+                .await?
                 .list_users()
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?

@@ -107,6 +107,25 @@ async fn serve_delivered(
         Ok(None) => return (StatusCode::NOT_FOUND, "no delivered model yet").into_response(),
         Err(e) => return error_response(&e.into()),
     };
+    // In the cloud the file is in S3: the browser fetches it from there (ranges included)
+    // through a short-lived presigned URL, after the same owner or share-link check.
+    match svc.jobs.delivered_url(owner, project, relative).await {
+        Ok(Some(url)) => {
+            let Ok(location) = http::HeaderValue::from_str(&url) else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            return (
+                StatusCode::TEMPORARY_REDIRECT,
+                [
+                    (http::header::LOCATION, location),
+                    (CACHE_CONTROL, http::HeaderValue::from_static("no-store")),
+                ],
+            )
+                .into_response();
+        }
+        Ok(None) => {}
+        Err(e) => return error_response(&e.into()),
+    }
     let path = data_dir.join("jobs").join(&job.id).join(relative);
     let mut request = http::Request::new(axum::body::Body::empty());
     for name in [RANGE, IF_RANGE, IF_MODIFIED_SINCE, IF_UNMODIFIED_SINCE] {

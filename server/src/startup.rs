@@ -70,29 +70,19 @@ impl Embedded {
     }
 }
 
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    pub embedded: Arc<Embedded>,
+/// The ports that differ between one machine and the cloud; the waitlist and the outbox stay
+/// in the embedded database in both.
+struct Ports {
+    auth: Arc<dyn domain::ports::AuthProvider>,
+    projects: Arc<dyn domain::ports::ProjectStore>,
+    uploads: Arc<dyn domain::ports::UploadStore>,
+    jobs: Arc<dyn domain::ports::JobRunner>,
+    shares: Arc<dyn domain::ports::ShareLinks>,
 }
 
-impl Application {
-    pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let embedded = Arc::new(Embedded::open(config).await?);
-        if let Some(url) = &config.smtp_url {
-            let delivery = SmtpDelivery::new(embedded.pool.clone(), url, &config.mail_from)?;
-            Arc::new(delivery).spawn(embedded.outbox.wake_handle());
-        } else {
-            tracing::info!("no smtp_url: mail stays in the outbox (read it with `server outbox`)");
-        }
-        let pkg = config.site_root.join("pkg");
-        if !pkg.exists() {
-            tracing::warn!(
-                "no browser bundle at {}: pages will render but not hydrate. Build it with `cargo leptos build --release` (the README's run command does this).",
-                pkg.display()
-            );
-        }
-        password::warm_up();
+impl Ports {
+    /// SQLite, local disk and the local job runner, with their housekeeping.
+    async fn embedded(config: &Config, embedded: &Embedded) -> anyhow::Result<Self> {
         let uploads = Arc::new(crate::adapters::local_uploads::LocalUploads::new(
             embedded.pool.clone(),
             &config.data_dir,
@@ -111,18 +101,130 @@ impl Application {
             &config.public_url,
         );
         jobs.start().await?;
-
-        let services = Services {
+        Ok(Self {
             auth: embedded.auth.clone(),
             projects: embedded.projects.clone(),
-            waitlist: embedded.waitlist.clone(),
+            uploads,
+            jobs,
             shares: Arc::new(crate::adapters::sqlite_shares::SqliteShares::new(
                 embedded.pool.clone(),
             )),
+        })
+    }
+
+    /// Cognito, DynamoDB, S3 and Step Functions (`cloud`), mail through the embedded outbox.
+    async fn cloud(config: &Config, aws: &cloud::AwsSettings, embedded: &Embedded) -> Self {
+        let sdk = aws.sdk_config().await;
+        let projects: Arc<dyn domain::ports::ProjectStore> = Arc::new(
+            cloud::dynamo_projects::DynamoProjects::new(cloud::DynamoClient::new(&sdk), &aws.table),
+        );
+        Self {
+            auth: cloud_auth(config, aws, &sdk, embedded),
+            uploads: Arc::new(cloud::s3_uploads::S3Uploads::new(
+                &sdk,
+                &aws.table,
+                &aws.bucket,
+                projects.clone(),
+                config.max_upload_bytes,
+            )),
+            jobs: Arc::new(cloud::sfn_jobs::SfnJobs::new(
+                &sdk,
+                &aws.table,
+                &aws.bucket,
+                &aws.state_machine_arn,
+                projects.clone(),
+            )),
+            shares: Arc::new(cloud::dynamo_shares::DynamoShares::new(
+                &sdk,
+                &aws.table,
+                projects.clone(),
+            )),
+            projects,
+        }
+    }
+}
+
+fn cloud_auth(
+    config: &Config,
+    aws: &cloud::AwsSettings,
+    sdk: &cloud::SdkConfig,
+    embedded: &Embedded,
+) -> Arc<dyn domain::ports::AuthProvider> {
+    Arc::new(cloud::cognito_auth::CognitoAuth::new(
+        sdk,
+        aws,
+        embedded.outbox.clone(),
+        config.public_url.clone(),
+        i64::try_from(config.reset_link_ttl_secs).unwrap_or(i64::MAX),
+        i64::try_from(config.invite_ttl_secs).unwrap_or(i64::MAX),
+    ))
+}
+
+/// Runs `cloud::check::check`, turning its verdict into a start-up error that names the
+/// setting.
+pub async fn check_cloud(aws: &cloud::AwsSettings) -> anyhow::Result<Vec<String>> {
+    cloud::check::check(aws).await.map_err(|e| {
+        anyhow::anyhow!(
+            "the cloud configuration does not work: {e}. Nothing was started; fix it and run `server check-config` to see every check"
+        )
+    })
+}
+
+/// The accounts port the configuration chooses, for the admin commands.
+pub async fn auth_provider(
+    config: &Config,
+    embedded: &Embedded,
+) -> anyhow::Result<Arc<dyn domain::ports::AuthProvider>> {
+    Ok(match &config.aws {
+        Some(aws) => {
+            check_cloud(aws).await?;
+            cloud_auth(config, aws, &aws.sdk_config().await, embedded)
+        }
+        None => embedded.auth.clone(),
+    })
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub embedded: Arc<Embedded>,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        // Cloud mode asks AWS for every resource first: a wrong setting stops the server here,
+        // before it has opened anything or started any work.
+        if let Some(aws) = &config.aws {
+            check_cloud(aws).await?;
+        }
+        let embedded = Arc::new(Embedded::open(config).await?);
+        if let Some(url) = &config.smtp_url {
+            let delivery = SmtpDelivery::new(embedded.pool.clone(), url, &config.mail_from)?;
+            Arc::new(delivery).spawn(embedded.outbox.wake_handle());
+        } else {
+            tracing::info!("no smtp_url: mail stays in the outbox (read it with `server outbox`)");
+        }
+        let pkg = config.site_root.join("pkg");
+        if !pkg.exists() {
+            tracing::warn!(
+                "no browser bundle at {}: pages will render but not hydrate. Build it with `cargo leptos build --release` (the README's run command does this).",
+                pkg.display()
+            );
+        }
+        password::warm_up();
+        let ports = match &config.aws {
+            Some(aws) => Ports::cloud(config, aws, &embedded).await,
+            None => Ports::embedded(config, &embedded).await?,
+        };
+        let services = Services {
+            auth: ports.auth,
+            projects: ports.projects,
+            waitlist: embedded.waitlist.clone(),
+            shares: ports.shares,
             limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
             secure_cookies: config.secure_cookies(),
-            uploads,
-            jobs,
+            uploads: ports.uploads,
+            jobs: ports.jobs,
             terrain: crate::elevation::load(
                 &config.data_dir,
                 config.elevation_url.as_deref(),

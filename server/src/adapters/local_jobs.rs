@@ -737,40 +737,10 @@ impl JobRunner for LocalJobs {
             .await
             .map_err(file)?
             .len();
-        model_report(&raw, sog_bytes).map(Some)
+        ModelReport::from_trainer_report(&raw, sog_bytes)
+            .map(Some)
+            .map_err(db)
     }
-}
-
-/// The trainer's `report.json` (see `trainer::train::Report`) as the page shows it.
-fn model_report(raw: &[u8], sog_bytes: u64) -> Result<ModelReport, StoreError> {
-    #[derive(serde::Deserialize)]
-    struct Evaluation {
-        psnr: f64,
-        ssim: f64,
-        views: Vec<serde_json::Value>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Report {
-        iterations: u32,
-        gaussians: u64,
-        sh_degree: u8,
-        seconds: f64,
-        evaluation: Option<Evaluation>,
-    }
-    let r: Report = serde_json::from_slice(raw).map_err(db)?;
-    Ok(ModelReport {
-        psnr: r.evaluation.as_ref().map(|e| e.psnr),
-        ssim: r.evaluation.as_ref().map(|e| e.ssim),
-        held_out: r
-            .evaluation
-            .as_ref()
-            .map_or(0, |e| u32::try_from(e.views.len()).unwrap_or(u32::MAX)),
-        gaussians: r.gaussians,
-        sh_degree: r.sh_degree,
-        iterations: r.iterations,
-        train_seconds: r.seconds,
-        sog_bytes,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,659 @@
+//! `JobRunner` on Step Functions. A launch starts one execution of the pipeline's state machine
+//! (`state_machine`), named by the job id, so a launch sent twice starts one execution; a run
+//! again from a stage starts a new execution (`{job}-r{n}`) with `start_from` set, over the same
+//! job folder in S3. Where a job stands is asked of Step Functions (the execution's status and
+//! history: which stage is running, which have finished), and the stages' progress lines are read
+//! from the files SageMaker uploads while they run (`jobs/{job}/progress/{stage}.jsonl`). The
+//! job's record — the latest per project, under the owner's key like projects — keeps what Step
+//! Functions does not: the parameters, the attempt, and the outcome once it is known.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use domain::ports::{Job, JobEvent, JobParams, JobRunner, ModelReport, ProjectStore, STAGES};
+use domain::{ProjectId, ProjectStatus, StoreError, UserId, ValidationError};
+
+use crate::dynamo_projects::{self as dp, DynamoProjects, Item};
+use crate::s3_uploads::S3Uploads;
+use crate::settings::describe;
+use crate::state_machine::task_name;
+
+/// How long a presigned download of a delivered file works.
+const DOWNLOAD_TTL: Duration = Duration::from_mins(15);
+/// Progress lines of one stage get ids `stage index × this + line number`, so ids grow along the
+/// pipeline and a page asking for events after one id misses none.
+const EVENTS_PER_STAGE: i64 = 1_000_000;
+
+pub struct SfnJobs {
+    sfn: aws_sdk_sfn::Client,
+    s3: aws_sdk_s3::Client,
+    dynamo: aws_sdk_dynamodb::Client,
+    table: String,
+    bucket: String,
+    state_machine: String,
+    projects: Arc<dyn ProjectStore>,
+}
+
+fn sfn_error(e: impl std::error::Error + 'static) -> StoreError {
+    StoreError::Internal(format!("step functions: {}", describe(&e)))
+}
+
+fn s3_error(e: impl std::error::Error + 'static) -> StoreError {
+    StoreError::Internal(format!("s3: {}", describe(&e)))
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> StoreError {
+    StoreError::Validation(ValidationError::new(field, message))
+}
+
+fn terminal(status: &str) -> bool {
+    matches!(status, "succeeded" | "failed" | "cancelled")
+}
+
+/// A job's stored record.
+struct Record {
+    job: Job,
+    execution: String,
+    attempt: u32,
+}
+
+impl SfnJobs {
+    pub fn new(
+        config: &aws_config::SdkConfig,
+        table: impl Into<String>,
+        bucket: impl Into<String>,
+        state_machine: impl Into<String>,
+        projects: Arc<dyn ProjectStore>,
+    ) -> Self {
+        Self {
+            sfn: aws_sdk_sfn::Client::new(config),
+            s3: crate::s3_uploads::s3_client(config),
+            dynamo: aws_sdk_dynamodb::Client::new(config),
+            table: table.into(),
+            bucket: bucket.into(),
+            state_machine: state_machine.into(),
+            projects,
+        }
+    }
+
+    fn key(owner: &UserId, project: &ProjectId) -> Item {
+        HashMap::from([
+            ("pk".to_owned(), dp::owner_key(owner)),
+            (
+                "sk".to_owned(),
+                AttributeValue::S(format!("JOB#{}", project.0)),
+            ),
+        ])
+    }
+
+    fn record_from(item: &Item) -> Result<Record, StoreError> {
+        let corrupt = || StoreError::Internal("dynamodb: a job record is incomplete".into());
+        let list = |k: &str| -> Vec<String> {
+            dp::s(item, k)
+                .and_then(|v| serde_json::from_str(v).ok())
+                .unwrap_or_default()
+        };
+        let job = Job {
+            id: dp::s(item, "id").ok_or_else(corrupt)?.to_owned(),
+            project: ProjectId(dp::s(item, "project").ok_or_else(corrupt)?.to_owned()),
+            status: dp::s(item, "status").ok_or_else(corrupt)?.to_owned(),
+            stage: dp::s(item, "stage").map(str::to_owned),
+            done_stages: list("done_stages"),
+            params: dp::s(item, "params")
+                .and_then(|p| serde_json::from_str(p).ok())
+                .ok_or_else(corrupt)?,
+            error: dp::s(item, "error").map(str::to_owned),
+            created_at: dp::n(item, "created_at").ok_or_else(corrupt)?,
+            started_at: dp::n(item, "started_at"),
+            finished_at: dp::n(item, "finished_at"),
+        };
+        Ok(Record {
+            job,
+            execution: dp::s(item, "execution").ok_or_else(corrupt)?.to_owned(),
+            attempt: dp::n(item, "attempt")
+                .and_then(|a| u32::try_from(a).ok())
+                .unwrap_or(0),
+        })
+    }
+
+    async fn put(&self, owner: &UserId, r: &Record) -> Result<(), StoreError> {
+        let j = &r.job;
+        let mut item = Self::key(owner, &j.project);
+        let text = |v: &str| AttributeValue::S(v.to_owned());
+        let num = |v: i64| AttributeValue::N(v.to_string());
+        let json = |v: &dyn erased::Json| AttributeValue::S(v.json());
+        item.extend([
+            ("id".to_owned(), text(&j.id)),
+            ("project".to_owned(), text(&j.project.0)),
+            ("status".to_owned(), text(&j.status)),
+            ("done_stages".to_owned(), json(&j.done_stages)),
+            ("params".to_owned(), json(&j.params)),
+            ("created_at".to_owned(), num(j.created_at)),
+            ("execution".to_owned(), text(&r.execution)),
+            ("attempt".to_owned(), num(i64::from(r.attempt))),
+        ]);
+        for (k, v) in [("stage", &j.stage), ("error", &j.error)] {
+            if let Some(v) = v {
+                item.insert(k.to_owned(), text(v));
+            }
+        }
+        for (k, v) in [("started_at", j.started_at), ("finished_at", j.finished_at)] {
+            if let Some(v) = v {
+                item.insert(k.to_owned(), num(v));
+            }
+        }
+        self.dynamo
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(dp::internal)?;
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+    ) -> Result<Option<Record>, StoreError> {
+        let out = self
+            .dynamo
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(owner, project)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(dp::internal)?;
+        out.item().map(Self::record_from).transpose()
+    }
+
+    /// The record brought up to date with its execution; a newly ended job is stored as ended
+    /// and moves its project on.
+    async fn refreshed(&self, owner: &UserId, mut r: Record) -> Result<Record, StoreError> {
+        if terminal(&r.job.status) {
+            return Ok(r);
+        }
+        let described = self
+            .sfn
+            .describe_execution()
+            .execution_arn(&r.execution)
+            .send()
+            .await
+            .map_err(sfn_error)?;
+        let (done, current) = self.stages_of(&r.execution).await?;
+        let mut done_stages = r.job.done_stages.clone();
+        for stage in done {
+            if !done_stages.contains(&stage) {
+                done_stages.push(stage);
+            }
+        }
+        done_stages.sort_by_key(|s| STAGES.iter().position(|x| x == s));
+        r.job.done_stages = done_stages;
+        r.job.stage = current.or_else(|| r.job.stage.clone());
+        let status = match described.status() {
+            ExecutionStatus::Running | ExecutionStatus::PendingRedrive => "running",
+            ExecutionStatus::Succeeded => "succeeded",
+            ExecutionStatus::Aborted => "cancelled",
+            _ => "failed",
+        };
+        if status == "running" {
+            r.job.status = status.to_owned();
+            return Ok(r);
+        }
+        r.job.status = status.to_owned();
+        r.job.finished_at = described
+            .stop_date()
+            .map(aws_sdk_sfn::primitives::DateTime::secs)
+            .or(Some(dp::now_secs()));
+        if status == "failed" {
+            let stage = r.job.stage.clone().unwrap_or_default();
+            let cause = described
+                .cause()
+                .or(described.error())
+                .unwrap_or("the pipeline failed");
+            r.job.error = Some(format!("{stage}: {cause}"));
+        }
+        if status == "cancelled" {
+            r.job.error = Some("cancelled".to_owned());
+        }
+        self.put(owner, &r).await?;
+        let project_status = match status {
+            "succeeded" => ProjectStatus::Delivered,
+            "failed" => ProjectStatus::Failed,
+            _ => ProjectStatus::PhotosUploaded,
+        };
+        if let Err(e) = self
+            .projects
+            .set_status(owner, &r.job.project, project_status)
+            .await
+        {
+            tracing::warn!(
+                "job {} ended but its project could not be moved on: {e}",
+                r.job.id
+            );
+        }
+        Ok(r)
+    }
+
+    /// The stages an execution finished and the one it is in, from its history.
+    async fn stages_of(
+        &self,
+        execution: &str,
+    ) -> Result<(Vec<String>, Option<String>), StoreError> {
+        let mut done = Vec::new();
+        let mut current: Option<String> = None;
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .sfn
+                .get_execution_history()
+                .execution_arn(execution)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(sfn_error)?;
+            for event in page.events() {
+                match event.r#type() {
+                    HistoryEventType::TaskStateEntered => {
+                        let name = event
+                            .state_entered_event_details()
+                            .map(aws_sdk_sfn::types::StateEnteredEventDetails::name)
+                            .unwrap_or_default();
+                        current = STAGES
+                            .iter()
+                            .find(|s| task_name(s) == name)
+                            .map(|s| (*s).to_owned());
+                    }
+                    HistoryEventType::TaskSucceeded => {
+                        if let Some(stage) = current.take() {
+                            done.push(stage);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok((done, current))
+    }
+
+    /// Starts an execution of `r` from `from`.
+    async fn start(&self, owner: &UserId, r: &Record, from: &str) -> Result<(), StoreError> {
+        let archive = format!(
+            "s3://{}/{}",
+            self.bucket,
+            S3Uploads::archive_key(owner, &r.job.project)
+        );
+        let input = serde_json::json!({
+            "job_id": r.job.id,
+            "params": r.job.params,
+            "archive": archive,
+            "start_from": from,
+        });
+        self.sfn
+            .start_execution()
+            .state_machine_arn(&self.state_machine)
+            .name(r.execution.rsplit(':').next().unwrap_or_default())
+            .input(input.to_string())
+            .send()
+            .await
+            .map_err(sfn_error)?;
+        Ok(())
+    }
+
+    fn execution_arn(&self, name: &str) -> String {
+        // arn:aws:states:REGION:ACCOUNT:stateMachine:NAME → …:execution:NAME:EXECUTION
+        let base = self
+            .state_machine
+            .replacen(":stateMachine:", ":execution:", 1);
+        format!("{base}:{name}")
+    }
+
+    /// Refuses while any job of `owner` is still running.
+    async fn one_at_a_time(&self, owner: &UserId) -> Result<(), StoreError> {
+        let (items, _) =
+            DynamoProjects::query_prefix(&self.dynamo, &self.table, owner, "JOB#", false).await?;
+        for item in &items {
+            let r = self.refreshed(owner, Self::record_from(item)?).await?;
+            if !terminal(&r.job.status) {
+                return Err(StoreError::LimitReached(
+                    "one job at a time: wait for the running job or cancel it".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn archive_uploaded_at(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+    ) -> Result<Option<i64>, StoreError> {
+        let head = self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(S3Uploads::archive_key(owner, project))
+            .send()
+            .await;
+        match head {
+            Ok(h) => Ok(Some(
+                h.last_modified()
+                    .map_or(0, aws_sdk_s3::primitives::DateTime::secs),
+            )),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_s3::operation::head_object::HeadObjectError::is_not_found,
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(s3_error(e)),
+        }
+    }
+
+    async fn object(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.body
+                    .collect()
+                    .await
+                    .map_err(s3_error)?
+                    .into_bytes()
+                    .to_vec(),
+            )),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key,
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(s3_error(e)),
+        }
+    }
+
+    /// The stages' progress lines after event `after`, newest 500.
+    async fn events(&self, job: &Job, after: i64) -> Result<Vec<JobEvent>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Line {
+            step: String,
+            fraction: Option<f64>,
+            message: String,
+            data: Option<serde_json::Value>,
+        }
+        let mut events = Vec::new();
+        for (i, stage) in (0_i64..).zip(STAGES) {
+            if (i + 1) * EVENTS_PER_STAGE <= after {
+                continue;
+            }
+            let Some(raw) = self
+                .object(&format!("jobs/{}/progress/{stage}.jsonl", job.id))
+                .await?
+            else {
+                continue;
+            };
+            for (n, line) in (1_i64..).zip(String::from_utf8_lossy(&raw).lines()) {
+                let id = i * EVENTS_PER_STAGE + n;
+                if id <= after || line.trim().is_empty() {
+                    continue;
+                }
+                let (step, fraction, message, train) = match serde_json::from_str::<Line>(line) {
+                    Ok(l) => (
+                        l.step,
+                        l.fraction,
+                        l.message,
+                        l.data.and_then(|d| serde_json::from_value(d).ok()),
+                    ),
+                    Err(_) => ("log".to_owned(), None, line.trim().to_owned(), None),
+                };
+                events.push(JobEvent {
+                    id,
+                    at: job.started_at.unwrap_or(job.created_at),
+                    stage: (*stage).to_owned(),
+                    step,
+                    fraction,
+                    message,
+                    train,
+                });
+            }
+        }
+        let skip = events.len().saturating_sub(500);
+        Ok(events.split_off(skip))
+    }
+}
+
+/// `serde_json::to_string` behind a trait object, for the record's JSON attributes.
+mod erased {
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
+#[async_trait]
+impl JobRunner for SfnJobs {
+    async fn launch(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        params: JobParams,
+    ) -> Result<Job, StoreError> {
+        self.projects.get(owner, project).await?;
+        if self.archive_uploaded_at(owner, project).await?.is_none() {
+            return Err(invalid("photos", "upload the photos first"));
+        }
+        self.one_at_a_time(owner).await?;
+        let id = dp::new_id();
+        let now = dp::now_secs();
+        let r = Record {
+            job: Job {
+                id: id.clone(),
+                project: project.clone(),
+                status: "running".to_owned(),
+                stage: Some(STAGES[0].to_owned()),
+                done_stages: Vec::new(),
+                params,
+                error: None,
+                created_at: now,
+                started_at: Some(now),
+                finished_at: None,
+            },
+            execution: self.execution_arn(&id),
+            attempt: 0,
+        };
+        // The record first: an execution nobody knows about could not be followed or stopped.
+        self.put(owner, &r).await?;
+        self.start(owner, &r, STAGES[0]).await?;
+        self.projects
+            .set_status(owner, project, ProjectStatus::Processing)
+            .await?;
+        Ok(r.job)
+    }
+
+    async fn latest(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        after: i64,
+    ) -> Result<Option<(Job, Vec<JobEvent>)>, StoreError> {
+        let Some(r) = self.record(owner, project).await? else {
+            return Ok(None);
+        };
+        let r = self.refreshed(owner, r).await?;
+        let events = self.events(&r.job, after).await?;
+        Ok(Some((r.job, events)))
+    }
+
+    async fn cancel(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError> {
+        let r = self
+            .record(owner, project)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let r = self.refreshed(owner, r).await?;
+        if terminal(&r.job.status) {
+            return Err(StoreError::NotFound);
+        }
+        // Stopping the execution stops the stage's SageMaker job too (`.sync`).
+        self.sfn
+            .stop_execution()
+            .execution_arn(&r.execution)
+            .error("Cancelled")
+            .cause("cancelled by the user")
+            .send()
+            .await
+            .map_err(sfn_error)?;
+        Ok(())
+    }
+
+    async fn resume(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        from: Option<&str>,
+        params: Option<JobParams>,
+    ) -> Result<Job, StoreError> {
+        self.projects.get(owner, project).await?;
+        let bad = |message: &str| invalid("from", message);
+        let r = self
+            .record(owner, project)
+            .await?
+            .ok_or_else(|| bad("nothing has run yet: start processing first"))?;
+        let mut r = self.refreshed(owner, r).await?;
+        if !terminal(&r.job.status) {
+            return Err(StoreError::LimitReached(
+                "the job is still running: wait for it or cancel it".into(),
+            ));
+        }
+        let keep: Vec<String> = match from {
+            None => r.job.done_stages.clone(),
+            Some(stage) => {
+                let at = STAGES
+                    .iter()
+                    .position(|s| *s == stage)
+                    .ok_or_else(|| bad("choose ingest, sfm, train or compress"))?;
+                if let Some(missing) = STAGES[..at]
+                    .iter()
+                    .find(|s| !r.job.done_stages.iter().any(|d| d == *s))
+                {
+                    return Err(bad(&format!(
+                        "{missing} has not finished, so {stage} cannot start: start from {missing}"
+                    )));
+                }
+                STAGES[..at].iter().map(|s| (*s).to_owned()).collect()
+            }
+        };
+        if keep.len() == STAGES.len() {
+            return Err(bad("every stage has finished: choose a stage to run again"));
+        }
+        if !keep.is_empty()
+            && self
+                .archive_uploaded_at(owner, project)
+                .await?
+                .is_some_and(|at| at > r.job.created_at)
+        {
+            return Err(bad(
+                "new photos were uploaded since this job ran: start processing to use them",
+            ));
+        }
+        self.one_at_a_time(owner).await?;
+        let first = STAGES[keep.len()];
+        r.attempt += 1;
+        r.execution = self.execution_arn(&format!("{}-r{}", r.job.id, r.attempt));
+        "running".clone_into(&mut r.job.status);
+        r.job.stage = Some(first.to_owned());
+        r.job.done_stages = keep;
+        r.job.params = params.unwrap_or(r.job.params);
+        r.job.error = None;
+        r.job.started_at = Some(dp::now_secs());
+        r.job.finished_at = None;
+        self.put(owner, &r).await?;
+        self.start(owner, &r, first).await?;
+        self.projects
+            .set_status(owner, project, ProjectStatus::Processing)
+            .await?;
+        Ok(r.job)
+    }
+
+    async fn report(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+    ) -> Result<Option<ModelReport>, StoreError> {
+        let Some((job, _)) = self.latest(owner, project, i64::MAX).await? else {
+            return Ok(None);
+        };
+        if job.status != "succeeded" {
+            return Ok(None);
+        }
+        let raw = self
+            .object(&format!("jobs/{}/train/report.json", job.id))
+            .await?
+            .ok_or_else(|| StoreError::Internal("s3: the delivered job has no report".into()))?;
+        let head = self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(format!("jobs/{}/model.sog", job.id))
+            .send()
+            .await
+            .map_err(s3_error)?;
+        let sog_bytes = head
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        ModelReport::from_trainer_report(&raw, sog_bytes)
+            .map(Some)
+            .map_err(StoreError::Internal)
+    }
+
+    async fn delivered_url(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        file: &str,
+    ) -> Result<Option<String>, StoreError> {
+        if !matches!(
+            file,
+            "model.sog" | "train/point_cloud.ply" | "train/report.json"
+        ) {
+            return Err(StoreError::NotFound);
+        }
+        let Some((job, _)) = self.latest(owner, project, i64::MAX).await? else {
+            return Err(StoreError::NotFound);
+        };
+        if job.status != "succeeded" {
+            return Err(StoreError::NotFound);
+        }
+        let url = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(format!("jobs/{}/{file}", job.id))
+            .presigned(PresigningConfig::expires_in(DOWNLOAD_TTL).map_err(s3_error)?)
+            .await
+            .map_err(s3_error)?;
+        Ok(Some(url.uri().to_owned()))
+    }
+}
