@@ -52,13 +52,14 @@ fi
 # environment under .tools/ so nothing touches the system's Python.
 MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
+DOCKERFILE_VERSION="3.4.0"      # BuildKit's Dockerfile parser, for checks without a Docker engine
 AWS_TOOLS="$ROOT/.tools/aws"
-if [ "$("$AWS_TOOLS/bin/python" -c 'import moto, cfnlint.version as v; print(moto.__version__, v.__version__)' 2>/dev/null)" \
+if [ "$("$AWS_TOOLS/bin/python" -c 'import moto, cfnlint.version as v, dockerfile; print(moto.__version__, v.__version__)' 2>/dev/null)" \
      != "$MOTO_VERSION $CFN_LINT_VERSION" ]; then
   command -v python3 >/dev/null 2>&1 || { as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3 python3-venv >/dev/null; }
-  log "installing moto $MOTO_VERSION and cfn-lint $CFN_LINT_VERSION into .tools/aws"
+  log "installing moto $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION and dockerfile $DOCKERFILE_VERSION into .tools/aws"
   python3 -m venv "$AWS_TOOLS"
-  "$AWS_TOOLS/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+  "$AWS_TOOLS/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "dockerfile==$DOCKERFILE_VERSION"
 fi
 export PATH="$AWS_TOOLS/bin:$PATH"
 

@@ -96,6 +96,8 @@ struct FileLayer {
     state_machine_arn: Option<String>,
 }
 
+/// Every environment setting; cloud mode's eight come first (a test checks the deployment
+/// template sets them).
 const ENV_KEYS: [&str; 23] = [
     "SPACEPORT_MODE",
     "SPACEPORT_AWS_REGION",
@@ -616,6 +618,25 @@ mod tests {
         };
         let e = Config::from_layers(&env(&[]), &o).expect_err("typo");
         assert!(e.to_string().contains("adress"), "{e}");
+    }
+
+    #[test]
+    fn the_deployment_template_sets_every_cloud_setting() {
+        let template = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/template.yaml"),
+        )
+        .expect("deploy/template.yaml");
+        // ENV_KEYS lists cloud mode's eight settings first.
+        for key in ENV_KEYS
+            .iter()
+            .take(8)
+            .filter(|k| **k != "SPACEPORT_AWS_ENDPOINT_URL")
+        {
+            assert!(
+                template.contains(&format!("Name: {key},")),
+                "the backend's environment in deploy/template.yaml lacks {key}"
+            );
+        }
     }
 
     #[test]
