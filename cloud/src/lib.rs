@@ -10,6 +10,7 @@ pub mod check;
 pub mod cognito_auth;
 pub mod dynamo_projects;
 pub mod dynamo_shares;
+pub mod dynamo_waitlist;
 pub mod s3_uploads;
 pub mod settings;
 pub mod sfn_jobs;
@@ -18,5 +19,6 @@ pub mod state_machine;
 pub mod testkit;
 
 pub use aws_config::SdkConfig;
+pub use aws_sdk_cognitoidentityprovider::Client as CognitoClient;
 pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use settings::AwsSettings;

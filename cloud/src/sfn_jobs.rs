@@ -6,6 +6,11 @@
 //! from the files SageMaker uploads while they run (`jobs/{job}/progress/{stage}.jsonl`). The
 //! job's record — the latest per project, under the owner's key like projects — keeps what Step
 //! Functions does not: the parameters, the attempt, and the outcome once it is known.
+//!
+//! A running job also has an entry under `pk = "RUNNING"`, which the server's watcher
+//! (`SfnJobs::watch`) visits every half minute, so a job that ends while nobody looks still
+//! moves its project on and mails its owner. Whoever first sees the end (a page or the watcher)
+//! records it with a conditional write, and only that one mails.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,7 +34,16 @@ const DOWNLOAD_TTL: Duration = Duration::from_mins(15);
 /// pipeline and a page asking for events after one id misses none.
 const EVENTS_PER_STAGE: i64 = 1_000_000;
 
+/// Who to tell when a job ends, and how.
+pub struct JobMail {
+    pub notifier: Arc<dyn domain::ports::Notifier>,
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub user_pool_id: String,
+    pub public_url: String,
+}
+
 pub struct SfnJobs {
+    mail: Option<JobMail>,
     sfn: aws_sdk_sfn::Client,
     s3: aws_sdk_s3::Client,
     dynamo: aws_sdk_dynamodb::Client,
@@ -71,6 +85,7 @@ impl SfnJobs {
         projects: Arc<dyn ProjectStore>,
     ) -> Self {
         Self {
+            mail: None,
             sfn: aws_sdk_sfn::Client::new(config),
             s3: crate::s3_uploads::s3_client(config),
             dynamo: aws_sdk_dynamodb::Client::new(config),
@@ -78,6 +93,140 @@ impl SfnJobs {
             bucket: bucket.into(),
             state_machine: state_machine.into(),
             projects,
+        }
+    }
+
+    /// Mails the owner when a job ends (as the local runner does).
+    #[must_use]
+    pub fn with_mail(mut self, mail: JobMail) -> Self {
+        self.mail = Some(mail);
+        self
+    }
+
+    /// Visits the running jobs every `every`, recording the ends nobody has seen yet.
+    pub fn watch(self: &Arc<Self>, every: Duration) {
+        let jobs = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = jobs.visit_running().await {
+                    tracing::error!(error = %e, "checking the running jobs failed");
+                }
+            }
+        });
+    }
+
+    /// One round of the watcher; public so tests need not wait for the timer.
+    pub async fn visit_running(&self) -> Result<(), StoreError> {
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .dynamo
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S("RUNNING".to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(dp::internal)?;
+            for item in page.items() {
+                let (Some(owner), Some(project)) = (dp::s(item, "owner"), dp::s(item, "project"))
+                else {
+                    continue;
+                };
+                let (owner, project) = (UserId(owner.to_owned()), ProjectId(project.to_owned()));
+                match self.record(&owner, &project).await? {
+                    Some(r) => {
+                        self.refreshed(&owner, r).await?;
+                    }
+                    // The project (and its job) was deleted.
+                    None => self.running(&owner, &project, false).await?,
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Adds or removes the project's entry in the running index.
+    async fn running(
+        &self,
+        owner: &UserId,
+        project: &ProjectId,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        let key = HashMap::from([
+            ("pk".to_owned(), AttributeValue::S("RUNNING".to_owned())),
+            (
+                "sk".to_owned(),
+                AttributeValue::S(format!("{}#{}", owner.0, project.0)),
+            ),
+        ]);
+        if on {
+            let mut item = key;
+            item.insert("owner".to_owned(), AttributeValue::S(owner.0.clone()));
+            item.insert("project".to_owned(), AttributeValue::S(project.0.clone()));
+            self.dynamo
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(dp::internal)?;
+        } else {
+            self.dynamo
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .send()
+                .await
+                .map_err(dp::internal)?;
+        }
+        Ok(())
+    }
+
+    /// Tells the owner how the job ended.
+    async fn mail_end(&self, owner: &UserId, job: &Job) {
+        let Some(mail) = &self.mail else { return };
+        let users = mail
+            .cognito
+            .list_users()
+            .user_pool_id(&mail.user_pool_id)
+            .filter(format!("sub = \"{}\"", owner.0))
+            .limit(1)
+            .send()
+            .await;
+        let email = users.ok().and_then(|u| {
+            u.users().first().and_then(|u| {
+                u.attributes()
+                    .iter()
+                    .find(|a| a.name() == "email")
+                    .and_then(|a| a.value())
+                    .and_then(|e| domain::Email::parse(e).ok())
+            })
+        });
+        let (Some(to), Ok(project)) = (email, self.projects.get(owner, &job.project).await) else {
+            tracing::warn!(job = %job.id, "no owner to tell about the job");
+            return;
+        };
+        let link = format!("{}/projects/{}", mail.public_url, job.project.0);
+        let message = match job.status.as_str() {
+            "succeeded" => domain::messages::job_delivered(&to, project.title.as_str(), &link),
+            "failed" => domain::messages::job_stopped(
+                &to,
+                project.title.as_str(),
+                job.error.as_deref().unwrap_or("the pipeline failed"),
+                &link,
+            ),
+            _ => return,
+        };
+        if let Err(e) = mail.notifier.send(message).await {
+            tracing::error!(job = %job.id, error = %e, "could not queue the job's mail");
         }
     }
 
@@ -121,7 +270,13 @@ impl SfnJobs {
         })
     }
 
+    /// Stores `r`; with `ending`, only if the stored record is still this execution, running —
+    /// `Ok(false)` when someone else recorded the end first.
     async fn put(&self, owner: &UserId, r: &Record) -> Result<(), StoreError> {
+        self.put_if(owner, r, false).await.map(|_| ())
+    }
+
+    async fn put_if(&self, owner: &UserId, r: &Record, ending: bool) -> Result<bool, StoreError> {
         let j = &r.job;
         let mut item = Self::key(owner, &j.project);
         let text = |v: &str| AttributeValue::S(v.to_owned());
@@ -147,14 +302,23 @@ impl SfnJobs {
                 item.insert(k.to_owned(), num(v));
             }
         }
-        self.dynamo
+        let mut put = self
+            .dynamo
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(dp::internal)?;
-        Ok(())
+            .set_item(Some(item));
+        if ending {
+            put = put
+                .condition_expression("#s = :running AND execution = :execution")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":running", AttributeValue::S("running".to_owned()))
+                .expression_attribute_values(":execution", AttributeValue::S(r.execution.clone()));
+        }
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if ending && dp::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(dp::internal(e)),
+        }
     }
 
     async fn record(
@@ -223,7 +387,11 @@ impl SfnJobs {
         if status == "cancelled" {
             r.job.error = Some("cancelled".to_owned());
         }
-        self.put(owner, &r).await?;
+        if !self.put_if(owner, &r, true).await? {
+            // Someone else saw the end first and did the rest.
+            return Ok(self.record(owner, &r.job.project).await?.unwrap_or(r));
+        }
+        self.running(owner, &r.job.project, false).await?;
         let project_status = match status {
             "succeeded" => ProjectStatus::Delivered,
             "failed" => ProjectStatus::Failed,
@@ -239,6 +407,7 @@ impl SfnJobs {
                 r.job.id
             );
         }
+        self.mail_end(owner, &r.job).await;
         Ok(r)
     }
 
@@ -485,6 +654,7 @@ impl JobRunner for SfnJobs {
         };
         // The record first: an execution nobody knows about could not be followed or stopped.
         self.put(owner, &r).await?;
+        self.running(owner, project, true).await?;
         self.start(owner, &r, STAGES[0]).await?;
         self.projects
             .set_status(owner, project, ProjectStatus::Processing)
@@ -589,6 +759,7 @@ impl JobRunner for SfnJobs {
         r.job.started_at = Some(dp::now_secs());
         r.job.finished_at = None;
         self.put(owner, &r).await?;
+        self.running(owner, project, true).await?;
         self.start(owner, &r, first).await?;
         self.projects
             .set_status(owner, project, ProjectStatus::Processing)

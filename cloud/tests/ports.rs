@@ -163,6 +163,26 @@ async fn s3_uploads_pass_the_upload_store_suite_and_take_parts_straight_from_the
     assert!(stored.as_ref() == data.as_slice());
 }
 
+#[tokio::test]
+async fn dynamo_waitlist_and_shares_pass_their_suites() {
+    let (_moto, settings, config) = stack("shares").await;
+    domain::testkit::waitlist(&cloud::dynamo_waitlist::DynamoWaitlist::new(
+        &config,
+        &settings.table,
+    ))
+    .await;
+    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        &settings.table,
+    ));
+    let (alice, bob) = (UserId("alice-sub".into()), UserId("bob-sub".into()));
+    let title = ProjectTitle::parse("Shared").expect("title");
+    let project = projects.create(&alice, &title).await.expect("project");
+    let shares =
+        cloud::dynamo_shares::DynamoShares::new(&config, &settings.table, projects.clone());
+    domain::testkit::share_links(&shares, projects.as_ref(), &alice, &bob, &project.id).await;
+}
+
 /// Keeps what would have been emailed.
 #[derive(Default)]
 struct Mailbox(Mutex<Vec<Message>>);

@@ -27,3 +27,27 @@ pub fn invitation(to: &Email, public_url: &str, temporary: &str, days: i64) -> M
         ),
     }
 }
+
+/// The email when a job has delivered its model.
+pub fn job_delivered(to: &Email, title: &str, link: &str) -> Message {
+    Message {
+        to: to.clone(),
+        subject: format!("Your 3D model \u{201c}{title}\u{201d} is ready"),
+        body: format!(
+            "Your photos of \u{201c}{title}\u{201d} are now a 3D model.\n\n\
+             Open it, download it or share it: {link}\n"
+        ),
+    }
+}
+
+/// The email when a job has stopped on an error.
+pub fn job_stopped(to: &Email, title: &str, reason: &str, link: &str) -> Message {
+    Message {
+        to: to.clone(),
+        subject: format!("Processing \u{201c}{title}\u{201d} stopped"),
+        body: format!(
+            "Processing \u{201c}{title}\u{201d} stopped: {reason}\n\n\
+             Open the project to see what happened and start it again: {link}\n"
+        ),
+    }
+}

@@ -289,3 +289,99 @@ pub async fn upload_store(
     );
     bytes
 }
+
+/// Every `Waitlist` behaviour callers rely on; the list must start empty.
+pub async fn waitlist(list: &dyn crate::ports::Waitlist) {
+    let ann = crate::Email::parse("ann@example.com").expect("email");
+    let bo = crate::Email::parse("bo@example.com").expect("email");
+    assert!(list.list().await.expect("list").is_empty());
+    assert!(
+        list.join(&ann, "survey sites").await.expect("join"),
+        "a new address is added"
+    );
+    assert!(
+        !list.join(&ann, "changed my mind").await.expect("join"),
+        "a second join is not"
+    );
+    assert!(list.join(&bo, "").await.expect("join"));
+    let entries = list.list().await.expect("list");
+    assert_eq!(entries.len(), 2);
+    let first = entries.iter().find(|e| e.email == ann).expect("ann");
+    assert_eq!(
+        first.note, "survey sites",
+        "the first entry stays untouched"
+    );
+    assert!(
+        entries
+            .windows(2)
+            .all(|w| w[0].created_at <= w[1].created_at),
+        "oldest first"
+    );
+}
+
+/// Every `ShareLinks` behaviour callers rely on, for `project` of `owner`.
+pub async fn share_links(
+    shares: &dyn crate::ports::ShareLinks,
+    projects: &dyn ProjectStore,
+    owner: &UserId,
+    stranger: &UserId,
+    project: &ProjectId,
+) {
+    assert_eq!(
+        shares.current(owner, project).await,
+        Ok(None),
+        "not shared yet"
+    );
+    assert_eq!(
+        shares.share(stranger, project).await,
+        Err(StoreError::NotFound),
+        "only the owner shares"
+    );
+    let token = shares.share(owner, project).await.expect("share");
+    assert!(token.len() >= 32, "a link cannot be guessed: {token}");
+    assert_eq!(
+        shares.share(owner, project).await.expect("again"),
+        token,
+        "one link per project"
+    );
+    assert_eq!(
+        shares.current(owner, project).await,
+        Ok(Some(token.clone()))
+    );
+    assert_eq!(
+        shares.current(stranger, project).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        shares.resolve(&token).await,
+        Ok(Some((owner.clone(), project.clone())))
+    );
+    assert_eq!(shares.resolve("not-a-link").await, Ok(None));
+    assert_eq!(
+        shares.revoke(stranger, project).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        shares.resolve(&token).await,
+        Ok(Some((owner.clone(), project.clone()))),
+        "a stranger's revoke did nothing"
+    );
+    shares.revoke(owner, project).await.expect("revoke");
+    assert_eq!(
+        shares.resolve(&token).await,
+        Ok(None),
+        "a revoked link is dead"
+    );
+    let fresh = shares.share(owner, project).await.expect("share again");
+    assert_ne!(
+        fresh, token,
+        "sharing again makes a new link; the old one stays dead"
+    );
+    assert_eq!(shares.resolve(&token).await, Ok(None));
+    projects.delete(owner, project).await.expect("delete");
+    assert_eq!(
+        shares.resolve(&fresh).await,
+        Ok(None),
+        "a deleted project's link is dead"
+    );
+}

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use domain::ports::Waitlist;
 use domain::{format_date, Email, Role};
 use server::config::{Config, Overrides};
 use server::startup::{Application, Embedded};
@@ -171,8 +170,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Waitlist => {
             let embedded = Embedded::open(&config).await?;
-            for w in embedded
-                .waitlist
+            for w in server::startup::waitlist(&config, &embedded)
+                .await
                 .list()
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?

@@ -70,14 +70,15 @@ impl Embedded {
     }
 }
 
-/// The ports that differ between one machine and the cloud; the waitlist and the outbox stay
-/// in the embedded database in both.
+/// The ports that differ between one machine and the cloud; the outbox (mail waiting for the
+/// SMTP relay) stays in the embedded database in both.
 struct Ports {
     auth: Arc<dyn domain::ports::AuthProvider>,
     projects: Arc<dyn domain::ports::ProjectStore>,
     uploads: Arc<dyn domain::ports::UploadStore>,
     jobs: Arc<dyn domain::ports::JobRunner>,
     shares: Arc<dyn domain::ports::ShareLinks>,
+    waitlist: Arc<dyn domain::ports::Waitlist>,
 }
 
 impl Ports {
@@ -109,6 +110,7 @@ impl Ports {
             shares: Arc::new(crate::adapters::sqlite_shares::SqliteShares::new(
                 embedded.pool.clone(),
             )),
+            waitlist: embedded.waitlist.clone(),
         })
     }
 
@@ -127,17 +129,33 @@ impl Ports {
                 projects.clone(),
                 config.max_upload_bytes,
             )),
-            jobs: Arc::new(cloud::sfn_jobs::SfnJobs::new(
-                &sdk,
-                &aws.table,
-                &aws.bucket,
-                &aws.state_machine_arn,
-                projects.clone(),
-            )),
+            jobs: {
+                let jobs = Arc::new(
+                    cloud::sfn_jobs::SfnJobs::new(
+                        &sdk,
+                        &aws.table,
+                        &aws.bucket,
+                        &aws.state_machine_arn,
+                        projects.clone(),
+                    )
+                    .with_mail(cloud::sfn_jobs::JobMail {
+                        notifier: embedded.outbox.clone(),
+                        cognito: cloud::CognitoClient::new(&sdk),
+                        user_pool_id: aws.user_pool_id.clone(),
+                        public_url: config.public_url.clone(),
+                    }),
+                );
+                // Jobs that end while nobody watches still move on and mail their owners.
+                jobs.watch(Duration::from_secs(30));
+                jobs
+            },
             shares: Arc::new(cloud::dynamo_shares::DynamoShares::new(
                 &sdk,
                 &aws.table,
                 projects.clone(),
+            )),
+            waitlist: Arc::new(cloud::dynamo_waitlist::DynamoWaitlist::new(
+                &sdk, &aws.table,
             )),
             projects,
         }
@@ -168,6 +186,17 @@ pub async fn check_cloud(aws: &cloud::AwsSettings) -> anyhow::Result<Vec<String>
             "the cloud configuration does not work: {e}. Nothing was started; fix it and run `server check-config` to see every check"
         )
     })
+}
+
+/// The waitlist the configuration chooses, for the admin commands.
+pub async fn waitlist(config: &Config, embedded: &Embedded) -> Arc<dyn domain::ports::Waitlist> {
+    match &config.aws {
+        Some(aws) => Arc::new(cloud::dynamo_waitlist::DynamoWaitlist::new(
+            &aws.sdk_config().await,
+            &aws.table,
+        )),
+        None => embedded.waitlist.clone(),
+    }
 }
 
 /// The accounts port the configuration chooses, for the admin commands.
@@ -219,7 +248,7 @@ impl Application {
         let services = Services {
             auth: ports.auth,
             projects: ports.projects,
-            waitlist: embedded.waitlist.clone(),
+            waitlist: ports.waitlist,
             shares: ports.shares,
             limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
             secure_cookies: config.secure_cookies(),

@@ -51,3 +51,20 @@ async fn local_uploads_pass_the_upload_store_suite() {
         "the archive is the parts in order"
     );
 }
+
+#[tokio::test]
+async fn sqlite_waitlist_and_shares_pass_their_suites() {
+    use domain::ports::ProjectStore as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pool = pool(dir.path()).await;
+    domain::testkit::waitlist(&server::adapters::sqlite_waitlist::SqliteWaitlist::new(
+        pool.clone(),
+    ))
+    .await;
+    let (alice, bob) = (owner(&pool, "alice").await, owner(&pool, "bob").await);
+    let projects = SqliteProjects::new(pool.clone());
+    let title = domain::ProjectTitle::parse("Shared").expect("title");
+    let project = projects.create(&alice, &title).await.expect("project");
+    let shares = server::adapters::sqlite_shares::SqliteShares::new(pool);
+    domain::testkit::share_links(&shares, &projects, &alice, &bob, &project.id).await;
+}

@@ -108,27 +108,11 @@ impl LocalJobs {
         };
         let title: String = row.get(1);
         let link = format!("{}/projects/{}", self.public_url, job.project.0);
-        let (subject, body) = match outcome {
-            Ok(()) => (
-                format!("Your 3D model \u{201c}{title}\u{201d} is ready"),
-                format!(
-                    "Your photos of \u{201c}{title}\u{201d} are now a 3D model.\n\n\
-                     Open it, download it or share it: {link}\n"
-                ),
-            ),
-            Err(reason) => (
-                format!("Processing \u{201c}{title}\u{201d} stopped"),
-                format!(
-                    "Processing \u{201c}{title}\u{201d} stopped: {reason}\n\n\
-                     Open the project to see what happened and start it again: {link}\n"
-                ),
-            ),
+        let message = match outcome {
+            Ok(()) => domain::messages::job_delivered(&to, &title, &link),
+            Err(reason) => domain::messages::job_stopped(&to, &title, reason, &link),
         };
-        if let Err(e) = self
-            .notifier
-            .send(domain::ports::Message { to, subject, body })
-            .await
-        {
+        if let Err(e) = self.notifier.send(message).await {
             tracing::error!(job = %job.id, error = %e, "could not queue the job's mail");
         }
     }
