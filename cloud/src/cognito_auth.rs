@@ -10,7 +10,6 @@
 //! one-time tokens sent by the app's `Notifier` (the same email as on one machine); spending one
 //! sets the password through the admin API and ends every session of that user.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +20,6 @@ use aws_sdk_cognitoidentityprovider::types::{
     UserStatusType,
 };
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use domain::ports::{AuthProvider, Invitation, Notifier, SessionToken, SignInOutcome};
 use domain::{
     AuthError, Email, Handle, NewPassword, Role, User, UserId, UserSummary, ValidationError,
@@ -32,8 +30,8 @@ use serde::Deserialize;
 use sha2_free::token_hash;
 use tokio::sync::RwLock;
 
-use crate::dynamo_projects::{self as dp, Item};
 use crate::settings::describe;
+use crate::table::{self as dp, key, new_token, num, text, Item, Table};
 use crate::AwsSettings;
 
 /// Members of this Cognito group are Spaceport admins.
@@ -56,8 +54,7 @@ mod sha2_free {
 
 pub struct CognitoAuth {
     cognito: Client,
-    dynamo: aws_sdk_dynamodb::Client,
-    table: String,
+    table: Table,
     pool_id: String,
     client_id: String,
     issuer: String,
@@ -93,13 +90,8 @@ fn internal(e: impl std::error::Error + 'static) -> AuthError {
     AuthError::Internal(format!("cognito: {}", describe(&e)))
 }
 
-fn store(e: impl std::error::Error + 'static) -> AuthError {
-    AuthError::Internal(format!("dynamodb: {}", describe(&e)))
-}
-
-fn new_token() -> String {
-    let bytes: [u8; 32] = rand::random();
-    hex::encode(bytes)
+fn store(e: domain::StoreError) -> AuthError {
+    AuthError::Internal(e.to_string())
 }
 
 /// A temporary password Cognito's default policy accepts (upper, lower, digit, symbol) and a
@@ -122,21 +114,6 @@ fn temporary_password() -> String {
     )
 }
 
-fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(pk)),
-        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
-    ])
-}
-
-fn text(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn num(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
 impl CognitoAuth {
     pub fn new(
         config: &aws_config::SdkConfig,
@@ -148,8 +125,7 @@ impl CognitoAuth {
     ) -> Self {
         Self {
             cognito: Client::new(config),
-            dynamo: aws_sdk_dynamodb::Client::new(config),
-            table: settings.table.clone(),
+            table: Table::new(config, &settings.table),
             pool_id: settings.user_pool_id.clone(),
             client_id: settings.client_id.clone(),
             issuer: settings.issuer(),
@@ -301,57 +277,41 @@ impl CognitoAuth {
             item.insert("handle".to_owned(), text(h.as_str()));
         }
         self.put(item).await?;
-        // An index entry under the user, so a password change can end their other sessions.
-        self.put(key(
-            format!("OWNER#{}", user.id.0),
-            &format!("SESSION#{hash}"),
-        ))
-        .await?;
+        // An index entry under the user, so a password change can end their other sessions; it
+        // expires with the session.
+        let mut index = key(format!("OWNER#{}", user.id.0), format!("SESSION#{hash}"));
+        index.insert(
+            "expires_at".to_owned(),
+            num(dp::now_secs() + SESSION_TTL_SECS),
+        );
+        self.put(index).await?;
         Ok(SessionToken(token))
     }
 
     async fn put(&self, item: Item) -> Result<(), AuthError> {
-        self.dynamo
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(store)?;
-        Ok(())
+        self.table.put(item).await.map_err(store)
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, AuthError> {
-        let out = self
-            .dynamo
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store)?;
-        Ok(out.item().cloned())
+        self.table.get(key(pk, sk)).await.map_err(store)
     }
 
     async fn remove(&self, pk: String, sk: &str) -> Result<(), AuthError> {
-        self.dynamo
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .send()
+        self.table
+            .delete(key(pk, sk))
             .await
-            .map_err(store)?;
-        Ok(())
+            .map(|_| ())
+            .map_err(store)
     }
 
     /// Ends every session of `sub` except the one under `keep` (a token hash).
     async fn end_sessions(&self, sub: &str, keep: Option<&str>) -> Result<(), AuthError> {
         let owner = UserId(sub.to_owned());
-        let (items, _) =
-            dp::DynamoProjects::query_prefix(&self.dynamo, &self.table, &owner, "SESSION#", false)
-                .await
-                .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let items = self
+            .table
+            .query(&dp::owner_pk(&owner), "SESSION#")
+            .await
+            .map_err(store)?;
         for item in items {
             let Some(sk) = dp::s(&item, "sk") else {
                 continue;
@@ -548,10 +508,21 @@ impl AuthProvider for CognitoAuth {
                 .auth_parameters("REFRESH_TOKEN", dp::s(&item, "refresh").unwrap_or_default())
                 .send()
                 .await;
-            let Some(tokens) = renewed
-                .ok()
-                .and_then(|o| o.authentication_result().cloned())
-            else {
+            let tokens = match renewed {
+                Ok(out) => out.authentication_result().cloned(),
+                // Cognito said no: the refresh token was revoked, the user disabled or deleted.
+                Err(e)
+                    if matches!(
+                        code(&e),
+                        Some("NotAuthorizedException" | "UserNotFoundException")
+                    ) =>
+                {
+                    None
+                }
+                // Cognito did not answer: not a reason to sign anyone out.
+                Err(e) => return Err(internal(e)),
+            };
+            let Some(tokens) = tokens else {
                 return Ok(None);
             };
             let (_, access_exp) = self.verified_user(&tokens).await?;

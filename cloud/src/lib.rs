@@ -15,10 +15,11 @@ pub mod s3_uploads;
 pub mod settings;
 pub mod sfn_jobs;
 pub mod state_machine;
+pub mod table;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use aws_config::SdkConfig;
 pub use aws_sdk_cognitoidentityprovider::Client as CognitoClient;
-pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use settings::AwsSettings;
+pub use table::Table;

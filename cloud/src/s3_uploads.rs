@@ -21,8 +21,8 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use domain::ports::{ProjectStore, UploadSession, UploadStore};
 use domain::{ProjectId, ProjectStatus, StoreError, UserId, ValidationError};
 
-use crate::dynamo_projects::{self as dp, DynamoProjects, Item};
 use crate::settings::describe;
+use crate::table::{self as dp, Item, Table};
 
 /// The same part size as the embedded store (S3 wants at least 5 MiB for all but the last).
 pub const PART_SIZE: u64 = 8 << 20;
@@ -42,8 +42,7 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 
 pub struct S3Uploads {
     s3: aws_sdk_s3::Client,
-    dynamo: aws_sdk_dynamodb::Client,
-    table: String,
+    table: Table,
     bucket: String,
     projects: Arc<dyn ProjectStore>,
     max_size: u64,
@@ -57,15 +56,6 @@ fn invalid(field: &str, message: impl Into<String>) -> StoreError {
     StoreError::Validation(ValidationError::new(field, message))
 }
 
-/// Bytes in part `part` (1-based) of an upload.
-fn expected_len(s: &UploadSession, part: u32) -> u64 {
-    if part == s.parts {
-        s.size - u64::from(s.parts - 1) * s.part_size
-    } else {
-        s.part_size
-    }
-}
-
 /// The stored record: the session as the port shows it, and S3's multipart upload id.
 struct Record {
     session: UploadSession,
@@ -77,15 +67,14 @@ struct Record {
 impl S3Uploads {
     pub fn new(
         config: &aws_config::SdkConfig,
-        table: impl Into<String>,
+        table: Table,
         bucket: impl Into<String>,
         projects: Arc<dyn ProjectStore>,
         max_size: u64,
     ) -> Self {
         Self {
             s3: s3_client(config),
-            dynamo: aws_sdk_dynamodb::Client::new(config),
-            table: table.into(),
+            table,
             bucket: bucket.into(),
             projects,
             max_size,
@@ -98,23 +87,16 @@ impl S3Uploads {
     }
 
     fn key(owner: &UserId, id: &str) -> Item {
-        HashMap::from([
-            ("pk".to_owned(), dp::owner_key(owner)),
-            ("sk".to_owned(), AttributeValue::S(format!("UPLOAD#{id}"))),
-        ])
+        dp::key(dp::owner_pk(owner), format!("UPLOAD#{id}"))
     }
 
     async fn record(&self, owner: &UserId, id: &str) -> Result<Record, StoreError> {
-        let out = self
-            .dynamo
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(owner, id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(dp::internal)?;
-        let item = out.item().ok_or(StoreError::NotFound)?;
+        let item = self
+            .table
+            .get(Self::key(owner, id))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let item = &item;
         let corrupt = || StoreError::Internal("dynamodb: an upload record is incomplete".into());
         let num = |k: &str| {
             dp::n(item, k)
@@ -156,9 +138,10 @@ impl S3Uploads {
         part: u32,
         etag: &str,
     ) -> Result<(), StoreError> {
-        self.dynamo
+        self.table
+            .client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_key(Some(Self::key(owner, id)))
             .update_expression("SET etags.#n = :tag")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(completed_at)")
@@ -178,19 +161,7 @@ impl S3Uploads {
         part: u32,
     ) -> Result<(Record, u64), StoreError> {
         let r = self.record(owner, id).await?;
-        if r.session.completed {
-            return Err(invalid("part", "this upload is already complete"));
-        }
-        if part == 0 || part > r.session.parts {
-            return Err(invalid(
-                "part",
-                format!(
-                    "part {part} does not exist; this upload has parts 1–{}",
-                    r.session.parts
-                ),
-            ));
-        }
-        let want = expected_len(&r.session, part);
+        let want = r.session.open_part(part)?;
         Ok((r, want))
     }
 }
@@ -205,28 +176,8 @@ impl UploadStore for S3Uploads {
         size: u64,
     ) -> Result<UploadSession, StoreError> {
         self.projects.get(owner, project).await?;
-        let name = file_name.trim();
-        if name.is_empty() || name.len() > 255 || name.contains(['/', '\\', '\0']) {
-            return Err(invalid("file", "the file needs a plain name"));
-        }
-        if !name.to_ascii_lowercase().ends_with(".zip") {
-            return Err(invalid("file", "upload your photos as one .zip archive"));
-        }
-        if size == 0 {
-            return Err(invalid("file", "the file is empty"));
-        }
-        if size > self.max_size {
-            return Err(invalid(
-                "file",
-                format!(
-                    "the file is larger than the {} GiB limit; split the photos into smaller jobs",
-                    self.max_size >> 30
-                ),
-            ));
-        }
-        let (items, _) =
-            DynamoProjects::query_prefix(&self.dynamo, &self.table, owner, "UPLOAD#", false)
-                .await?;
+        let name = domain::ports::check_new_upload(file_name, size, self.max_size)?;
+        let items = self.table.query(&dp::owner_pk(owner), "UPLOAD#").await?;
         if items
             .iter()
             .filter(|i| !i.contains_key("completed_at"))
@@ -272,13 +223,7 @@ impl UploadStore for S3Uploads {
                 AttributeValue::N(dp::now_secs().to_string()),
             ),
         ]);
-        self.dynamo
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(dp::internal)?;
+        self.table.put(item).await?;
         self.get(owner, &id).await
     }
 
@@ -368,19 +313,8 @@ impl UploadStore for S3Uploads {
             return self.get(owner, id).await;
         }
         let stored = &r.etags;
-        let missing: Vec<u32> = (1..=r.session.parts)
-            .filter(|p| !stored.iter().any(|(n, _)| n == p))
-            .collect();
-        if !missing.is_empty() {
-            return Err(invalid(
-                "parts",
-                format!(
-                    "{} part(s) not uploaded yet (first: {}); send them, then complete",
-                    missing.len(),
-                    missing[0]
-                ),
-            ));
-        }
+        r.session
+            .check_all_received(&stored.iter().map(|(n, _)| *n).collect::<Vec<_>>())?;
         let key = Self::archive_key(owner, &r.session.project);
         let parts = stored
             .iter()
@@ -428,9 +362,10 @@ impl UploadStore for S3Uploads {
                 r.session.size
             )));
         }
-        self.dynamo
+        self.table
+            .client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_key(Some(Self::key(owner, id)))
             .update_expression("SET completed_at = :now")
             .expression_attribute_values(":now", AttributeValue::N(dp::now_secs().to_string()))

@@ -12,7 +12,6 @@
 //! moves its project on and mails its owner. Whoever first sees the end (a page or the watcher)
 //! records it with a conditional write, and only that one mails.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,10 +22,10 @@ use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
 use domain::ports::{Job, JobEvent, JobParams, JobRunner, ModelReport, ProjectStore, STAGES};
 use domain::{ProjectId, ProjectStatus, StoreError, UserId, ValidationError};
 
-use crate::dynamo_projects::{self as dp, DynamoProjects, Item};
 use crate::s3_uploads::S3Uploads;
 use crate::settings::describe;
 use crate::state_machine::task_name;
+use crate::table::{self as dp, Item, Table};
 
 /// How long a presigned download of a delivered file works.
 const DOWNLOAD_TTL: Duration = Duration::from_mins(15);
@@ -46,8 +45,7 @@ pub struct SfnJobs {
     mail: Option<JobMail>,
     sfn: aws_sdk_sfn::Client,
     s3: aws_sdk_s3::Client,
-    dynamo: aws_sdk_dynamodb::Client,
-    table: String,
+    table: Table,
     bucket: String,
     state_machine: String,
     projects: Arc<dyn ProjectStore>,
@@ -79,7 +77,7 @@ struct Record {
 impl SfnJobs {
     pub fn new(
         config: &aws_config::SdkConfig,
-        table: impl Into<String>,
+        table: Table,
         bucket: impl Into<String>,
         state_machine: impl Into<String>,
         projects: Arc<dyn ProjectStore>,
@@ -88,8 +86,7 @@ impl SfnJobs {
             mail: None,
             sfn: aws_sdk_sfn::Client::new(config),
             s3: crate::s3_uploads::s3_client(config),
-            dynamo: aws_sdk_dynamodb::Client::new(config),
-            table: table.into(),
+            table,
             bucket: bucket.into(),
             state_machine: state_machine.into(),
             projects,
@@ -119,38 +116,23 @@ impl SfnJobs {
 
     /// One round of the watcher; public so tests need not wait for the timer.
     pub async fn visit_running(&self) -> Result<(), StoreError> {
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .dynamo
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S("RUNNING".to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(dp::internal)?;
-            for item in page.items() {
-                let (Some(owner), Some(project)) = (dp::s(item, "owner"), dp::s(item, "project"))
-                else {
-                    continue;
-                };
-                let (owner, project) = (UserId(owner.to_owned()), ProjectId(project.to_owned()));
-                match self.record(&owner, &project).await? {
-                    Some(r) => {
-                        self.refreshed(&owner, r).await?;
-                    }
-                    // The project (and its job) was deleted.
-                    None => self.running(&owner, &project, false).await?,
+        for item in self.table.query("RUNNING", "").await? {
+            let (Some(owner), Some(project)) = (dp::s(&item, "owner"), dp::s(&item, "project"))
+            else {
+                continue;
+            };
+            let (owner, project) = (UserId(owner.to_owned()), ProjectId(project.to_owned()));
+            match self.record(&owner, &project).await? {
+                Some(r) => {
+                    self.refreshed(&owner, r).await?;
+                }
+                // The project (and its job) was deleted.
+                None => {
+                    self.running(&owner, &project, false).await?;
                 }
             }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(()),
-            }
         }
+        Ok(())
     }
 
     /// Adds or removes the project's entry in the running index.
@@ -160,34 +142,15 @@ impl SfnJobs {
         project: &ProjectId,
         on: bool,
     ) -> Result<(), StoreError> {
-        let key = HashMap::from([
-            ("pk".to_owned(), AttributeValue::S("RUNNING".to_owned())),
-            (
-                "sk".to_owned(),
-                AttributeValue::S(format!("{}#{}", owner.0, project.0)),
-            ),
-        ]);
+        let key = dp::key("RUNNING", format!("{}#{}", owner.0, project.0));
         if on {
             let mut item = key;
-            item.insert("owner".to_owned(), AttributeValue::S(owner.0.clone()));
-            item.insert("project".to_owned(), AttributeValue::S(project.0.clone()));
-            self.dynamo
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(dp::internal)?;
+            item.insert("owner".to_owned(), dp::text(&owner.0));
+            item.insert("project".to_owned(), dp::text(&project.0));
+            self.table.put(item).await
         } else {
-            self.dynamo
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(key))
-                .send()
-                .await
-                .map_err(dp::internal)?;
+            self.table.delete(key).await.map(|_| ())
         }
-        Ok(())
     }
 
     /// Tells the owner how the job ended.
@@ -231,13 +194,7 @@ impl SfnJobs {
     }
 
     fn key(owner: &UserId, project: &ProjectId) -> Item {
-        HashMap::from([
-            ("pk".to_owned(), dp::owner_key(owner)),
-            (
-                "sk".to_owned(),
-                AttributeValue::S(format!("JOB#{}", project.0)),
-            ),
-        ])
+        dp::key(dp::owner_pk(owner), format!("JOB#{}", project.0))
     }
 
     fn record_from(item: &Item) -> Result<Record, StoreError> {
@@ -303,9 +260,10 @@ impl SfnJobs {
             }
         }
         let mut put = self
-            .dynamo
+            .table
+            .client()
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_item(Some(item));
         if ending {
             put = put
@@ -326,16 +284,12 @@ impl SfnJobs {
         owner: &UserId,
         project: &ProjectId,
     ) -> Result<Option<Record>, StoreError> {
-        let out = self
-            .dynamo
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(owner, project)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(dp::internal)?;
-        out.item().map(Self::record_from).transpose()
+        self.table
+            .get(Self::key(owner, project))
+            .await?
+            .as_ref()
+            .map(Self::record_from)
+            .transpose()
     }
 
     /// The record brought up to date with its execution; a newly ended job is stored as ended
@@ -344,13 +298,30 @@ impl SfnJobs {
         if terminal(&r.job.status) {
             return Ok(r);
         }
-        let described = self
+        let described = match self
             .sfn
             .describe_execution()
             .execution_arn(&r.execution)
             .send()
             .await
-            .map_err(sfn_error)?;
+        {
+            Ok(d) => d,
+            // The execution is gone (Step Functions keeps ended ones for 90 days): the record
+            // is all there is; a job still marked running then did not finish.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_sfn::operation::describe_execution::DescribeExecutionError::is_execution_does_not_exist) =>
+            {
+                "failed".clone_into(&mut r.job.status);
+                r.job.error = Some("the pipeline's run can no longer be found".to_owned());
+                r.job.finished_at = Some(dp::now_secs());
+                if self.put_if(owner, &r, true).await? {
+                    self.running(owner, &r.job.project, false).await?;
+                }
+                return Ok(r);
+            }
+            Err(e) => return Err(sfn_error(e)),
+        };
         let (done, current) = self.stages_of(&r.execution).await?;
         let mut done_stages = r.job.done_stages.clone();
         for stage in done {
@@ -469,14 +440,33 @@ impl SfnJobs {
             "archive": archive,
             "start_from": from,
         });
-        self.sfn
+        let started = self
+            .sfn
             .start_execution()
             .state_machine_arn(&self.state_machine)
             .name(r.execution.rsplit(':').next().unwrap_or_default())
             .input(input.to_string())
             .send()
-            .await
-            .map_err(sfn_error)?;
+            .await;
+        if let Err(e) = started {
+            // Nothing runs: the job must not stay "running" (it would block the user's next
+            // launch), so it is recorded as failed to start, and the user can try again.
+            let failed = Record {
+                job: Job {
+                    status: "failed".to_owned(),
+                    error: Some(
+                        "the pipeline could not be started; try again in a moment".to_owned(),
+                    ),
+                    finished_at: Some(dp::now_secs()),
+                    ..r.job.clone()
+                },
+                execution: r.execution.clone(),
+                attempt: r.attempt,
+            };
+            self.put(owner, &failed).await?;
+            self.running(owner, &r.job.project, false).await?;
+            return Err(sfn_error(e));
+        }
         Ok(())
     }
 
@@ -490,8 +480,7 @@ impl SfnJobs {
 
     /// Refuses while any job of `owner` is still running.
     async fn one_at_a_time(&self, owner: &UserId) -> Result<(), StoreError> {
-        let (items, _) =
-            DynamoProjects::query_prefix(&self.dynamo, &self.table, owner, "JOB#", false).await?;
+        let items = self.table.query(&dp::owner_pk(owner), "JOB#").await?;
         for item in &items {
             let r = self.refreshed(owner, Self::record_from(item)?).await?;
             if !terminal(&r.job.status) {
@@ -716,27 +705,7 @@ impl JobRunner for SfnJobs {
                 "the job is still running: wait for it or cancel it".into(),
             ));
         }
-        let keep: Vec<String> = match from {
-            None => r.job.done_stages.clone(),
-            Some(stage) => {
-                let at = STAGES
-                    .iter()
-                    .position(|s| *s == stage)
-                    .ok_or_else(|| bad("choose ingest, sfm, train or compress"))?;
-                if let Some(missing) = STAGES[..at]
-                    .iter()
-                    .find(|s| !r.job.done_stages.iter().any(|d| d == *s))
-                {
-                    return Err(bad(&format!(
-                        "{missing} has not finished, so {stage} cannot start: start from {missing}"
-                    )));
-                }
-                STAGES[..at].iter().map(|s| (*s).to_owned()).collect()
-            }
-        };
-        if keep.len() == STAGES.len() {
-            return Err(bad("every stage has finished: choose a stage to run again"));
-        }
+        let keep = domain::ports::stages_to_keep(&r.job.done_stages, from)?;
         if !keep.is_empty()
             && self
                 .archive_uploaded_at(owner, project)
@@ -765,6 +734,33 @@ impl JobRunner for SfnJobs {
             .set_status(owner, project, ProjectStatus::Processing)
             .await?;
         Ok(r.job)
+    }
+
+    async fn georegistered(&self, owner: &UserId, project: &ProjectId) -> Result<bool, StoreError> {
+        let Some((job, _)) = self.latest(owner, project, i64::MAX).await? else {
+            return Ok(false);
+        };
+        if job.status != "succeeded" {
+            return Ok(false);
+        }
+        let head = self
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(format!("jobs/{}/sfm/geo.json", job.id))
+            .send()
+            .await;
+        match head {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_s3::operation::head_object::HeadObjectError::is_not_found,
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(s3_error(e)),
+        }
     }
 
     async fn report(

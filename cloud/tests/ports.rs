@@ -23,7 +23,7 @@ async fn stack(name: &str) -> (Moto, cloud::AwsSettings, aws_config::SdkConfig) 
 #[tokio::test]
 async fn dynamo_projects_pass_the_project_store_suite() {
     let (_moto, settings, config) = stack("projects").await;
-    let store = DynamoProjects::new(aws_sdk_dynamodb::Client::new(&config), &settings.table);
+    let store = DynamoProjects::new(cloud::Table::new(&config, &settings.table));
     let (alice, bob) = (UserId("alice-sub".into()), UserId("bob-sub".into()));
     domain::testkit::project_store(&store, &alice, &bob).await;
 }
@@ -31,17 +31,17 @@ async fn dynamo_projects_pass_the_project_store_suite() {
 #[tokio::test]
 async fn s3_uploads_pass_the_upload_store_suite_and_take_parts_straight_from_the_browser() {
     let (_moto, settings, config) = stack("uploads").await;
-    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(
-        aws_sdk_dynamodb::Client::new(&config),
+    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(cloud::Table::new(
+        &config,
         &settings.table,
-    ));
+    )));
     let (alice, bob) = (UserId("alice-sub".into()), UserId("bob-sub".into()));
     let title = ProjectTitle::parse("Upload suite").expect("title");
     let project = projects.create(&alice, &title).await.expect("project");
     let max = 1 << 30;
     let uploads = S3Uploads::new(
         &config,
-        &settings.table,
+        cloud::Table::new(&config, &settings.table),
         &settings.bucket,
         projects.clone(),
         max,
@@ -167,19 +167,20 @@ async fn s3_uploads_pass_the_upload_store_suite_and_take_parts_straight_from_the
 async fn dynamo_waitlist_and_shares_pass_their_suites() {
     let (_moto, settings, config) = stack("shares").await;
     domain::testkit::waitlist(&cloud::dynamo_waitlist::DynamoWaitlist::new(
-        &config,
-        &settings.table,
+        cloud::Table::new(&config, &settings.table),
     ))
     .await;
-    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(
-        aws_sdk_dynamodb::Client::new(&config),
+    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(cloud::Table::new(
+        &config,
         &settings.table,
-    ));
+    )));
     let (alice, bob) = (UserId("alice-sub".into()), UserId("bob-sub".into()));
     let title = ProjectTitle::parse("Shared").expect("title");
     let project = projects.create(&alice, &title).await.expect("project");
-    let shares =
-        cloud::dynamo_shares::DynamoShares::new(&config, &settings.table, projects.clone());
+    let shares = cloud::dynamo_shares::DynamoShares::new(
+        cloud::Table::new(&config, &settings.table),
+        projects.clone(),
+    );
     domain::testkit::share_links(&shares, projects.as_ref(), &alice, &bob, &project.id).await;
 }
 
@@ -527,4 +528,174 @@ async fn cognito_tokens_are_verified_and_sessions_renew_or_end() {
             .is_none(),
         "revoked at Cognito, over here"
     );
+}
+
+/// `target/<profile>/spaceport`, built by the same `cargo test` run when `-p pipeline` is
+/// included (as `scripts/test.sh` does).
+fn spaceport() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let bin = exe.parent().expect("deps").join("..").join("spaceport");
+    assert!(
+        bin.exists(),
+        "build the pipeline first: cargo build -p pipeline ({})",
+        bin.display()
+    );
+    bin
+}
+
+#[tokio::test]
+async fn a_failing_stage_ends_the_job_and_the_watcher_tells_the_owner() {
+    use cloud::sfn_jobs::{JobMail, SfnJobs};
+    use domain::ports::{JobParams, JobRunner};
+    let moto = Moto::start();
+    let mut settings = moto.settings("watcher");
+    provision(&mut settings).await;
+    cloud::testkit::provision_state_machine(&moto, &mut settings).await;
+    let config = settings.sdk_config().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let _sagemaker =
+        cloud::testkit::StandInSageMaker::start(&settings, spaceport(), work.path().to_path_buf())
+            .await;
+
+    // A Cognito user, so the watcher can find whom to mail.
+    let mail = Arc::new(Mailbox::default());
+    let auth = CognitoAuth::new(
+        &config,
+        &settings,
+        mail.clone(),
+        "https://spaceport.test",
+        3600,
+        86_400,
+    );
+    let pilot = email("pilot@example.com");
+    auth.invite(&pilot, Role::User).await.expect("invite");
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    let user = cognito
+        .admin_get_user()
+        .user_pool_id(&settings.user_pool_id)
+        .username(pilot.as_str())
+        .send()
+        .await
+        .expect("user");
+    let sub = user
+        .user_attributes()
+        .iter()
+        .find(|a| a.name() == "sub")
+        .and_then(|a| a.value())
+        .expect("sub");
+    let owner = UserId(sub.to_owned());
+
+    let table = cloud::Table::new(&config, &settings.table);
+    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(table.clone()));
+    let project = projects
+        .create(&owner, &ProjectTitle::parse("Broken").expect("title"))
+        .await
+        .expect("project");
+    let uploads = S3Uploads::new(
+        &config,
+        table.clone(),
+        &settings.bucket,
+        projects.clone(),
+        1 << 30,
+    );
+    // Photos that are not a zip archive: ingest fails on them.
+    let junk = b"these are not photos".to_vec();
+    let s = uploads
+        .create(&owner, &project.id, "photos.zip", junk.len() as u64)
+        .await
+        .expect("create");
+    uploads
+        .put_part(&owner, &s.id, 1, &junk)
+        .await
+        .expect("part");
+    uploads.complete(&owner, &s.id).await.expect("complete");
+
+    let jobs = SfnJobs::new(
+        &config,
+        table,
+        &settings.bucket,
+        &settings.state_machine_arn,
+        projects.clone(),
+    )
+    .with_mail(JobMail {
+        notifier: mail.clone(),
+        cognito,
+        user_pool_id: settings.user_pool_id.clone(),
+        public_url: "https://spaceport.test".to_owned(),
+    });
+    let params = JobParams::preset("preview").expect("preset");
+    let job = jobs
+        .launch(&owner, &project.id, params)
+        .await
+        .expect("launch");
+    assert!(
+        matches!(
+            jobs.launch(&owner, &project.id, params).await,
+            Err(StoreError::LimitReached(_))
+        ),
+        "one job at a time"
+    );
+
+    // Nobody looks at the job: the watcher's rounds alone must notice its end.
+    let before = mail.0.lock().expect("mail").len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
+    while mail.0.lock().expect("mail").len() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watcher never saw the job end"
+        );
+        jobs.visit_running().await.expect("a round of the watcher");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let message = mail.0.lock().expect("mail")[before].clone();
+    assert_eq!(message.to, pilot);
+    assert!(message.subject.contains("stopped"), "{message:?}");
+    assert!(
+        message.body.contains("ingest"),
+        "the mail says which stage failed: {}",
+        message.body
+    );
+    jobs.visit_running().await.expect("another round");
+    assert_eq!(
+        mail.0.lock().expect("mail").len(),
+        before + 1,
+        "mailed once"
+    );
+
+    let (ended, _) = jobs
+        .latest(&owner, &project.id, 0)
+        .await
+        .expect("latest")
+        .expect("a job");
+    assert_eq!(
+        (ended.id.as_str(), ended.status.as_str()),
+        (job.id.as_str(), "failed")
+    );
+    assert!(
+        ended
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("ingest:")),
+        "{:?}",
+        ended.error
+    );
+    assert!(ended.done_stages.is_empty());
+    assert_eq!(
+        projects
+            .get(&owner, &project.id)
+            .await
+            .expect("project")
+            .status,
+        domain::ProjectStatus::Failed
+    );
+    // A failed job does not block the next one; a stranger sees no job.
+    assert_eq!(
+        jobs.latest(&UserId("stranger".into()), &project.id, 0)
+            .await
+            .expect("latest"),
+        None
+    );
+    jobs.launch(&owner, &project.id, params)
+        .await
+        .expect("launch again");
 }

@@ -141,6 +141,82 @@ pub struct UploadSession {
     pub completed: bool,
 }
 
+fn invalid_upload(field: &str, message: impl Into<String>) -> StoreError {
+    StoreError::Validation(crate::ValidationError::new(field, message))
+}
+
+/// The rules every upload store applies to a new upload: a plain `.zip` name, not empty, not over
+/// `max_size`. Returns the trimmed name.
+pub fn check_new_upload(file_name: &str, size: u64, max_size: u64) -> Result<&str, StoreError> {
+    let name = file_name.trim();
+    if name.is_empty() || name.len() > 255 || name.contains(['/', '\\', '\0']) {
+        return Err(invalid_upload("file", "the file needs a plain name"));
+    }
+    if !name.to_ascii_lowercase().ends_with(".zip") {
+        return Err(invalid_upload(
+            "file",
+            "upload your photos as one .zip archive",
+        ));
+    }
+    if size == 0 {
+        return Err(invalid_upload("file", "the file is empty"));
+    }
+    if size > max_size {
+        return Err(invalid_upload(
+            "file",
+            format!(
+                "the file is larger than the {} GiB limit; split the photos into smaller jobs",
+                max_size >> 30
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+impl UploadSession {
+    /// Bytes in part `part` (1-based).
+    pub fn part_len(&self, part: u32) -> u64 {
+        if part == self.parts {
+            self.size - u64::from(self.parts - 1) * self.part_size
+        } else {
+            self.part_size
+        }
+    }
+
+    /// The length part `part` must have, or why it cannot be sent: the upload is complete, or
+    /// there is no such part.
+    pub fn open_part(&self, part: u32) -> Result<u64, StoreError> {
+        if self.completed {
+            return Err(invalid_upload("part", "this upload is already complete"));
+        }
+        if part == 0 || part > self.parts {
+            return Err(invalid_upload(
+                "part",
+                format!(
+                    "part {part} does not exist; this upload has parts 1–{}",
+                    self.parts
+                ),
+            ));
+        }
+        Ok(self.part_len(part))
+    }
+
+    /// Refuses completion while parts are missing, naming how many and the first.
+    pub fn check_all_received(&self, received: &[u32]) -> Result<(), StoreError> {
+        let missing: Vec<u32> = (1..=self.parts).filter(|p| !received.contains(p)).collect();
+        match missing.first() {
+            None => Ok(()),
+            Some(first) => Err(invalid_upload(
+                "parts",
+                format!(
+                    "{} part(s) not uploaded yet (first: {first}); send them, then complete",
+                    missing.len()
+                ),
+            )),
+        }
+    }
+}
+
 /// Where uploaded photos go. The local store keeps parts on disk and assembles them; a cloud
 /// store can hand out presigned part URLs instead, behind the same create/complete steps.
 /// Every call names the owner: another user's upload behaves like a missing one.
@@ -237,6 +313,35 @@ pub fn stage_args(
         ],
         _ => return None,
     })
+}
+
+/// The stages a run again keeps, for a job whose finished stages are `done`: those before
+/// `from` (all of which must have finished), or, without `from`, all that finished. Refused when
+/// `from` is no stage, a stage before it has not finished, or nothing would be left to run.
+pub fn stages_to_keep(done: &[String], from: Option<&str>) -> Result<Vec<String>, StoreError> {
+    let invalid =
+        |message: &str| StoreError::Validation(crate::ValidationError::new("from", message));
+    let keep = match from {
+        None => done.to_vec(),
+        Some(stage) => {
+            let at = STAGES
+                .iter()
+                .position(|s| *s == stage)
+                .ok_or_else(|| invalid("choose ingest, sfm, train or compress"))?;
+            if let Some(missing) = STAGES[..at].iter().find(|s| !done.iter().any(|d| d == *s)) {
+                return Err(invalid(&format!(
+                    "{missing} has not finished, so {stage} cannot start: start from {missing}"
+                )));
+            }
+            STAGES[..at].iter().map(|s| (*s).to_owned()).collect()
+        }
+    };
+    if keep.len() == STAGES.len() {
+        return Err(invalid(
+            "every stage has finished: choose a stage to run again",
+        ));
+    }
+    Ok(keep)
 }
 
 /// How hard to work: quality presets, or explicit settings.
@@ -422,6 +527,9 @@ pub trait JobRunner: Send + Sync {
         owner: &UserId,
         project: &ProjectId,
     ) -> Result<Option<ModelReport>, StoreError>;
+    /// Whether the delivered model is georegistered (Structure-from-Motion placed it by the photos'
+    /// GPS: east-north-up, so the viewer's up axis is +Z) — false without a delivered model.
+    async fn georegistered(&self, owner: &UserId, project: &ProjectId) -> Result<bool, StoreError>;
     /// Where the browser fetches a file of the delivered model from, when it is not this server
     /// (a presigned S3 URL); `None` when the server serves it from its own disk. `file` is
     /// `model.sog`, `train/point_cloud.ply` or `train/report.json`.

@@ -117,14 +117,14 @@ impl Ports {
     /// Cognito, DynamoDB, S3 and Step Functions (`cloud`), mail through the embedded outbox.
     async fn cloud(config: &Config, aws: &cloud::AwsSettings, embedded: &Embedded) -> Self {
         let sdk = aws.sdk_config().await;
-        let projects: Arc<dyn domain::ports::ProjectStore> = Arc::new(
-            cloud::dynamo_projects::DynamoProjects::new(cloud::DynamoClient::new(&sdk), &aws.table),
-        );
+        let table = cloud::Table::new(&sdk, &aws.table);
+        let projects: Arc<dyn domain::ports::ProjectStore> =
+            Arc::new(cloud::dynamo_projects::DynamoProjects::new(table.clone()));
         Self {
             auth: cloud_auth(config, aws, &sdk, embedded),
             uploads: Arc::new(cloud::s3_uploads::S3Uploads::new(
                 &sdk,
-                &aws.table,
+                table.clone(),
                 &aws.bucket,
                 projects.clone(),
                 config.max_upload_bytes,
@@ -133,7 +133,7 @@ impl Ports {
                 let jobs = Arc::new(
                     cloud::sfn_jobs::SfnJobs::new(
                         &sdk,
-                        &aws.table,
+                        table.clone(),
                         &aws.bucket,
                         &aws.state_machine_arn,
                         projects.clone(),
@@ -150,13 +150,10 @@ impl Ports {
                 jobs
             },
             shares: Arc::new(cloud::dynamo_shares::DynamoShares::new(
-                &sdk,
-                &aws.table,
+                table.clone(),
                 projects.clone(),
             )),
-            waitlist: Arc::new(cloud::dynamo_waitlist::DynamoWaitlist::new(
-                &sdk, &aws.table,
-            )),
+            waitlist: Arc::new(cloud::dynamo_waitlist::DynamoWaitlist::new(table)),
             projects,
         }
     }
@@ -192,8 +189,7 @@ pub async fn check_cloud(aws: &cloud::AwsSettings) -> anyhow::Result<Vec<String>
 pub async fn waitlist(config: &Config, embedded: &Embedded) -> Arc<dyn domain::ports::Waitlist> {
     match &config.aws {
         Some(aws) => Arc::new(cloud::dynamo_waitlist::DynamoWaitlist::new(
-            &aws.sdk_config().await,
-            &aws.table,
+            cloud::Table::new(&aws.sdk_config().await, &aws.table),
         )),
         None => embedded.waitlist.clone(),
     }
@@ -306,8 +302,8 @@ fn router(config: &Config, services: Services) -> Router {
     let uploads = crate::uploads::routes(services.clone());
     let files = services.clone();
     let models = (services.clone(), config.data_dir.clone());
-    let viewer = (services.clone(), config.data_dir.clone());
-    let shared = (services.clone(), config.data_dir.clone());
+    let viewer = services.clone();
+    let shared = services.clone();
     let shared_files = (services.clone(), config.data_dir.clone());
     let progress = services.clone();
     let context = move || provide_context(services.clone());
@@ -342,7 +338,7 @@ fn router(config: &Config, services: Services) -> Router {
         .route(
             "/s/{token}",
             axum::routing::get(move |path: axum::extract::Path<String>| {
-                crate::viewer_page::shared_view(shared.0.clone(), shared.1.clone(), path)
+                crate::viewer_page::shared_view(shared.clone(), path)
             }),
         )
         .route(
@@ -362,12 +358,7 @@ fn router(config: &Config, services: Services) -> Router {
             "/projects/{id}/view",
             axum::routing::get(
                 move |path: axum::extract::Path<String>, headers: http::HeaderMap| {
-                    crate::viewer_page::owner_view(
-                        viewer.0.clone(),
-                        viewer.1.clone(),
-                        path,
-                        headers,
-                    )
+                    crate::viewer_page::owner_view(viewer.clone(), path, headers)
                 },
             ),
         )

@@ -87,20 +87,18 @@ pub fn page(title: &str, model_url: &str, up: &str, framing: Framing) -> Respons
 
 /// The scene's up axis: Spaceport's georegistered models are east-north-up (+Z); without GPS the
 /// model keeps COLMAP's frame, whose first camera looks along +Z with −Y up.
-pub fn up_axis(job_dir: &std::path::Path) -> &'static str {
-    if job_dir.join("sfm/geo.json").is_file() {
-        "z"
-    } else {
-        "-y"
+async fn up_axis(svc: &Services, owner: &domain::UserId, project: &ProjectId) -> &'static str {
+    match svc.jobs.georegistered(owner, project).await {
+        Ok(true) => "z",
+        Ok(false) => "-y",
+        Err(e) => {
+            tracing::warn!(error = %e, "could not tell whether the model is georegistered");
+            "-y"
+        }
     }
 }
 
-pub async fn owner_view(
-    svc: Services,
-    data_dir: std::path::PathBuf,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn owner_view(svc: Services, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let Ok(u) = user(&svc, &headers).await else {
         return Redirect::to("/sign-in").into_response();
     };
@@ -111,14 +109,14 @@ pub async fn owner_view(
         Ok(p) => p,
         Err(e) => return error_response(&e.into()),
     };
-    let job = match crate::models::delivered_job(&svc, &u.id, &project_id).await {
-        Ok(Some(job)) => job,
+    match crate::models::delivered_job(&svc, &u.id, &project_id).await {
+        Ok(Some(_)) => {}
         Ok(None) => {
             return (StatusCode::NOT_FOUND, "This project has no model yet.").into_response()
         }
         Err(e) => return error_response(&e.into()),
-    };
-    let up = up_axis(&data_dir.join("jobs").join(&job.id));
+    }
+    let up = up_axis(&svc, &u.id, &project_id).await;
     page(
         project.title.as_str(),
         &format!("/api/projects/{id}/files/model.sog"),
@@ -129,11 +127,7 @@ pub async fn owner_view(
 
 /// `GET /s/{token}`: a shared model, full window, for anyone with the link; other sites may
 /// embed it in a frame.
-pub async fn shared_view(
-    svc: Services,
-    data_dir: std::path::PathBuf,
-    Path(token): Path<String>,
-) -> Response {
+pub async fn shared_view(svc: Services, Path(token): Path<String>) -> Response {
     let gone = || {
         (
             StatusCode::NOT_FOUND,
@@ -146,15 +140,15 @@ pub async fn shared_view(
         Ok(None) => return gone(),
         Err(e) => return error_response(&e.into()),
     };
-    let (project, job) = match (
+    let project = match (
         svc.projects.get(&owner, &project_id).await,
         crate::models::delivered_job(&svc, &owner, &project_id).await,
     ) {
-        (Ok(p), Ok(Some(job))) => (p, job),
+        (Ok(p), Ok(Some(_))) => p,
         (Err(domain::StoreError::NotFound), _) | (_, Ok(None)) => return gone(),
         (Err(e), _) | (_, Err(e)) => return error_response(&e.into()),
     };
-    let up = up_axis(&data_dir.join("jobs").join(&job.id));
+    let up = up_axis(&svc, &owner, &project_id).await;
     page(
         project.title.as_str(),
         &format!("/s/{token}/model.sog"),

@@ -624,29 +624,7 @@ impl JobRunner for LocalJobs {
             ));
         }
         // The stages that stay done: those before `from`, all of which must have finished.
-        let keep = match from {
-            None => job.done_stages.clone(),
-            Some(stage) => {
-                let at = STAGES
-                    .iter()
-                    .position(|s| *s == stage)
-                    .ok_or_else(|| invalid("choose ingest, sfm, train or compress"))?;
-                if let Some(missing) = STAGES[..at]
-                    .iter()
-                    .find(|s| !job.done_stages.iter().any(|d| d == *s))
-                {
-                    return Err(invalid(&format!(
-                        "{missing} has not finished, so {stage} cannot start: start from {missing}"
-                    )));
-                }
-                STAGES[..at].iter().map(|s| (*s).to_owned()).collect()
-            }
-        };
-        if keep.len() == STAGES.len() {
-            return Err(invalid(
-                "every stage has finished: choose a stage to run again",
-            ));
-        }
+        let keep = domain::ports::stages_to_keep(&job.done_stages, from)?;
         // Photos uploaded since the job ran would be silently ignored by a kept ingest.
         let archive = LocalUploads::archive_path(&self.data_dir, project);
         let uploaded = tokio::fs::metadata(&archive)
@@ -699,6 +677,16 @@ impl JobRunner for LocalJobs {
             .await
             .map_err(db)?;
         job_from_row(&row)
+    }
+
+    async fn georegistered(&self, owner: &UserId, project: &ProjectId) -> Result<bool, StoreError> {
+        let Some((job, _)) = self.latest(owner, project, i64::MAX).await? else {
+            return Ok(false);
+        };
+        Ok(job.status == "succeeded"
+            && tokio::fs::try_exists(self.job_dir(&job.id).join("sfm/geo.json"))
+                .await
+                .unwrap_or(false))
     }
 
     async fn report(

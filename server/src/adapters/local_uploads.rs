@@ -78,15 +78,6 @@ impl LocalUploads {
     }
 }
 
-/// Bytes in part `part` (1-based) of an upload.
-fn expected_len(s: &UploadSession, part: u32) -> u64 {
-    if part == s.parts {
-        s.size - u64::from(s.parts - 1) * s.part_size
-    } else {
-        s.part_size
-    }
-}
-
 #[async_trait]
 impl UploadStore for LocalUploads {
     async fn create(
@@ -97,25 +88,7 @@ impl UploadStore for LocalUploads {
         size: u64,
     ) -> Result<UploadSession, StoreError> {
         crate::adapters::require_owned_project(&self.pool, owner, project).await?;
-        let name = file_name.trim();
-        if name.is_empty() || name.len() > 255 || name.contains(['/', '\\', '\0']) {
-            return Err(invalid("file", "the file needs a plain name"));
-        }
-        if !name.to_ascii_lowercase().ends_with(".zip") {
-            return Err(invalid("file", "upload your photos as one .zip archive"));
-        }
-        if size == 0 {
-            return Err(invalid("file", "the file is empty"));
-        }
-        if size > self.max_size {
-            return Err(invalid(
-                "file",
-                format!(
-                    "the file is larger than the {} GiB limit; split the photos into smaller jobs",
-                    self.max_size >> 30
-                ),
-            ));
-        }
+        let name = domain::ports::check_new_upload(file_name, size, self.max_size)?;
         let open: i64 =
             sqlx::query("SELECT COUNT(*) FROM uploads WHERE owner_id = ? AND completed_at IS NULL")
                 .bind(&owner.0)
@@ -191,19 +164,7 @@ impl UploadStore for LocalUploads {
         bytes: &[u8],
     ) -> Result<(), StoreError> {
         let s = self.get(owner, id).await?;
-        if s.completed {
-            return Err(invalid("part", "this upload is already complete"));
-        }
-        if part == 0 || part > s.parts {
-            return Err(invalid(
-                "part",
-                format!(
-                    "part {part} does not exist; this upload has parts 1–{}",
-                    s.parts
-                ),
-            ));
-        }
-        let want = expected_len(&s, part);
+        let want = s.open_part(part)?;
         if bytes.len() as u64 != want {
             return Err(invalid(
                 "part",
@@ -231,17 +192,7 @@ impl UploadStore for LocalUploads {
         if s.completed {
             return Ok(s);
         }
-        let missing: Vec<u32> = (1..=s.parts).filter(|p| !s.received.contains(p)).collect();
-        if !missing.is_empty() {
-            return Err(invalid(
-                "parts",
-                format!(
-                    "{} part(s) not uploaded yet (first: {}); send them, then complete",
-                    missing.len(),
-                    missing[0]
-                ),
-            ));
-        }
+        s.check_all_received(&s.received)?;
         let archive = Self::archive_path(&self.root, &s.project);
         let parent = archive.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = self.part_dir(id);
