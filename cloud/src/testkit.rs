@@ -321,6 +321,29 @@ impl StandInSageMaker {
     }
 }
 
+/// Ends the wait of every stage still waiting for its task token. On AWS, stopping an execution
+/// ends it at once (and `.sync` stops its SageMaker job); moto marks it stopped but only reports
+/// `ABORTED` once the task it waits on reports back, so a test that stops an execution nobody
+/// works on calls this afterwards. It reports success: moto would let a failure override the
+/// stop and end the execution `FAILED`. Tokens already used are refused, which is fine.
+pub async fn release_waiting_tasks(settings: &AwsSettings) {
+    let config = settings.sdk_config().await;
+    let sm = aws_sdk_sagemaker_like::Client::new(&config);
+    let sfn = aws_sdk_sfn::Client::new(&config);
+    for name in sm.processing_jobs().await {
+        let job = sm.describe(&name).await;
+        if let Some(at) = job.arguments.iter().position(|a| a == "--task-token") {
+            let token = job.arguments.get(at + 1).cloned().unwrap_or_default();
+            let _ = sfn
+                .send_task_success()
+                .task_token(token)
+                .output("{}")
+                .send()
+                .await;
+        }
+    }
+}
+
 /// What the stand-in reads of a processing job.
 pub struct ProcessingJob {
     pub arguments: Vec<String>,

@@ -224,8 +224,16 @@ async fn first_sign_in(
         .await
 }
 
+#[async_trait::async_trait]
+impl domain::testkit::Mailbox for Mailbox {
+    async fn last_to(&self, to: &Email) -> Option<Message> {
+        let sent = self.0.lock().expect("mailbox");
+        sent.iter().rev().find(|m| &m.to == to).cloned()
+    }
+}
+
 #[tokio::test]
-async fn cognito_accounts_from_invitation_to_reset() {
+async fn cognito_auth_passes_the_auth_provider_suite() {
     let (_moto, settings, config) = stack("auth").await;
     let mail = Arc::new(Mailbox::default());
     let auth = CognitoAuth::new(
@@ -236,192 +244,7 @@ async fn cognito_accounts_from_invitation_to_reset() {
         3600,
         7 * 86_400,
     );
-    let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));
-
-    let invited = auth.invite(&alice, Role::User).await.expect("invite");
-    assert!(!invited.resent);
-    assert!(
-        mail.0.lock().expect("mail")[0]
-            .body
-            .contains(&invited.temporary_password),
-        "the invitation carries the temporary password"
-    );
-    assert!(
-        auth.invite(&alice, Role::User).await.expect("again").resent,
-        "a pending account is re-issued"
-    );
-    let invited = auth.invite(&alice, Role::User).await.expect("again");
-    assert_eq!(
-        auth.sign_in(&alice, "wrong-password-1A!").await,
-        Err(AuthError::InvalidCredentials)
-    );
-    assert_eq!(
-        auth.sign_in(&email("nobody@example.com"), "wrong-password-1A!")
-            .await,
-        Err(AuthError::InvalidCredentials),
-        "unknown and wrong answer alike"
-    );
-    assert_eq!(
-        auth.complete_new_password(
-            "forged",
-            &password("Correct-Horse-9-Battery"),
-            &handle("alice")
-        )
-        .await,
-        Err(AuthError::ChallengeExpired)
-    );
-
-    let first = first_sign_in(
-        &auth,
-        &alice,
-        &invited.temporary_password,
-        "Correct-Horse-9-Battery",
-        "alice",
-    )
-    .await
-    .expect("first sign-in");
-    let user = auth
-        .session_user(&first)
-        .await
-        .expect("session")
-        .expect("signed in");
-    assert_eq!(
-        (user.email.clone(), user.handle.clone(), user.role),
-        (alice.clone(), Some(handle("alice")), Role::User)
-    );
-    assert!(
-        !user.id.0.is_empty() && !user.id.0.contains('@'),
-        "the user id is Cognito's sub, not the email"
-    );
-    assert_eq!(
-        auth.invite(&alice, Role::User).await,
-        Err(AuthError::AlreadyExists)
-    );
-
-    // Admins are the admin group's members; handles are unique.
-    let b = auth.invite(&bob, Role::Admin).await.expect("invite bob");
-    assert_eq!(
-        first_sign_in(
-            &auth,
-            &bob,
-            &b.temporary_password,
-            "Another-Horse-8-Staple",
-            "alice"
-        )
-        .await,
-        Err(AuthError::HandleTaken)
-    );
-    let bob_session = first_sign_in(
-        &auth,
-        &bob,
-        &b.temporary_password,
-        "Another-Horse-8-Staple",
-        "bob",
-    )
-    .await
-    .expect("bob");
-    assert_eq!(
-        auth.session_user(&bob_session)
-            .await
-            .expect("session")
-            .expect("bob")
-            .role,
-        Role::Admin
-    );
-    auth.invite(&email("carol@example.com"), Role::User)
-        .await
-        .expect("carol");
-    let users = auth.list_users().await.expect("list");
-    let summary: Vec<_> = users
-        .iter()
-        .map(|u| (u.email.as_str(), u.role, u.pending))
-        .collect();
-    assert_eq!(
-        summary,
-        [
-            ("alice@example.com", Role::User, false),
-            ("bob@example.com", Role::Admin, false),
-            ("carol@example.com", Role::User, true)
-        ]
-    );
-
-    // Changing the password ends the user's other sessions, not this one.
-    let SignInOutcome::SignedIn(second) = auth
-        .sign_in(&alice, "Correct-Horse-9-Battery")
-        .await
-        .expect("sign in")
-    else {
-        panic!("signed in")
-    };
-    assert_eq!(
-        auth.change_password(&second, "not-it", &password("Fresh-Horse-7-Battery"))
-            .await,
-        Err(AuthError::WrongCurrentPassword)
-    );
-    auth.change_password(
-        &second,
-        "Correct-Horse-9-Battery",
-        &password("Fresh-Horse-7-Battery"),
-    )
-    .await
-    .expect("change");
-    assert!(
-        auth.session_user(&first).await.expect("session").is_none(),
-        "the other session ended"
-    );
-    assert!(
-        auth.session_user(&second).await.expect("session").is_some(),
-        "this one goes on"
-    );
-    assert_eq!(
-        auth.sign_in(&alice, "Correct-Horse-9-Battery").await,
-        Err(AuthError::InvalidCredentials)
-    );
-    auth.sign_out(&second).await.expect("sign out");
-    assert!(auth.session_user(&second).await.expect("session").is_none());
-
-    // Reset by a one-time link from our own email.
-    auth.request_password_reset(&email("nobody@example.com"))
-        .await
-        .expect("silent for unknown accounts");
-    let before = mail.0.lock().expect("mail").len();
-    auth.request_password_reset(&alice).await.expect("reset");
-    let body = mail.0.lock().expect("mail")[before].body.clone();
-    let link = body
-        .split("token=")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .expect("a link")
-        .to_owned();
-    let SignInOutcome::SignedIn(third) = auth
-        .sign_in(&alice, "Fresh-Horse-7-Battery")
-        .await
-        .expect("sign in")
-    else {
-        panic!("signed in")
-    };
-    assert_eq!(
-        auth.reset_password("forged", &password("Reset-Horse-6-Battery"))
-            .await,
-        Err(AuthError::InvalidLink)
-    );
-    auth.reset_password(&link, &password("Reset-Horse-6-Battery"))
-        .await
-        .expect("reset");
-    assert_eq!(
-        auth.reset_password(&link, &password("Again-Horse-5-Battery"))
-            .await,
-        Err(AuthError::InvalidLink),
-        "a link works once"
-    );
-    assert!(
-        auth.session_user(&third).await.expect("session").is_none(),
-        "a reset ends every session"
-    );
-    assert!(matches!(
-        auth.sign_in(&alice, "Reset-Horse-6-Battery").await,
-        Ok(SignInOutcome::SignedIn(_))
-    ));
+    domain::testkit::auth_provider(&auth, mail.as_ref()).await;
 }
 
 #[tokio::test]
@@ -553,7 +376,7 @@ async fn a_failing_stage_ends_the_job_and_the_watcher_tells_the_owner() {
     cloud::testkit::provision_state_machine(&moto, &mut settings).await;
     let config = settings.sdk_config().await;
     let work = tempfile::tempdir().expect("tempdir");
-    let _sagemaker =
+    let sagemaker =
         cloud::testkit::StandInSageMaker::start(&settings, spaceport(), work.path().to_path_buf())
             .await;
 
@@ -695,7 +518,50 @@ async fn a_failing_stage_ends_the_job_and_the_watcher_tells_the_owner() {
             .expect("latest"),
         None
     );
+    // With no SageMaker to pick the stage up, the next job stays running until cancelled.
+    drop(sagemaker);
     jobs.launch(&owner, &project.id, params)
         .await
         .expect("launch again");
+
+    // Cancelling stops the execution; the job ends as cancelled, without a mail.
+    assert_eq!(
+        jobs.cancel(&UserId("stranger".into()), &project.id).await,
+        Err(StoreError::NotFound)
+    );
+    jobs.cancel(&owner, &project.id).await.expect("cancel");
+    cloud::testkit::release_waiting_tasks(&settings).await;
+    let mut status = String::new();
+    for _ in 0..100 {
+        let (job, _) = jobs
+            .latest(&owner, &project.id, 0)
+            .await
+            .expect("latest")
+            .expect("a job");
+        status = job.status;
+        if status != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "cancelled");
+    assert_eq!(
+        projects
+            .get(&owner, &project.id)
+            .await
+            .expect("project")
+            .status,
+        domain::ProjectStatus::PhotosUploaded
+    );
+    assert_eq!(
+        jobs.cancel(&owner, &project.id).await,
+        Err(StoreError::NotFound),
+        "nothing left to cancel"
+    );
+    jobs.visit_running().await.expect("a round");
+    assert_eq!(
+        mail.0.lock().expect("mail").len(),
+        before + 1,
+        "no mail for a cancel"
+    );
 }

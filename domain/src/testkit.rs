@@ -385,3 +385,225 @@ pub async fn share_links(
         "a deleted project's link is dead"
     );
 }
+
+/// Where a suite reads the mail an implementation sent.
+#[async_trait::async_trait]
+pub trait Mailbox: Send + Sync {
+    /// The newest message to `to`, if any.
+    async fn last_to(&self, to: &crate::Email) -> Option<crate::ports::Message>;
+}
+
+/// Every `AuthProvider` behaviour callers rely on, from invitation to reset. The provider must
+/// start with no accounts; `mail` reads what it sent.
+pub async fn auth_provider(auth: &dyn crate::ports::AuthProvider, mail: &dyn Mailbox) {
+    use crate::ports::SignInOutcome;
+    use crate::{AuthError, Email, Handle, NewPassword, Role};
+    let email = |raw: &str| Email::parse(raw).expect("email");
+    let password = |raw: &str| NewPassword::parse(raw, "password").expect("password");
+    let handle = |raw: &str| Handle::parse(raw).expect("handle");
+    let first_sign_in = |who: Email, temporary: String, pw: &'static str, h: &'static str| async move {
+        let SignInOutcome::NewPasswordRequired { challenge } =
+            auth.sign_in(&who, &temporary).await.expect("sign in")
+        else {
+            panic!("a temporary password must lead to the new-password step");
+        };
+        auth.complete_new_password(&challenge, &password(pw), &handle(h))
+            .await
+    };
+    let signed_in = |who: Email, pw: &'static str| async move {
+        match auth.sign_in(&who, pw).await {
+            Ok(SignInOutcome::SignedIn(token)) => token,
+            other => panic!("{who} should sign in with {pw}: {other:?}"),
+        }
+    };
+    let (alice, bob, carol) = (
+        email("alice@example.com"),
+        email("bob@example.com"),
+        email("carol@example.com"),
+    );
+
+    // Invitations: a temporary password, mailed; re-inviting a pending account re-issues it.
+    let invited = auth.invite(&alice, Role::User).await.expect("invite");
+    assert!(!invited.resent);
+    let sent = mail.last_to(&alice).await.expect("an invitation mail");
+    assert!(
+        sent.body.contains(&invited.temporary_password),
+        "the mail carries the temporary password"
+    );
+    let again = auth.invite(&alice, Role::User).await.expect("again");
+    assert!(again.resent, "a pending account is re-issued");
+    assert_eq!(
+        auth.sign_in(&alice, &invited.temporary_password).await,
+        Err(AuthError::InvalidCredentials),
+        "the old temporary password is gone"
+    );
+    assert_eq!(
+        auth.sign_in(&alice, "wrong-password-1A!").await,
+        Err(AuthError::InvalidCredentials)
+    );
+    assert_eq!(
+        auth.sign_in(&email("nobody@example.com"), "wrong-password-1A!")
+            .await,
+        Err(AuthError::InvalidCredentials),
+        "unknown and wrong answer alike"
+    );
+    assert_eq!(
+        auth.complete_new_password(
+            "forged",
+            &password("Correct-Horse-9-Battery"),
+            &handle("alice")
+        )
+        .await,
+        Err(AuthError::ChallengeExpired)
+    );
+
+    let first = first_sign_in(
+        alice.clone(),
+        again.temporary_password.clone(),
+        "Correct-Horse-9-Battery",
+        "alice",
+    )
+    .await
+    .expect("first sign-in");
+    let user = auth
+        .session_user(&first)
+        .await
+        .expect("session")
+        .expect("signed in");
+    assert_eq!(
+        (user.email.clone(), user.handle.clone(), user.role),
+        (alice.clone(), Some(handle("alice")), Role::User)
+    );
+    assert!(
+        !user.id.0.is_empty() && !user.id.0.contains('@'),
+        "the user id is not the email"
+    );
+    assert_eq!(
+        auth.invite(&alice, Role::User).await,
+        Err(AuthError::AlreadyExists)
+    );
+    assert_eq!(
+        auth.session_user(&crate::ports::SessionToken("forged".into()))
+            .await,
+        Ok(None)
+    );
+
+    // Admins; handles are unique.
+    let b = auth.invite(&bob, Role::Admin).await.expect("invite bob");
+    assert_eq!(
+        first_sign_in(
+            bob.clone(),
+            b.temporary_password.clone(),
+            "Another-Horse-8-Staple",
+            "alice"
+        )
+        .await,
+        Err(AuthError::HandleTaken)
+    );
+    let bob_session = first_sign_in(
+        bob.clone(),
+        b.temporary_password.clone(),
+        "Another-Horse-8-Staple",
+        "bob",
+    )
+    .await
+    .expect("bob");
+    assert_eq!(
+        auth.session_user(&bob_session)
+            .await
+            .expect("session")
+            .expect("bob")
+            .role,
+        Role::Admin
+    );
+    auth.invite(&carol, Role::User).await.expect("carol");
+    let mut users: Vec<_> = auth
+        .list_users()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|u| (u.email.as_str().to_owned(), u.role, u.pending))
+        .collect();
+    users.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        users,
+        [
+            ("alice@example.com".to_owned(), Role::User, false),
+            ("bob@example.com".to_owned(), Role::Admin, false),
+            ("carol@example.com".to_owned(), Role::User, true)
+        ]
+    );
+
+    // Changing the password ends the user's other sessions, not this one.
+    let second = signed_in(alice.clone(), "Correct-Horse-9-Battery").await;
+    assert_eq!(
+        auth.change_password(&second, "not-it-at-all", &password("Fresh-Horse-7-Battery"))
+            .await,
+        Err(AuthError::WrongCurrentPassword)
+    );
+    auth.change_password(
+        &second,
+        "Correct-Horse-9-Battery",
+        &password("Fresh-Horse-7-Battery"),
+    )
+    .await
+    .expect("change");
+    assert!(
+        auth.session_user(&first).await.expect("session").is_none(),
+        "the other session ended"
+    );
+    assert!(
+        auth.session_user(&second).await.expect("session").is_some(),
+        "this one goes on"
+    );
+    assert!(
+        auth.session_user(&bob_session)
+            .await
+            .expect("session")
+            .is_some(),
+        "other users' sessions go on"
+    );
+    assert_eq!(
+        auth.sign_in(&alice, "Correct-Horse-9-Battery").await,
+        Err(AuthError::InvalidCredentials)
+    );
+    auth.sign_out(&second).await.expect("sign out");
+    assert!(auth.session_user(&second).await.expect("session").is_none());
+
+    // Reset by a one-time link from the provider's mail; it ends every session.
+    auth.request_password_reset(&email("nobody@example.com"))
+        .await
+        .expect("silent for unknown accounts");
+    assert!(
+        mail.last_to(&email("nobody@example.com")).await.is_none(),
+        "nothing is sent to an unknown address"
+    );
+    auth.request_password_reset(&alice).await.expect("reset");
+    let body = mail.last_to(&alice).await.expect("a reset mail").body;
+    let link = body
+        .split("token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .expect("a link")
+        .to_owned();
+    let third = signed_in(alice.clone(), "Fresh-Horse-7-Battery").await;
+    assert_eq!(
+        auth.reset_password("forged", &password("Reset-Horse-6-Battery"))
+            .await,
+        Err(AuthError::InvalidLink)
+    );
+    auth.reset_password(&link, &password("Reset-Horse-6-Battery"))
+        .await
+        .expect("reset");
+    assert_eq!(
+        auth.reset_password(&link, &password("Again-Horse-5-Battery"))
+            .await,
+        Err(AuthError::InvalidLink),
+        "a link works once"
+    );
+    assert!(
+        auth.session_user(&third).await.expect("session").is_none(),
+        "a reset ends every session"
+    );
+    signed_in(alice.clone(), "Reset-Horse-6-Battery").await;
+}

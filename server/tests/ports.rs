@@ -68,3 +68,33 @@ async fn sqlite_waitlist_and_shares_pass_their_suites() {
     let shares = server::adapters::sqlite_shares::SqliteShares::new(pool);
     domain::testkit::share_links(&shares, &projects, &alice, &bob, &project.id).await;
 }
+
+/// The embedded outbox, read as the suite's mailbox.
+struct OutboxReader(std::sync::Arc<server::adapters::notifier::Outbox>);
+
+#[async_trait::async_trait]
+impl domain::testkit::Mailbox for OutboxReader {
+    async fn last_to(&self, to: &domain::Email) -> Option<domain::ports::Message> {
+        let newest = self.0.recent(Some(to.as_str()), 1).await.expect("outbox");
+        newest.into_iter().next().map(|m| domain::ports::Message {
+            to: to.clone(),
+            subject: m.subject,
+            body: m.body,
+        })
+    }
+}
+
+#[tokio::test]
+async fn local_auth_passes_the_auth_provider_suite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pool = pool(dir.path()).await;
+    let outbox = std::sync::Arc::new(server::adapters::notifier::Outbox::new(pool.clone()));
+    let auth = server::adapters::local_auth::LocalAuth::new(
+        pool,
+        outbox.clone(),
+        "https://spaceport.test".to_owned(),
+        3600,
+        7 * 86_400,
+    );
+    domain::testkit::auth_provider(&auth, &OutboxReader(outbox)).await;
+}
