@@ -324,8 +324,9 @@ impl StandInSageMaker {
 /// Ends the wait of every stage still waiting for its task token. On AWS, stopping an execution
 /// ends it at once (and `.sync` stops its SageMaker job); moto marks it stopped but only reports
 /// `ABORTED` once the task it waits on reports back, so a test that stops an execution nobody
-/// works on calls this afterwards. It reports success: moto would let a failure override the
-/// stop and end the execution `FAILED`. Tokens already used are refused, which is fine.
+/// works on calls this afterwards. It reports success, since moto would let a failure override
+/// the stop and end the execution `FAILED`; the stage then counts as finished in the history,
+/// which AWS would not record. Tokens already used are refused, which is fine.
 pub async fn release_waiting_tasks(settings: &AwsSettings) {
     let config = settings.sdk_config().await;
     let sm = aws_sdk_sagemaker_like::Client::new(&config);

@@ -376,7 +376,7 @@ async fn a_failing_stage_ends_the_job_and_the_watcher_tells_the_owner() {
     cloud::testkit::provision_state_machine(&moto, &mut settings).await;
     let config = settings.sdk_config().await;
     let work = tempfile::tempdir().expect("tempdir");
-    let sagemaker =
+    let _sagemaker =
         cloud::testkit::StandInSageMaker::start(&settings, spaceport(), work.path().to_path_buf())
             .await;
 
@@ -518,50 +518,37 @@ async fn a_failing_stage_ends_the_job_and_the_watcher_tells_the_owner() {
             .expect("latest"),
         None
     );
-    // With no SageMaker to pick the stage up, the next job stays running until cancelled.
-    drop(sagemaker);
-    jobs.launch(&owner, &project.id, params)
-        .await
-        .expect("launch again");
+}
 
-    // Cancelling stops the execution; the job ends as cancelled, without a mail.
-    assert_eq!(
-        jobs.cancel(&UserId("stranger".into()), &project.id).await,
-        Err(StoreError::NotFound)
+#[tokio::test]
+async fn sfn_jobs_pass_the_job_runner_suite() {
+    use cloud::sfn_jobs::SfnJobs;
+    let moto = Moto::start();
+    let mut settings = moto.settings("jobs");
+    provision(&mut settings).await;
+    cloud::testkit::provision_state_machine(&moto, &mut settings).await;
+    let config = settings.sdk_config().await;
+    let table = cloud::Table::new(&config, &settings.table);
+    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(table.clone()));
+    let uploads = S3Uploads::new(
+        &config,
+        table.clone(),
+        &settings.bucket,
+        projects.clone(),
+        1 << 30,
     );
-    jobs.cancel(&owner, &project.id).await.expect("cancel");
-    cloud::testkit::release_waiting_tasks(&settings).await;
-    let mut status = String::new();
-    for _ in 0..100 {
-        let (job, _) = jobs
-            .latest(&owner, &project.id, 0)
-            .await
-            .expect("latest")
-            .expect("a job");
-        status = job.status;
-        if status != "running" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, "cancelled");
-    assert_eq!(
-        projects
-            .get(&owner, &project.id)
-            .await
-            .expect("project")
-            .status,
-        domain::ProjectStatus::PhotosUploaded
+    let jobs = SfnJobs::new(
+        &config,
+        table,
+        &settings.bucket,
+        &settings.state_machine_arn,
+        projects.clone(),
     );
-    assert_eq!(
-        jobs.cancel(&owner, &project.id).await,
-        Err(StoreError::NotFound),
-        "nothing left to cancel"
-    );
-    jobs.visit_running().await.expect("a round");
-    assert_eq!(
-        mail.0.lock().expect("mail").len(),
-        before + 1,
-        "no mail for a cancel"
-    );
+    let (alice, bob) = (UserId("alice-sub".into()), UserId("bob-sub".into()));
+    // No stand-in SageMaker: the first stage waits until the job is cancelled.
+    let release = || -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let settings = settings.clone();
+        Box::pin(async move { cloud::testkit::release_waiting_tasks(&settings).await })
+    };
+    domain::testkit::job_runner(&jobs, projects.as_ref(), &uploads, &alice, &bob, &release).await;
 }

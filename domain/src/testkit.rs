@@ -607,3 +607,160 @@ pub async fn auth_provider(auth: &dyn crate::ports::AuthProvider, mail: &dyn Mai
     );
     signed_in(alice.clone(), "Reset-Horse-6-Battery").await;
 }
+
+/// Every `JobRunner` behaviour callers rely on that needs no stage to do work: launch rules, one
+/// job at a time, owners only, cancel, and run again. Nothing runs the stages while it does (no
+/// worker, no stand-in SageMaker), so a launched job stays unfinished until cancelled.
+/// `after_cancel` runs after each cancel, for stand-ins that only end a stopped run once told.
+pub async fn job_runner(
+    jobs: &dyn crate::ports::JobRunner,
+    projects: &dyn ProjectStore,
+    uploads: &dyn UploadStore,
+    owner: &UserId,
+    stranger: &UserId,
+    after_cancel: &(dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+          + Send
+          + Sync),
+) {
+    use crate::ports::JobParams;
+    let invalid = |r: Result<crate::ports::Job, StoreError>, field: &str| match r {
+        Err(StoreError::Validation(v)) => assert_eq!(v.field, field, "{v:?}"),
+        other => panic!("expected a validation error on {field}, got {other:?}"),
+    };
+    let ended = |status: &str| matches!(status, "failed" | "cancelled" | "succeeded");
+    // The job once its run has had time to end (a stopped execution ends shortly after).
+    let settled = |project: ProjectId| async move {
+        for _ in 0..100 {
+            let (job, _) = jobs
+                .latest(owner, &project, 0)
+                .await
+                .expect("latest")
+                .expect("a job");
+            if ended(&job.status) {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the cancelled job never ended");
+    };
+    let title = |raw: &str| ProjectTitle::parse(raw).expect("title");
+    let ready = projects
+        .create(owner, &title("Job suite"))
+        .await
+        .expect("project")
+        .id;
+    let empty = projects
+        .create(owner, &title("No photos yet"))
+        .await
+        .expect("project")
+        .id;
+    let preview = JobParams::preset("preview").expect("preset");
+    let standard = JobParams::preset("standard").expect("preset");
+
+    // Nothing has run yet.
+    assert_eq!(jobs.latest(owner, &ready, 0).await, Ok(None));
+    assert_eq!(jobs.cancel(owner, &ready).await, Err(StoreError::NotFound));
+    invalid(jobs.resume(owner, &ready, None, None).await, "from");
+    assert_eq!(jobs.report(owner, &ready).await, Ok(None));
+    assert_eq!(jobs.georegistered(owner, &ready).await, Ok(false));
+    invalid(jobs.launch(owner, &empty, preview).await, "photos");
+
+    // Photos (what they hold does not matter: nothing reads them here).
+    let archive = b"photos stand-in".to_vec();
+    let session = uploads
+        .create(owner, &ready, "photos.zip", archive.len() as u64)
+        .await
+        .expect("upload");
+    uploads
+        .put_part(owner, &session.id, 1, &archive)
+        .await
+        .expect("part");
+    uploads
+        .complete(owner, &session.id)
+        .await
+        .expect("complete");
+
+    // Launch: owners only, one job at a time.
+    assert_eq!(
+        jobs.launch(stranger, &ready, preview).await,
+        Err(StoreError::NotFound)
+    );
+    let job = jobs.launch(owner, &ready, preview).await.expect("launch");
+    assert!(!job.id.is_empty() && job.project == ready && job.params == preview);
+    assert!(!ended(&job.status) && job.done_stages.is_empty(), "{job:?}");
+    let (latest, _) = jobs
+        .latest(owner, &ready, 0)
+        .await
+        .expect("latest")
+        .expect("a job");
+    assert_eq!(latest.id, job.id);
+    assert!(
+        matches!(
+            jobs.latest(stranger, &ready, 0).await,
+            Ok(None) | Err(StoreError::NotFound)
+        ),
+        "a stranger sees no job"
+    );
+    assert!(matches!(
+        jobs.launch(owner, &ready, preview).await,
+        Err(StoreError::LimitReached(_))
+    ));
+    assert!(
+        matches!(
+            jobs.resume(owner, &ready, None, None).await,
+            Err(StoreError::LimitReached(_))
+        ),
+        "a running job cannot run again"
+    );
+
+    // Cancel: owners only, once.
+    assert_eq!(
+        jobs.cancel(stranger, &ready).await,
+        Err(StoreError::NotFound)
+    );
+    jobs.cancel(owner, &ready).await.expect("cancel");
+    after_cancel().await;
+    let cancelled = settled(ready.clone()).await;
+    assert_eq!(
+        (cancelled.id.as_str(), cancelled.status.as_str()),
+        (job.id.as_str(), "cancelled")
+    );
+    assert!(cancelled.finished_at.is_some());
+    assert_eq!(
+        projects.get(owner, &ready).await.expect("project").status,
+        ProjectStatus::PhotosUploaded,
+        "a cancelled project can be processed again"
+    );
+    assert_eq!(jobs.cancel(owner, &ready).await, Err(StoreError::NotFound));
+    assert_eq!(jobs.report(owner, &ready).await, Ok(None));
+
+    // Run again: only stages whose predecessors finished; new settings replace the old.
+    invalid(
+        jobs.resume(owner, &ready, Some("train"), None).await,
+        "from",
+    );
+    invalid(
+        jobs.resume(owner, &ready, Some("paint"), None).await,
+        "from",
+    );
+    assert_eq!(
+        jobs.resume(stranger, &ready, None, None).await,
+        Err(StoreError::NotFound)
+    );
+    let again = jobs
+        .resume(owner, &ready, None, Some(standard))
+        .await
+        .expect("run again");
+    assert_eq!(
+        (again.id.as_str(), again.params),
+        (job.id.as_str(), standard)
+    );
+    assert_eq!(
+        again.done_stages, cancelled.done_stages,
+        "running again keeps what had finished"
+    );
+    assert!(!ended(&again.status), "{again:?}");
+    jobs.cancel(owner, &ready).await.expect("cancel again");
+    after_cancel().await;
+    assert_eq!(settled(ready.clone()).await.status, "cancelled");
+}

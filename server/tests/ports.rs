@@ -98,3 +98,25 @@ async fn local_auth_passes_the_auth_provider_suite() {
     );
     domain::testkit::auth_provider(&auth, &OutboxReader(outbox)).await;
 }
+
+#[tokio::test]
+async fn local_jobs_pass_the_job_runner_suite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pool = pool(dir.path()).await;
+    let (alice, bob) = (owner(&pool, "alice").await, owner(&pool, "bob").await);
+    let projects = SqliteProjects::new(pool.clone());
+    let uploads = LocalUploads::new(pool.clone(), dir.path(), 1 << 30);
+    let outbox = std::sync::Arc::new(server::adapters::notifier::Outbox::new(pool.clone()));
+    // Not started: no worker takes the queued jobs, as the suite needs.
+    let jobs = server::adapters::local_jobs::LocalJobs::new(
+        pool,
+        dir.path(),
+        server::adapters::local_jobs::default_pipeline_bin(),
+        outbox,
+        "https://spaceport.test",
+    );
+    domain::testkit::job_runner(jobs.as_ref(), &projects, &uploads, &alice, &bob, &|| {
+        Box::pin(async {})
+    })
+    .await;
+}
