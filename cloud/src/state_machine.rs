@@ -122,9 +122,11 @@ fn task(stage: &str, next: &str, integration: Integration) -> Value {
         "Comment": format!("The {stage} stage as a SageMaker processing job"),
         "Resource": resource,
         "Parameters": {
-            // Unique per attempt: a retried stage starts a new job.
+            // SageMaker job names are unique for good (per account and region): named by the
+            // execution (`{job}` or `{job}-r{n}` for a run again) and the retry, so neither a
+            // retried stage nor a run again of a failed stage reuses a name.
             "ProcessingJobName.$": format!(
-                "States.Format('{{}}-{stage}-{{}}', $.job_id, $$.State.RetryCount)"
+                "States.Format('{{}}-{stage}-{{}}', $$.Execution.Name, $$.State.RetryCount)"
             ),
             "RoleArn": "${PipelineRoleArn}",
             "AppSpecification": {

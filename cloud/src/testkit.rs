@@ -251,13 +251,6 @@ pub async fn expire_access_tokens(settings: &AwsSettings) {
 /// report back through task tokens (`Integration::Callback`), since the stand-in cannot follow a
 /// SageMaker job — and turns on the stand-in's execution of state machines.
 pub async fn provision_state_machine(moto: &Moto, settings: &mut AwsSettings) {
-    let http = reqwest::Client::new();
-    http.post(format!("{}/moto-api/config", moto.url))
-        .json(&serde_json::json!({"stepfunctions": {"execute_state_machine": true}}))
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .expect("turn on state machine execution");
     let definition =
         crate::state_machine::definition_with(crate::state_machine::Integration::Callback)
             .to_string()
@@ -272,6 +265,28 @@ pub async fn provision_state_machine(moto: &Moto, settings: &mut AwsSettings) {
             )
             .replace("${GpuInstanceType}", "ml.g5.xlarge")
             .replace("${CpuInstanceType}", "ml.m5.xlarge");
+    create_state_machine(moto, settings, definition).await;
+}
+
+/// A state machine whose executions wait an hour and do nothing, for tests of how jobs are
+/// launched, followed and cancelled with no stage work. (Stopping the pipeline's own while a
+/// stage waits for its task token does not end the execution in moto, as it does on AWS.)
+pub async fn provision_idle_state_machine(moto: &Moto, settings: &mut AwsSettings) {
+    let definition = serde_json::json!({
+        "StartAt": "Nobody works",
+        "States": { "Nobody works": { "Type": "Wait", "Seconds": 3600, "End": true } }
+    });
+    create_state_machine(moto, settings, definition.to_string()).await;
+}
+
+async fn create_state_machine(moto: &Moto, settings: &mut AwsSettings, definition: String) {
+    let http = reqwest::Client::new();
+    http.post(format!("{}/moto-api/config", moto.url))
+        .json(&serde_json::json!({"stepfunctions": {"execute_state_machine": true}}))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("turn on state machine execution");
     let sfn = aws_sdk_sfn::Client::new(&settings.sdk_config().await);
     let created = sfn
         .create_state_machine()
@@ -318,30 +333,6 @@ impl StandInSageMaker {
             }
         });
         Self { task }
-    }
-}
-
-/// Ends the wait of every stage still waiting for its task token. On AWS, stopping an execution
-/// ends it at once (and `.sync` stops its SageMaker job); moto marks it stopped but only reports
-/// `ABORTED` once the task it waits on reports back, so a test that stops an execution nobody
-/// works on calls this afterwards. It reports success, since moto would let a failure override
-/// the stop and end the execution `FAILED`; the stage then counts as finished in the history,
-/// which AWS would not record. Tokens already used are refused, which is fine.
-pub async fn release_waiting_tasks(settings: &AwsSettings) {
-    let config = settings.sdk_config().await;
-    let sm = aws_sdk_sagemaker_like::Client::new(&config);
-    let sfn = aws_sdk_sfn::Client::new(&config);
-    for name in sm.processing_jobs().await {
-        let job = sm.describe(&name).await;
-        if let Some(at) = job.arguments.iter().position(|a| a == "--task-token") {
-            let token = job.arguments.get(at + 1).cloned().unwrap_or_default();
-            let _ = sfn
-                .send_task_success()
-                .task_token(token)
-                .output("{}")
-                .send()
-                .await;
-        }
     }
 }
 

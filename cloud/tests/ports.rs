@@ -366,15 +366,65 @@ fn spaceport() -> std::path::PathBuf {
     bin
 }
 
+/// moto with the pipeline's state machine, and the adapters a job needs.
+struct JobStack {
+    _moto: Moto,
+    settings: cloud::AwsSettings,
+    config: aws_config::SdkConfig,
+    projects: Arc<dyn ProjectStore>,
+    uploads: S3Uploads,
+    jobs: cloud::sfn_jobs::SfnJobs,
+}
+
+/// `pipeline`: the pipeline's own state machine, else one whose executions wait and do nothing.
+async fn job_stack(name: &str, pipeline: bool) -> JobStack {
+    let moto = Moto::start();
+    let mut settings = moto.settings(name);
+    provision(&mut settings).await;
+    if pipeline {
+        cloud::testkit::provision_state_machine(&moto, &mut settings).await;
+    } else {
+        cloud::testkit::provision_idle_state_machine(&moto, &mut settings).await;
+    }
+    let config = settings.sdk_config().await;
+    let table = cloud::Table::new(&config, &settings.table);
+    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(table.clone()));
+    let uploads = S3Uploads::new(
+        &config,
+        table.clone(),
+        &settings.bucket,
+        projects.clone(),
+        1 << 30,
+    );
+    let jobs = cloud::sfn_jobs::SfnJobs::new(
+        &config,
+        table,
+        &settings.bucket,
+        &settings.state_machine_arn,
+        projects.clone(),
+    );
+    JobStack {
+        _moto: moto,
+        settings,
+        config,
+        projects,
+        uploads,
+        jobs,
+    }
+}
+
 #[tokio::test]
 async fn a_failing_stage_ends_the_job_and_the_watcher_tells_the_owner() {
-    use cloud::sfn_jobs::{JobMail, SfnJobs};
+    use cloud::sfn_jobs::JobMail;
     use domain::ports::{JobParams, JobRunner};
-    let moto = Moto::start();
-    let mut settings = moto.settings("watcher");
-    provision(&mut settings).await;
-    cloud::testkit::provision_state_machine(&moto, &mut settings).await;
-    let config = settings.sdk_config().await;
+    let JobStack {
+        _moto,
+        settings,
+        config,
+        projects,
+        uploads,
+        jobs,
+    } = job_stack("watcher", true).await;
     let work = tempfile::tempdir().expect("tempdir");
     let _sagemaker =
         cloud::testkit::StandInSageMaker::start(&settings, spaceport(), work.path().to_path_buf())
@@ -408,19 +458,10 @@ async fn a_failing_stage_ends_the_job_and_the_watcher_tells_the_owner() {
         .expect("sub");
     let owner = UserId(sub.to_owned());
 
-    let table = cloud::Table::new(&config, &settings.table);
-    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(table.clone()));
     let project = projects
         .create(&owner, &ProjectTitle::parse("Broken").expect("title"))
         .await
         .expect("project");
-    let uploads = S3Uploads::new(
-        &config,
-        table.clone(),
-        &settings.bucket,
-        projects.clone(),
-        1 << 30,
-    );
     // Photos that are not a zip archive: ingest fails on them.
     let junk = b"these are not photos".to_vec();
     let s = uploads
@@ -433,14 +474,7 @@ async fn a_failing_stage_ends_the_job_and_the_watcher_tells_the_owner() {
         .expect("part");
     uploads.complete(&owner, &s.id).await.expect("complete");
 
-    let jobs = SfnJobs::new(
-        &config,
-        table,
-        &settings.bucket,
-        &settings.state_machine_arn,
-        projects.clone(),
-    )
-    .with_mail(JobMail {
+    let jobs = jobs.with_mail(JobMail {
         notifier: mail.clone(),
         cognito,
         user_pool_id: settings.user_pool_id.clone(),
@@ -511,7 +545,7 @@ async fn a_failing_stage_ends_the_job_and_the_watcher_tells_the_owner() {
             .status,
         domain::ProjectStatus::Failed
     );
-    // A failed job does not block the next one; a stranger sees no job.
+    // A stranger sees no job.
     assert_eq!(
         jobs.latest(&UserId("stranger".into()), &project.id, 0)
             .await
@@ -522,33 +556,14 @@ async fn a_failing_stage_ends_the_job_and_the_watcher_tells_the_owner() {
 
 #[tokio::test]
 async fn sfn_jobs_pass_the_job_runner_suite() {
-    use cloud::sfn_jobs::SfnJobs;
-    let moto = Moto::start();
-    let mut settings = moto.settings("jobs");
-    provision(&mut settings).await;
-    cloud::testkit::provision_state_machine(&moto, &mut settings).await;
-    let config = settings.sdk_config().await;
-    let table = cloud::Table::new(&config, &settings.table);
-    let projects: Arc<dyn ProjectStore> = Arc::new(DynamoProjects::new(table.clone()));
-    let uploads = S3Uploads::new(
-        &config,
-        table.clone(),
-        &settings.bucket,
-        projects.clone(),
-        1 << 30,
-    );
-    let jobs = SfnJobs::new(
-        &config,
-        table,
-        &settings.bucket,
-        &settings.state_machine_arn,
-        projects.clone(),
-    );
+    let stack = job_stack("jobs", false).await;
     let (alice, bob) = (UserId("alice-sub".into()), UserId("bob-sub".into()));
-    // No stand-in SageMaker: the first stage waits until the job is cancelled.
-    let release = || -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-        let settings = settings.clone();
-        Box::pin(async move { cloud::testkit::release_waiting_tasks(&settings).await })
-    };
-    domain::testkit::job_runner(&jobs, projects.as_ref(), &uploads, &alice, &bob, &release).await;
+    domain::testkit::job_runner(
+        &stack.jobs,
+        stack.projects.as_ref(),
+        &stack.uploads,
+        &alice,
+        &bob,
+    )
+    .await;
 }

@@ -240,3 +240,27 @@ fn placeholders_are_the_ones_the_template_fills() {
     .collect();
     assert_eq!(found, expected);
 }
+
+#[test]
+fn every_sagemaker_job_gets_a_name_of_its_own() {
+    // SageMaker refuses a name used before, ever: a retry (RetryCount) and a run again of a stage
+    // (a new execution, `{job}-r{n}`) must both make a new one.
+    let def = definition();
+    for (name, state) in states(&def) {
+        if state["Type"] != "Task" {
+            continue;
+        }
+        let job_name = state["Parameters"]["ProcessingJobName.$"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} names its job"));
+        assert!(
+            job_name.contains("$$.Execution.Name") && job_name.contains("$$.State.RetryCount"),
+            "{name}: {job_name}"
+        );
+        // The longest: a 32-character job id, a thousandth run again, the longest stage and a
+        // two-digit retry, within SageMaker's 63 characters.
+        let stage = state["Parameters"]["Tags"][0]["Value"].as_str().unwrap();
+        let longest = format!("{}-r1000-{stage}-10", "f".repeat(32));
+        assert!(longest.len() <= 63, "{longest}");
+    }
+}

@@ -115,8 +115,5 @@ async fn local_jobs_pass_the_job_runner_suite() {
         outbox,
         "https://spaceport.test",
     );
-    domain::testkit::job_runner(jobs.as_ref(), &projects, &uploads, &alice, &bob, &|| {
-        Box::pin(async {})
-    })
-    .await;
+    domain::testkit::job_runner(jobs.as_ref(), &projects, &uploads, &alice, &bob).await;
 }
