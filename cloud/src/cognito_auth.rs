@@ -630,10 +630,7 @@ impl AuthProvider for CognitoAuth {
             &link,
             self.reset_link_ttl_secs / 60,
         );
-        self.notifier
-            .send(message)
-            .await
-            .map_err(|e| AuthError::Internal(e.to_string()))
+        domain::messages::send_account_mail(self.notifier.as_ref(), message).await
     }
 
     async fn reset_password(&self, link_token: &str, new: &NewPassword) -> Result<(), AuthError> {
@@ -774,10 +771,7 @@ impl AuthProvider for CognitoAuth {
             &temporary,
             self.invite_ttl_secs / 86_400,
         );
-        self.notifier
-            .send(message)
-            .await
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        domain::messages::send_account_mail(self.notifier.as_ref(), message).await?;
         Ok(Invitation {
             email: email.clone(),
             temporary_password: temporary,

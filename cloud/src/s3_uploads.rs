@@ -164,6 +164,24 @@ impl S3Uploads {
         let want = r.session.open_part(part)?;
         Ok((r, want))
     }
+
+    /// The S3 request for part `part` of `r`'s multipart upload, sent by this server or presigned
+    /// for the browser.
+    fn upload_part(
+        &self,
+        owner: &UserId,
+        r: &Record,
+        part: u32,
+    ) -> Result<aws_sdk_s3::operation::upload_part::builders::UploadPartFluentBuilder, StoreError>
+    {
+        Ok(self
+            .s3
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(Self::archive_key(owner, &r.session.project))
+            .upload_id(&r.multipart)
+            .part_number(i32::try_from(part).map_err(s3_error)?))
+    }
 }
 
 #[async_trait]
@@ -244,12 +262,7 @@ impl UploadStore for S3Uploads {
     ) -> Result<Option<String>, StoreError> {
         let (r, want) = self.open_part(owner, id, part).await?;
         let presigned = self
-            .s3
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(Self::archive_key(owner, &r.session.project))
-            .upload_id(&r.multipart)
-            .part_number(i32::try_from(part).map_err(s3_error)?)
+            .upload_part(owner, &r, part)?
             // Signed into the URL: S3 refuses a body of any other length.
             .content_length(i64::try_from(want).map_err(s3_error)?)
             .presigned(PresigningConfig::expires_in(PART_URL_TTL).map_err(s3_error)?)
@@ -273,12 +286,7 @@ impl UploadStore for S3Uploads {
             ));
         }
         let stored = self
-            .s3
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(Self::archive_key(owner, &r.session.project))
-            .upload_id(&r.multipart)
-            .part_number(i32::try_from(part).map_err(s3_error)?)
+            .upload_part(owner, &r, part)?
             .body(ByteStream::from(bytes.to_vec()))
             .send()
             .await

@@ -1,7 +1,16 @@
 //! The account emails, worded once for every `AuthProvider` (embedded or Cognito).
 
-use crate::ports::Message;
-use crate::Email;
+use crate::ports::{Message, Notifier};
+use crate::{AuthError, Email};
+
+/// Queues an account email (invitation, reset link). Unlike a job's email, one that cannot be
+/// queued fails the request: the user is waiting for it.
+pub async fn send_account_mail(notifier: &dyn Notifier, message: Message) -> Result<(), AuthError> {
+    notifier
+        .send(message)
+        .await
+        .map_err(|e| AuthError::Internal(e.to_string()))
+}
 
 /// The password-reset email carrying a one-time link.
 pub fn password_reset(to: &Email, public_url: &str, link: &str, minutes: i64) -> Message {
