@@ -31,6 +31,8 @@ pub struct Services {
     pub secure_cookies: bool,
     /// The pipeline's job queue.
     pub jobs: Arc<dyn domain::ports::JobRunner>,
+    /// The files delivered jobs made (a local folder, or S3).
+    pub delivered: Arc<dyn domain::ports::DeliveredFiles>,
     /// Resumable photo uploads.
     pub uploads: Arc<dyn domain::ports::UploadStore>,
     /// Ground heights for flight plans (tiles, a web service, or flat ground).

@@ -9,26 +9,28 @@
 //!
 //! A running job also has an entry under `pk = "RUNNING"`, which the server's watcher
 //! (`SfnJobs::watch`) visits every half minute, so a job that ends while nobody looks still
-//! moves its project on and mails its owner. Whoever first sees the end (a page or the watcher)
-//! records it with a conditional write, and only that one mails.
+//! moves its project on and mails its owner. A page asking where a job is (`latest`, a GET)
+//! writes nothing: it answers from Step Functions and, when it sees an end not yet recorded,
+//! wakes the watcher. The watcher, or a request that changes the job anyway (launch, cancel, run
+//! again), records the end with a conditional write, and only the one that wins it mails.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
-use domain::ports::{Job, JobEvent, JobParams, JobRunner, ModelReport, ProjectStore, STAGES};
-use domain::{ProjectId, ProjectStatus, StoreError, UserId, ValidationError};
+use domain::job::{Job, JobEvent, JobParams, JobStatus, ProgressLine, Stage};
+use domain::ports::{JobRunner, ProjectStore};
+use domain::{ProjectId, StoreError, UserId, ValidationError};
+use tokio::sync::Notify;
 
+use crate::s3_delivered::{job_prefix, Bucket};
 use crate::s3_uploads::S3Uploads;
 use crate::settings::describe;
 use crate::state_machine::task_name;
 use crate::table::{self as dp, Item, Table};
 
-/// How long a presigned download of a delivered file works.
-const DOWNLOAD_TTL: Duration = Duration::from_mins(15);
 /// Progress lines of one stage get ids `stage index × this + line number`, so ids grow along the
 /// pipeline and a page asking for events after one id misses none.
 const EVENTS_PER_STAGE: i64 = 1_000_000;
@@ -44,27 +46,21 @@ pub struct JobMail {
 pub struct SfnJobs {
     mail: Option<JobMail>,
     sfn: aws_sdk_sfn::Client,
-    s3: aws_sdk_s3::Client,
+    bucket: Bucket,
+    bucket_name: String,
     table: Table,
-    bucket: String,
     state_machine: String,
     projects: Arc<dyn ProjectStore>,
+    /// Wakes the watcher early: a page saw an end nobody has recorded yet.
+    wake: Notify,
 }
 
 fn sfn_error(e: impl std::error::Error + 'static) -> StoreError {
     StoreError::Internal(format!("step functions: {}", describe(&e)))
 }
 
-fn s3_error(e: impl std::error::Error + 'static) -> StoreError {
-    StoreError::Internal(format!("s3: {}", describe(&e)))
-}
-
 fn invalid(field: &str, message: impl Into<String>) -> StoreError {
     StoreError::Validation(ValidationError::new(field, message))
-}
-
-fn terminal(status: &str) -> bool {
-    matches!(status, "succeeded" | "failed" | "cancelled")
 }
 
 /// A job's stored record.
@@ -82,14 +78,16 @@ impl SfnJobs {
         state_machine: impl Into<String>,
         projects: Arc<dyn ProjectStore>,
     ) -> Self {
+        let bucket_name = bucket.into();
         Self {
             mail: None,
             sfn: aws_sdk_sfn::Client::new(config),
-            s3: crate::s3_uploads::s3_client(config),
+            bucket: Bucket::new(config, &bucket_name),
+            bucket_name,
             table,
-            bucket: bucket.into(),
             state_machine: state_machine.into(),
             projects,
+            wake: Notify::new(),
         }
     }
 
@@ -100,13 +98,17 @@ impl SfnJobs {
         self
     }
 
-    /// Visits the running jobs every `every`, recording the ends nobody has seen yet.
+    /// Visits the running jobs every `every` (and whenever a page saw an end), recording the
+    /// ends nobody has recorded yet.
     pub fn watch(self: &Arc<Self>, every: Duration) {
         let jobs = Arc::clone(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = jobs.wake.notified() => {}
+                }
                 if let Err(e) = jobs.visit_running().await {
                     tracing::error!(error = %e, "checking the running jobs failed");
                 }
@@ -178,9 +180,11 @@ impl SfnJobs {
             return;
         };
         let link = format!("{}/projects/{}", mail.public_url, job.project.0);
-        let message = match job.status.as_str() {
-            "succeeded" => domain::messages::job_delivered(&to, project.title.as_str(), &link),
-            "failed" => domain::messages::job_stopped(
+        let message = match job.status {
+            JobStatus::Succeeded => {
+                domain::messages::job_delivered(&to, project.title.as_str(), &link)
+            }
+            JobStatus::Failed => domain::messages::job_stopped(
                 &to,
                 project.title.as_str(),
                 job.error.as_deref().unwrap_or("the pipeline failed"),
@@ -199,17 +203,16 @@ impl SfnJobs {
 
     fn record_from(item: &Item) -> Result<Record, StoreError> {
         let corrupt = || StoreError::Internal("dynamodb: a job record is incomplete".into());
-        let list = |k: &str| -> Vec<String> {
-            dp::s(item, k)
-                .and_then(|v| serde_json::from_str(v).ok())
-                .unwrap_or_default()
-        };
         let job = Job {
             id: dp::s(item, "id").ok_or_else(corrupt)?.to_owned(),
             project: ProjectId(dp::s(item, "project").ok_or_else(corrupt)?.to_owned()),
-            status: dp::s(item, "status").ok_or_else(corrupt)?.to_owned(),
-            stage: dp::s(item, "stage").map(str::to_owned),
-            done_stages: list("done_stages"),
+            status: dp::s(item, "status")
+                .and_then(JobStatus::parse)
+                .ok_or_else(corrupt)?,
+            stage: dp::s(item, "stage").and_then(Stage::parse),
+            done_stages: dp::s(item, "done_stages")
+                .and_then(|v| serde_json::from_str(v).ok())
+                .unwrap_or_default(),
             params: dp::s(item, "params")
                 .and_then(|p| serde_json::from_str(p).ok())
                 .ok_or_else(corrupt)?,
@@ -242,14 +245,15 @@ impl SfnJobs {
         item.extend([
             ("id".to_owned(), text(&j.id)),
             ("project".to_owned(), text(&j.project.0)),
-            ("status".to_owned(), text(&j.status)),
+            ("status".to_owned(), text(j.status.as_str())),
             ("done_stages".to_owned(), json(&j.done_stages)),
             ("params".to_owned(), json(&j.params)),
             ("created_at".to_owned(), num(j.created_at)),
             ("execution".to_owned(), text(&r.execution)),
             ("attempt".to_owned(), num(i64::from(r.attempt))),
         ]);
-        for (k, v) in [("stage", &j.stage), ("error", &j.error)] {
+        let stage = j.stage.map(|s| s.as_str().to_owned());
+        for (k, v) in [("stage", &stage), ("error", &j.error)] {
             if let Some(v) = v {
                 item.insert(k.to_owned(), text(v));
             }
@@ -269,7 +273,10 @@ impl SfnJobs {
             put = put
                 .condition_expression("#s = :running AND execution = :execution")
                 .expression_attribute_names("#s", "status")
-                .expression_attribute_values(":running", AttributeValue::S("running".to_owned()))
+                .expression_attribute_values(
+                    ":running",
+                    AttributeValue::S(JobStatus::Running.as_str().to_owned()),
+                )
                 .expression_attribute_values(":execution", AttributeValue::S(r.execution.clone()));
         }
         match put.send().await {
@@ -292,10 +299,10 @@ impl SfnJobs {
             .transpose()
     }
 
-    /// The record brought up to date with its execution; a newly ended job is stored as ended
-    /// and moves its project on.
-    async fn refreshed(&self, owner: &UserId, mut r: Record) -> Result<Record, StoreError> {
-        if terminal(&r.job.status) {
+    /// The record as Step Functions sees it now (its status, stage and finished stages), without
+    /// writing anything.
+    async fn observed(&self, mut r: Record) -> Result<Record, StoreError> {
+        if r.job.status.is_terminal() {
             return Ok(r);
         }
         let described = match self
@@ -312,65 +319,66 @@ impl SfnJobs {
                 if e.as_service_error()
                     .is_some_and(aws_sdk_sfn::operation::describe_execution::DescribeExecutionError::is_execution_does_not_exist) =>
             {
-                "failed".clone_into(&mut r.job.status);
+                r.job.status = JobStatus::Failed;
                 r.job.error = Some("the pipeline's run can no longer be found".to_owned());
                 r.job.finished_at = Some(dp::now_secs());
-                if self.put_if(owner, &r, true).await? {
-                    self.running(owner, &r.job.project, false).await?;
-                }
                 return Ok(r);
             }
             Err(e) => return Err(sfn_error(e)),
         };
         let (done, current) = self.stages_of(&r.execution).await?;
-        let mut done_stages = r.job.done_stages.clone();
         for stage in done {
-            if !done_stages.contains(&stage) {
-                done_stages.push(stage);
+            if !r.job.done_stages.contains(&stage) {
+                r.job.done_stages.push(stage);
             }
         }
-        done_stages.sort_by_key(|s| STAGES.iter().position(|x| x == s));
-        r.job.done_stages = done_stages;
-        r.job.stage = current.or_else(|| r.job.stage.clone());
-        let status = match described.status() {
-            ExecutionStatus::Running | ExecutionStatus::PendingRedrive => "running",
-            ExecutionStatus::Succeeded => "succeeded",
-            ExecutionStatus::Aborted => "cancelled",
-            _ => "failed",
+        r.job.done_stages.sort();
+        r.job.stage = current.or(r.job.stage);
+        r.job.status = match described.status() {
+            ExecutionStatus::Running | ExecutionStatus::PendingRedrive => JobStatus::Running,
+            ExecutionStatus::Succeeded => JobStatus::Succeeded,
+            ExecutionStatus::Aborted => JobStatus::Cancelled,
+            _ => JobStatus::Failed,
         };
-        if status == "running" {
-            r.job.status = status.to_owned();
+        if !r.job.status.is_terminal() {
             return Ok(r);
         }
-        r.job.status = status.to_owned();
         r.job.finished_at = described
             .stop_date()
             .map(aws_sdk_sfn::primitives::DateTime::secs)
             .or(Some(dp::now_secs()));
-        if status == "failed" {
-            let stage = r.job.stage.clone().unwrap_or_default();
-            let cause = described
-                .cause()
-                .or(described.error())
-                .unwrap_or("the pipeline failed");
-            r.job.error = Some(format!("{stage}: {cause}"));
+        match r.job.status {
+            JobStatus::Failed => {
+                let stage = r.job.stage.map_or("", Stage::as_str);
+                let cause = described
+                    .cause()
+                    .or(described.error())
+                    .unwrap_or("the pipeline failed");
+                r.job.error = Some(format!("{stage}: {cause}"));
+            }
+            JobStatus::Cancelled => r.job.error = Some("cancelled".to_owned()),
+            _ => {}
         }
-        if status == "cancelled" {
-            r.job.error = Some("cancelled".to_owned());
+        Ok(r)
+    }
+
+    /// The record brought up to date with its execution; a newly ended job is stored as ended,
+    /// moves its project on and mails its owner (once: a conditional write decides who does).
+    /// For the watcher and for requests that change the job anyway, never for a GET.
+    async fn refreshed(&self, owner: &UserId, r: Record) -> Result<Record, StoreError> {
+        let was_ended = r.job.status.is_terminal();
+        let r = self.observed(r).await?;
+        if was_ended || !r.job.status.is_terminal() {
+            return Ok(r);
         }
         if !self.put_if(owner, &r, true).await? {
             // Someone else saw the end first and did the rest.
             return Ok(self.record(owner, &r.job.project).await?.unwrap_or(r));
         }
         self.running(owner, &r.job.project, false).await?;
-        let project_status = match status {
-            "succeeded" => ProjectStatus::Delivered,
-            "failed" => ProjectStatus::Failed,
-            _ => ProjectStatus::PhotosUploaded,
-        };
         if let Err(e) = self
             .projects
-            .set_status(owner, &r.job.project, project_status)
+            .set_status(owner, &r.job.project, r.job.status.project_status())
             .await
         {
             tracing::warn!(
@@ -383,12 +391,9 @@ impl SfnJobs {
     }
 
     /// The stages an execution finished and the one it is in, from its history.
-    async fn stages_of(
-        &self,
-        execution: &str,
-    ) -> Result<(Vec<String>, Option<String>), StoreError> {
+    async fn stages_of(&self, execution: &str) -> Result<(Vec<Stage>, Option<Stage>), StoreError> {
         let mut done = Vec::new();
-        let mut current: Option<String> = None;
+        let mut current: Option<Stage> = None;
         let mut next: Option<String> = None;
         loop {
             let page = self
@@ -406,10 +411,7 @@ impl SfnJobs {
                             .state_entered_event_details()
                             .map(aws_sdk_sfn::types::StateEnteredEventDetails::name)
                             .unwrap_or_default();
-                        current = STAGES
-                            .iter()
-                            .find(|s| task_name(s) == name)
-                            .map(|s| (*s).to_owned());
+                        current = Stage::ALL.into_iter().find(|&s| task_name(s) == name);
                     }
                     HistoryEventType::TaskSucceeded => {
                         if let Some(stage) = current.take() {
@@ -428,10 +430,10 @@ impl SfnJobs {
     }
 
     /// Starts an execution of `r` from `from`.
-    async fn start(&self, owner: &UserId, r: &Record, from: &str) -> Result<(), StoreError> {
+    async fn start(&self, owner: &UserId, r: &Record, from: Stage) -> Result<(), StoreError> {
         let archive = format!(
             "s3://{}/{}",
-            self.bucket,
+            self.bucket_name,
             S3Uploads::archive_key(owner, &r.job.project)
         );
         let input = serde_json::json!({
@@ -453,7 +455,7 @@ impl SfnJobs {
             // launch), so it is recorded as failed to start, and the user can try again.
             let failed = Record {
                 job: Job {
-                    status: "failed".to_owned(),
+                    status: JobStatus::Failed,
                     error: Some(
                         "the pipeline could not be started; try again in a moment".to_owned(),
                     ),
@@ -483,7 +485,7 @@ impl SfnJobs {
         let items = self.table.query(&dp::owner_pk(owner), "JOB#").await?;
         for item in &items {
             let r = self.refreshed(owner, Self::record_from(item)?).await?;
-            if !terminal(&r.job.status) {
+            if !r.job.status.is_terminal() {
                 return Err(StoreError::LimitReached(
                     "one job at a time: wait for the running job or cancel it".into(),
                 ));
@@ -497,99 +499,43 @@ impl SfnJobs {
         owner: &UserId,
         project: &ProjectId,
     ) -> Result<Option<i64>, StoreError> {
-        let head = self
-            .s3
-            .head_object()
-            .bucket(&self.bucket)
-            .key(S3Uploads::archive_key(owner, project))
-            .send()
-            .await;
-        match head {
-            Ok(h) => Ok(Some(
-                h.last_modified()
-                    .map_or(0, aws_sdk_s3::primitives::DateTime::secs),
-            )),
-            Err(e)
-                if e.as_service_error().is_some_and(
-                    aws_sdk_s3::operation::head_object::HeadObjectError::is_not_found,
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(s3_error(e)),
-        }
-    }
-
-    async fn object(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(Some(
-                out.body
-                    .collect()
-                    .await
-                    .map_err(s3_error)?
-                    .into_bytes()
-                    .to_vec(),
-            )),
-            Err(e)
-                if e.as_service_error().is_some_and(
-                    aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key,
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(s3_error(e)),
-        }
+        Ok(self
+            .bucket
+            .head(&S3Uploads::archive_key(owner, project))
+            .await?
+            .map(|(_, modified)| modified))
     }
 
     /// The stages' progress lines after event `after`, newest 500.
     async fn events(&self, job: &Job, after: i64) -> Result<Vec<JobEvent>, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Line {
-            step: String,
-            fraction: Option<f64>,
-            message: String,
-            data: Option<serde_json::Value>,
-        }
         let mut events = Vec::new();
-        for (i, stage) in (0_i64..).zip(STAGES) {
+        for (i, stage) in (0_i64..).zip(Stage::ALL) {
             if (i + 1) * EVENTS_PER_STAGE <= after {
                 continue;
             }
             let Some(raw) = self
-                .object(&format!("jobs/{}/progress/{stage}.jsonl", job.id))
+                .bucket
+                .get(&format!("{}progress/{stage}.jsonl", job_prefix(&job.id)))
                 .await?
             else {
                 continue;
             };
             for (n, line) in (1_i64..).zip(String::from_utf8_lossy(&raw).lines()) {
                 let id = i * EVENTS_PER_STAGE + n;
-                if id <= after || line.trim().is_empty() {
+                if id <= after {
                     continue;
                 }
-                let (step, fraction, message, train) = match serde_json::from_str::<Line>(line) {
-                    Ok(l) => (
-                        l.step,
-                        l.fraction,
-                        l.message,
-                        l.data.and_then(|d| serde_json::from_value(d).ok()),
-                    ),
-                    Err(_) => ("log".to_owned(), None, line.trim().to_owned(), None),
+                let Some(l) = ProgressLine::read(line) else {
+                    continue;
                 };
                 events.push(JobEvent {
                     id,
                     at: job.started_at.unwrap_or(job.created_at),
-                    stage: (*stage).to_owned(),
-                    step,
-                    fraction,
-                    message,
-                    train,
+                    stage,
+                    train: l.train_point(),
+                    step: l.step,
+                    fraction: l.fraction,
+                    message: l.message,
                 });
             }
         }
@@ -629,8 +575,8 @@ impl JobRunner for SfnJobs {
             job: Job {
                 id: id.clone(),
                 project: project.clone(),
-                status: "running".to_owned(),
-                stage: Some(STAGES[0].to_owned()),
+                status: JobStatus::Running,
+                stage: Some(Stage::Ingest),
                 done_stages: Vec::new(),
                 params,
                 error: None,
@@ -644,9 +590,9 @@ impl JobRunner for SfnJobs {
         // The record first: an execution nobody knows about could not be followed or stopped.
         self.put(owner, &r).await?;
         self.running(owner, project, true).await?;
-        self.start(owner, &r, STAGES[0]).await?;
+        self.start(owner, &r, Stage::Ingest).await?;
         self.projects
-            .set_status(owner, project, ProjectStatus::Processing)
+            .set_status(owner, project, JobStatus::Running.project_status())
             .await?;
         Ok(r.job)
     }
@@ -657,10 +603,15 @@ impl JobRunner for SfnJobs {
         project: &ProjectId,
         after: i64,
     ) -> Result<Option<(Job, Vec<JobEvent>)>, StoreError> {
-        let Some(r) = self.record(owner, project).await? else {
+        let Some(stored) = self.record(owner, project).await? else {
             return Ok(None);
         };
-        let r = self.refreshed(owner, r).await?;
+        let was_ended = stored.job.status.is_terminal();
+        let r = self.observed(stored).await?;
+        if !was_ended && r.job.status.is_terminal() {
+            // Recorded (project moved on, owner mailed) by the watcher, not by this GET.
+            self.wake.notify_one();
+        }
         let events = self.events(&r.job, after).await?;
         Ok(Some((r.job, events)))
     }
@@ -671,7 +622,7 @@ impl JobRunner for SfnJobs {
             .await?
             .ok_or(StoreError::NotFound)?;
         let r = self.refreshed(owner, r).await?;
-        if terminal(&r.job.status) {
+        if r.job.status.is_terminal() {
             return Err(StoreError::NotFound);
         }
         // Stopping the execution stops the stage's SageMaker job too (`.sync`).
@@ -690,7 +641,7 @@ impl JobRunner for SfnJobs {
         &self,
         owner: &UserId,
         project: &ProjectId,
-        from: Option<&str>,
+        from: Option<Stage>,
         params: Option<JobParams>,
     ) -> Result<Job, StoreError> {
         self.projects.get(owner, project).await?;
@@ -700,13 +651,13 @@ impl JobRunner for SfnJobs {
             .await?
             .ok_or_else(|| bad("nothing has run yet: start processing first"))?;
         let mut r = self.refreshed(owner, r).await?;
-        if !terminal(&r.job.status) {
+        if !r.job.status.is_terminal() {
             return Err(StoreError::LimitReached(
                 "the job is still running: wait for it or cancel it".into(),
             ));
         }
-        let keep = domain::ports::stages_to_keep(&r.job.done_stages, from)?;
-        if !keep.is_empty()
+        let rerun = domain::job::rerun(&r.job.done_stages, from)?;
+        if !rerun.keep.is_empty()
             && self
                 .archive_uploaded_at(owner, project)
                 .await?
@@ -717,110 +668,21 @@ impl JobRunner for SfnJobs {
             ));
         }
         self.one_at_a_time(owner).await?;
-        let first = STAGES[keep.len()];
         r.attempt += 1;
         r.execution = self.execution_arn(&format!("{}-r{}", r.job.id, r.attempt));
-        "running".clone_into(&mut r.job.status);
-        r.job.stage = Some(first.to_owned());
-        r.job.done_stages = keep;
+        r.job.status = JobStatus::Running;
+        r.job.stage = Some(rerun.first);
+        r.job.done_stages = rerun.keep;
         r.job.params = params.unwrap_or(r.job.params);
         r.job.error = None;
         r.job.started_at = Some(dp::now_secs());
         r.job.finished_at = None;
         self.put(owner, &r).await?;
         self.running(owner, project, true).await?;
-        self.start(owner, &r, first).await?;
+        self.start(owner, &r, rerun.first).await?;
         self.projects
-            .set_status(owner, project, ProjectStatus::Processing)
+            .set_status(owner, project, JobStatus::Running.project_status())
             .await?;
         Ok(r.job)
-    }
-
-    async fn georegistered(&self, owner: &UserId, project: &ProjectId) -> Result<bool, StoreError> {
-        let Some((job, _)) = self.latest(owner, project, i64::MAX).await? else {
-            return Ok(false);
-        };
-        if job.status != "succeeded" {
-            return Ok(false);
-        }
-        let head = self
-            .s3
-            .head_object()
-            .bucket(&self.bucket)
-            .key(format!("jobs/{}/sfm/geo.json", job.id))
-            .send()
-            .await;
-        match head {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error().is_some_and(
-                    aws_sdk_s3::operation::head_object::HeadObjectError::is_not_found,
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(s3_error(e)),
-        }
-    }
-
-    async fn report(
-        &self,
-        owner: &UserId,
-        project: &ProjectId,
-    ) -> Result<Option<ModelReport>, StoreError> {
-        let Some((job, _)) = self.latest(owner, project, i64::MAX).await? else {
-            return Ok(None);
-        };
-        if job.status != "succeeded" {
-            return Ok(None);
-        }
-        let raw = self
-            .object(&format!("jobs/{}/train/report.json", job.id))
-            .await?
-            .ok_or_else(|| StoreError::Internal("s3: the delivered job has no report".into()))?;
-        let head = self
-            .s3
-            .head_object()
-            .bucket(&self.bucket)
-            .key(format!("jobs/{}/model.sog", job.id))
-            .send()
-            .await
-            .map_err(s3_error)?;
-        let sog_bytes = head
-            .content_length()
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(0);
-        ModelReport::from_trainer_report(&raw, sog_bytes)
-            .map(Some)
-            .map_err(StoreError::Internal)
-    }
-
-    async fn delivered_url(
-        &self,
-        owner: &UserId,
-        project: &ProjectId,
-        file: &str,
-    ) -> Result<Option<String>, StoreError> {
-        if !matches!(
-            file,
-            "model.sog" | "train/point_cloud.ply" | "train/report.json"
-        ) {
-            return Err(StoreError::NotFound);
-        }
-        let Some((job, _)) = self.latest(owner, project, i64::MAX).await? else {
-            return Err(StoreError::NotFound);
-        };
-        if job.status != "succeeded" {
-            return Err(StoreError::NotFound);
-        }
-        let url = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(format!("jobs/{}/{file}", job.id))
-            .presigned(PresigningConfig::expires_in(DOWNLOAD_TTL).map_err(s3_error)?)
-            .await
-            .map_err(s3_error)?;
-        Ok(Some(url.uri().to_owned()))
     }
 }

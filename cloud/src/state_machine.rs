@@ -1,11 +1,11 @@
 //! The Step Functions state machine (Amazon States Language) that runs one job in the cloud.
 //!
 //! Input: `{"job_id": "...", "params": JobParams, "archive": "s3://…/photos.zip",
-//! "start_from": "ingest" | "sfm" | "train" | "compress"}`. A Choice state starts at
-//! `start_from` (retry from a stage, as the local runner does); each stage is a SageMaker
-//! processing job (`createProcessingJob.sync`: the execution waits for it, and stopping the
-//! execution stops the job) running our container's `spaceport run-stage STAGE DIR --params
-//! JSON`, which builds the same command line as the local runner. The job folder lives at
+//! "start_from": Stage}` (`domain::job`). A Choice state starts at `start_from` (retry from a
+//! stage, as the local runner does); each stage is a SageMaker processing job
+//! (`createProcessingJob.sync`: the execution waits for it, and stopping the execution stops the
+//! job) running our container's `spaceport run-stage STAGE DIR --params JSON`, the same entry
+//! the local runner starts for every stage. The job folder lives at
 //! `s3://${Bucket}/jobs/{job_id}/`: every stage gets it at `/opt/ml/processing/job` and uploads it
 //! back when it ends, so each stage sees the previous stages' results.
 //!
@@ -17,7 +17,7 @@
 //! `${…}` placeholders are filled by the deployment template's `DefinitionSubstitutions`:
 //! `Bucket`, `PipelineImageUri`, `PipelineRoleArn`, `GpuInstanceType`, `CpuInstanceType`.
 
-use domain::ports::STAGES;
+use domain::job::Stage;
 use serde_json::{json, Map, Value};
 
 /// Where in the container the job folder is.
@@ -49,25 +49,25 @@ pub const TRANSIENT_ERRORS: [&str; 3] = [
 ];
 
 /// The state that runs `stage`.
-pub fn task_name(stage: &str) -> String {
+pub fn task_name(stage: Stage) -> String {
     format!("Run {stage}")
 }
 
 /// The longest a stage may run, in seconds (SageMaker stops it then, and the stage fails).
-fn max_runtime(stage: &str) -> u32 {
+fn max_runtime(stage: Stage) -> u32 {
     match stage {
-        "sfm" => 6 * 3600,
-        "train" => 12 * 3600,
-        _ => 2 * 3600,
+        Stage::Sfm => 6 * 3600,
+        Stage::Train => 12 * 3600,
+        Stage::Ingest | Stage::Compress => 2 * 3600,
     }
 }
 
 /// Stages that want a GPU (COLMAP's SIFT and matching, 3DGS training).
-fn needs_gpu(stage: &str) -> bool {
-    matches!(stage, "sfm" | "train")
+fn needs_gpu(stage: Stage) -> bool {
+    matches!(stage, Stage::Sfm | Stage::Train)
 }
 
-fn task(stage: &str, next: &str, integration: Integration) -> Value {
+fn task(stage: Stage, next: &str, integration: Integration) -> Value {
     let job_uri = "States.Format('s3://${Bucket}/jobs/{}/', $.job_id)";
     let mut inputs = vec![json!({
         "InputName": "job",
@@ -81,7 +81,7 @@ fn task(stage: &str, next: &str, integration: Integration) -> Value {
     let mut arguments = format!(
         "States.Array('run-stage', '{stage}', '{JOB_DIR}', '--params', States.JsonToString($.params))"
     );
-    if stage == "ingest" {
+    if stage == Stage::Ingest {
         // The job folder is empty before ingest (SageMaker refuses an empty input prefix): the
         // photos are its only input.
         inputs.clear();
@@ -160,7 +160,7 @@ fn task(stage: &str, next: &str, integration: Integration) -> Value {
                 }
             },
             "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime(stage)},
-            "Tags": [{"Key": "spaceport:stage", "Value": stage}],
+            "Tags": [{"Key": "spaceport:stage", "Value": stage.as_str()}],
         },
         // The execution's input (job id, parameters) must reach every stage unchanged.
         "ResultPath": null,
@@ -187,12 +187,12 @@ pub fn definition() -> Value {
 /// The definition with another way of waiting for the stages (see [`Integration`]).
 pub fn definition_with(integration: Integration) -> Value {
     let mut states = Map::new();
-    let choices: Vec<Value> = STAGES
-        .iter()
+    let choices: Vec<Value> = Stage::ALL
+        .into_iter()
         .map(|stage| {
             json!({
                 "Variable": "$.start_from",
-                "StringEquals": stage,
+                "StringEquals": stage.as_str(),
                 "Next": task_name(stage),
             })
         })
@@ -203,19 +203,19 @@ pub fn definition_with(integration: Integration) -> Value {
             "Type": "Choice",
             "Comment": "Where the job starts: the first stage, or a later one on a retry",
             "Choices": choices,
-            "Default": task_name(STAGES[0]),
+            "Default": task_name(Stage::ALL[0]),
         }),
     );
-    for (i, stage) in STAGES.iter().enumerate() {
-        let next = STAGES
-            .get(i + 1)
-            .map_or_else(|| "Delivered".to_owned(), |s| task_name(s));
+    for stage in Stage::ALL {
+        let next = stage
+            .next()
+            .map_or_else(|| "Delivered".to_owned(), task_name);
         states.insert(task_name(stage), task(stage, &next, integration));
         states.insert(
             format!("{stage} failed"),
             json!({
                 "Type": "Pass",
-                "Result": stage,
+                "Result": stage.as_str(),
                 "ResultPath": "$.failed_stage",
                 "Next": "Failed",
             }),

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use cloud::state_machine::{definition, task_name, TRANSIENT_ERRORS};
-use domain::ports::{stage_args, JobParams, STAGES};
+use domain::job::{run_stage_args, Preset, Stage};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -97,7 +97,7 @@ fn the_stages_run_in_the_pipelines_order_from_any_start() {
     let def = definition();
     let states = states(&def);
     // Straight through from the first stage.
-    let mut at = task_name(STAGES[0]);
+    let mut at = task_name(Stage::ALL[0]);
     let mut order = Vec::new();
     while let Some(state) = states.get(&at) {
         if state["Type"] != "Task" {
@@ -111,7 +111,7 @@ fn the_stages_run_in_the_pipelines_order_from_any_start() {
         );
         at = state["Next"].as_str().unwrap().to_owned();
     }
-    assert_eq!(order, STAGES);
+    assert_eq!(order, Stage::ALL.map(Stage::as_str));
     assert_eq!(at, "Delivered");
     // The start can be any stage (a retry from a stage), the first by default.
     let choice = &states["Start from"];
@@ -126,21 +126,21 @@ fn the_stages_run_in_the_pipelines_order_from_any_start() {
             )
         })
         .collect();
-    for stage in STAGES {
+    for stage in Stage::ALL {
         assert!(
-            starts.contains(&(stage, task_name(stage).as_str())),
+            starts.contains(&(stage.as_str(), task_name(stage).as_str())),
             "{stage}"
         );
     }
-    assert_eq!(choice["Default"], task_name(STAGES[0]));
+    assert_eq!(choice["Default"], task_name(Stage::ALL[0]));
 }
 
 #[test]
 fn each_stage_runs_the_command_the_local_runner_runs() {
     let def = definition();
     let states = states(&def);
-    let params = JobParams::preset("preview").unwrap();
-    for stage in STAGES {
+    let params = Preset::Preview.params();
+    for stage in Stage::ALL {
         let task = &states[&task_name(stage)];
         assert_eq!(
             task["Resource"],
@@ -149,31 +149,40 @@ fn each_stage_runs_the_command_the_local_runner_runs() {
         let app = &task["Parameters"]["AppSpecification"];
         assert_eq!(app["ContainerEntrypoint"], serde_json::json!(["spaceport"]));
         // The literal items of States.Array(…): run-stage, the stage, the job folder, and the
-        // parameters, which `spaceport run-stage` turns into the local runner's command line.
+        // parameters — the command line the local runner starts (`run_stage_args`).
         let arguments = app["ContainerArguments.$"].as_str().unwrap();
         let literals: Vec<&str> = arguments.split('\'').skip(1).step_by(2).collect();
         assert_eq!(
             literals[..5],
             [
                 "run-stage",
-                stage,
+                stage.as_str(),
                 "/opt/ml/processing/job",
                 "--progress",
                 &format!("/opt/ml/processing/progress/{stage}.jsonl")
             ]
         );
         assert!(arguments.contains("'--params', States.JsonToString($.params)"));
-        let archive = if stage == "ingest" {
-            assert_eq!(
-                literals[6..],
-                ["--archive", "/opt/ml/processing/photos/photos.zip"]
-            );
-            "/opt/ml/processing/photos/photos.zip"
-        } else {
-            ""
-        };
-        let args = stage_args(stage, &params, archive, literals[2]).unwrap();
-        assert_eq!(args[0], stage, "run-stage runs the stage's own subcommand");
+        let archive = "/opt/ml/processing/photos/photos.zip";
+        if stage == Stage::Ingest {
+            assert_eq!(literals[6..], ["--archive", archive]);
+        }
+        // The same arguments as the local runner's, less the progress file (local stages
+        // report on stdout) and the parameters' JSON (filled in by Step Functions).
+        let local = run_stage_args(stage, literals[2], &params, Some(archive));
+        let cloud: Vec<&str> = literals
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !(3..=4).contains(i))
+            .map(|(_, a)| *a)
+            .collect();
+        let local: Vec<&str> = local
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 4)
+            .map(|(_, a)| a.as_str())
+            .collect();
+        assert_eq!(cloud, local, "{stage}");
         // The job folder travels through S3 between stages.
         let outputs = &task["Parameters"]["ProcessingOutputConfig"]["Outputs"];
         assert_eq!(
@@ -199,7 +208,7 @@ fn each_stage_runs_the_command_the_local_runner_runs() {
 fn only_service_errors_are_retried_and_failures_name_their_stage() {
     let def = definition();
     let states = states(&def);
-    for stage in STAGES {
+    for stage in Stage::ALL {
         let task = &states[&task_name(stage)];
         for retry in task["Retry"].as_array().unwrap() {
             let errors: Vec<&str> = retry["ErrorEquals"]
@@ -215,7 +224,7 @@ fn only_service_errors_are_retried_and_failures_name_their_stage() {
         let catch = &task["Catch"][0];
         assert_eq!(catch["ErrorEquals"], serde_json::json!(["States.ALL"]));
         let failed = &states[catch["Next"].as_str().unwrap()];
-        assert_eq!(failed["Result"], stage);
+        assert_eq!(failed["Result"], stage.as_str());
         assert_eq!(failed["ResultPath"], "$.failed_stage");
         assert_eq!(states[failed["Next"].as_str().unwrap()]["Type"], "Fail");
     }

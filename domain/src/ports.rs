@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 use crate::error::{AuthError, StoreError};
+use crate::job::{DeliveredFile, Job, JobEvent, JobParams, JobStatus, ModelReport, Stage};
 use crate::types::{
     Email, FlightInputs, Handle, NewPassword, Project, ProjectId, ProjectStatus, ProjectTitle,
     Role, User, UserId, UserSummary, WaitlistEntry,
@@ -269,229 +270,6 @@ pub trait UploadStore: Send + Sync {
     async fn complete(&self, owner: &UserId, id: &str) -> Result<UploadSession, StoreError>;
 }
 
-/// Pipeline stages, in order.
-pub const STAGES: [&str; 4] = ["ingest", "sfm", "train", "compress"];
-
-/// The `spaceport` command line that runs `stage` of a job with `params`, in the job folder `dir`
-/// (ingest reads the uploaded photo `archive`). One definition for every runner: the local job
-/// runner calls it directly; in the cloud, the container gets the stage and the parameters and
-/// calls it through `spaceport run-stage`. `None` for a stage that does not exist.
-pub fn stage_args(
-    stage: &str,
-    params: &JobParams,
-    archive: &str,
-    dir: &str,
-) -> Option<Vec<String>> {
-    let p = params;
-    let s = |v: &str| v.to_owned();
-    Some(match stage {
-        "ingest" => vec![
-            s("ingest"),
-            s(archive),
-            s(dir),
-            s("--max-size"),
-            p.working_size.to_string(),
-        ],
-        "sfm" => vec![s("sfm"), s(dir)],
-        "train" => vec![
-            s("train"),
-            s(dir),
-            s("--iterations"),
-            p.iterations.to_string(),
-            s("--max-size"),
-            p.train_size.to_string(),
-            s("--sh-degree"),
-            p.sh_degree.to_string(),
-            s("--max-gaussians"),
-            p.max_gaussians.to_string(),
-            s("--resume"),
-        ],
-        "compress" => vec![
-            s("compress"),
-            format!("{dir}/train/point_cloud.ply"),
-            format!("{dir}/model.sog"),
-        ],
-        _ => return None,
-    })
-}
-
-/// The stages a run again keeps, for a job whose finished stages are `done`: those before
-/// `from` (all of which must have finished), or, without `from`, all that finished. Refused when
-/// `from` is no stage, a stage before it has not finished, or nothing would be left to run.
-pub fn stages_to_keep(done: &[String], from: Option<&str>) -> Result<Vec<String>, StoreError> {
-    let invalid =
-        |message: &str| StoreError::Validation(crate::ValidationError::new("from", message));
-    let keep = match from {
-        None => done.to_vec(),
-        Some(stage) => {
-            let at = STAGES
-                .iter()
-                .position(|s| *s == stage)
-                .ok_or_else(|| invalid("choose ingest, sfm, train or compress"))?;
-            if let Some(missing) = STAGES[..at].iter().find(|s| !done.iter().any(|d| d == *s)) {
-                return Err(invalid(&format!(
-                    "{missing} has not finished, so {stage} cannot start: start from {missing}"
-                )));
-            }
-            STAGES[..at].iter().map(|s| (*s).to_owned()).collect()
-        }
-    };
-    if keep.len() == STAGES.len() {
-        return Err(invalid(
-            "every stage has finished: choose a stage to run again",
-        ));
-    }
-    Ok(keep)
-}
-
-/// How hard to work: quality presets, or explicit settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct JobParams {
-    /// Longest side of the working photos.
-    pub working_size: u32,
-    pub iterations: u32,
-    /// Longest side of the training images.
-    pub train_size: u32,
-    /// Highest spherical-harmonics degree the model learns (0 = one colour per Gaussian, 3 =
-    /// full view dependence; each degree costs file size). Jobs stored before this setting
-    /// existed read as 3, what they were trained with.
-    #[serde(default = "JobParams::default_sh_degree")]
-    pub sh_degree: u8,
-    /// Cap on the number of Gaussians (memory, time and file size grow with it).
-    #[serde(default = "JobParams::default_max_gaussians")]
-    pub max_gaussians: u32,
-}
-
-impl JobParams {
-    const fn default_sh_degree() -> u8 {
-        3
-    }
-
-    const fn default_max_gaussians() -> u32 {
-        500_000
-    }
-
-    /// `preview`, `standard` or `high`.
-    pub fn preset(name: &str) -> Option<Self> {
-        Some(match name {
-            "preview" => Self {
-                working_size: 1200,
-                iterations: 2000,
-                train_size: 800,
-                sh_degree: 3,
-                max_gaussians: 200_000,
-            },
-            "standard" => Self {
-                working_size: 1600,
-                iterations: 7000,
-                train_size: 1200,
-                sh_degree: 3,
-                max_gaussians: 500_000,
-            },
-            "high" => Self {
-                working_size: 1600,
-                iterations: 30_000,
-                train_size: 1600,
-                sh_degree: 3,
-                max_gaussians: 1_500_000,
-            },
-            _ => return None,
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct JobEvent {
-    pub id: i64,
-    pub at: i64,
-    pub stage: String,
-    pub step: String,
-    pub fraction: Option<f64>,
-    pub message: String,
-    /// The figures of a training progress line: one point of the training curve.
-    pub train: Option<TrainPoint>,
-}
-
-/// One point of the training curve, as the trainer reports it every few iterations.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TrainPoint {
-    pub iteration: u32,
-    pub iterations: u32,
-    pub loss: f64,
-    /// PSNR of that iteration's training view (dB); noisy from view to view.
-    pub psnr: f64,
-    pub gaussians: u64,
-    /// Seconds left, extrapolated from the pace so far.
-    pub eta_s: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Job {
-    pub id: String,
-    pub project: ProjectId,
-    pub status: String,
-    pub stage: Option<String>,
-    pub done_stages: Vec<String>,
-    pub params: JobParams,
-    pub error: Option<String>,
-    pub created_at: i64,
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-}
-
-/// What a delivered model is worth: the trainer's evaluation on the held-out photos and the
-/// compressed file's size.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ModelReport {
-    /// Mean PSNR (dB) and SSIM of the model rendered from the held-out photos' cameras; None
-    /// when too few photos were taken to hold any out.
-    pub psnr: Option<f64>,
-    pub ssim: Option<f64>,
-    pub held_out: u32,
-    pub gaussians: u64,
-    pub sh_degree: u8,
-    pub iterations: u32,
-    pub train_seconds: f64,
-    /// Size of `model.sog`.
-    pub sog_bytes: u64,
-}
-
-impl ModelReport {
-    /// Reads the trainer's `report.json` (see `trainer::train::Report`), with the size of the
-    /// compressed model beside it.
-    pub fn from_trainer_report(raw: &[u8], sog_bytes: u64) -> Result<Self, String> {
-        #[derive(serde::Deserialize)]
-        struct Evaluation {
-            psnr: f64,
-            ssim: f64,
-            views: Vec<serde::de::IgnoredAny>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Report {
-            iterations: u32,
-            gaussians: u64,
-            sh_degree: u8,
-            seconds: f64,
-            evaluation: Option<Evaluation>,
-        }
-        let r: Report =
-            serde_json::from_slice(raw).map_err(|e| format!("the training report: {e}"))?;
-        Ok(Self {
-            psnr: r.evaluation.as_ref().map(|e| e.psnr),
-            ssim: r.evaluation.as_ref().map(|e| e.ssim),
-            held_out: r
-                .evaluation
-                .as_ref()
-                .map_or(0, |e| u32::try_from(e.views.len()).unwrap_or(u32::MAX)),
-            gaussians: r.gaussians,
-            sh_degree: r.sh_degree,
-            iterations: r.iterations,
-            train_seconds: r.seconds,
-            sog_bytes,
-        })
-    }
-}
-
 /// Runs the pipeline for a project's uploaded photos. Every call names the owner.
 #[async_trait]
 pub trait JobRunner: Send + Sync {
@@ -518,29 +296,56 @@ pub trait JobRunner: Send + Sync {
         &self,
         owner: &UserId,
         project: &ProjectId,
-        from: Option<&str>,
+        from: Option<Stage>,
         params: Option<JobParams>,
     ) -> Result<Job, StoreError>;
-    /// The quality report of the project's delivered model (None until one is delivered).
-    async fn report(
-        &self,
-        owner: &UserId,
-        project: &ProjectId,
-    ) -> Result<Option<ModelReport>, StoreError>;
-    /// Whether the delivered model is georegistered (Structure-from-Motion placed it by the photos'
-    /// GPS: east-north-up, so the viewer's up axis is +Z) — false without a delivered model.
-    async fn georegistered(&self, owner: &UserId, project: &ProjectId) -> Result<bool, StoreError>;
-    /// Where the browser fetches a file of the delivered model from, when it is not this server
-    /// (a presigned S3 URL); `None` when the server serves it from its own disk. `file` is
-    /// `model.sog`, `train/point_cloud.ply` or `train/report.json`.
-    async fn delivered_url(
-        &self,
-        owner: &UserId,
-        project: &ProjectId,
-        file: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let _ = (owner, project, file);
-        Ok(None)
+}
+
+/// Where a delivered file is for the browser to fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// On this server's disk: the server serves it (ranges included).
+    File(std::path::PathBuf),
+    /// Elsewhere (a short-lived presigned S3 URL): the server redirects there.
+    Url(String),
+}
+
+/// The files delivered jobs made, wherever they are kept (a local folder per job, or the job's
+/// prefix in S3). Callers check ownership first: they address files by a job they got from
+/// [`JobRunner::latest`] for the owner.
+#[async_trait]
+pub trait DeliveredFiles: Send + Sync {
+    /// The file's bytes, or `None` when the job has no such file.
+    async fn read(&self, job: &Job, file: DeliveredFile) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The file's size, or `None` when the job has no such file.
+    async fn size(&self, job: &Job, file: DeliveredFile) -> Result<Option<u64>, StoreError>;
+    /// Where the browser fetches the file from.
+    async fn locate(&self, job: &Job, file: DeliveredFile) -> Result<Delivery, StoreError>;
+
+    /// The quality report of a delivered job: the trainer's report and the model's size.
+    async fn model_report(&self, job: &Job) -> Result<Option<ModelReport>, StoreError> {
+        if job.status != JobStatus::Succeeded {
+            return Ok(None);
+        }
+        let missing = |what: &str| StoreError::Internal(format!("the delivered job has no {what}"));
+        let raw = self
+            .read(job, DeliveredFile::Report)
+            .await?
+            .ok_or_else(|| missing("report"))?;
+        let sog_bytes = self
+            .size(job, DeliveredFile::Sog)
+            .await?
+            .ok_or_else(|| missing("model"))?;
+        ModelReport::from_trainer_report(&raw, sog_bytes)
+            .map(Some)
+            .map_err(StoreError::Internal)
+    }
+
+    /// Whether a delivered job's model is georegistered (Structure-from-Motion placed it by the
+    /// photos' GPS: east-north-up, so the viewer's up axis is +Z).
+    async fn georegistered(&self, job: &Job) -> Result<bool, StoreError> {
+        Ok(job.status == JobStatus::Succeeded
+            && self.size(job, DeliveredFile::Geo).await?.is_some())
     }
 }
 
@@ -559,28 +364,4 @@ pub trait ShareLinks: Send + Sync {
     async fn revoke(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError>;
     /// Who shared what under `token`: (owner, project).
     async fn resolve(&self, token: &str) -> Result<Option<(UserId, ProjectId)>, StoreError>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_stage_has_its_command_line() {
-        let params = JobParams::preset("standard").expect("preset");
-        for stage in STAGES {
-            let args = stage_args(stage, &params, "/up/photos.zip", "/jobs/j1").expect(stage);
-            assert_eq!(args[0], stage, "the stage's own subcommand");
-        }
-        let ingest = stage_args("ingest", &params, "/up/photos.zip", "/jobs/j1").expect("ingest");
-        assert_eq!(ingest[1..3], ["/up/photos.zip", "/jobs/j1"]);
-        let train = stage_args("train", &params, "", "/jobs/j1").expect("train");
-        let at = train.iter().position(|a| a == "--sh-degree").expect("flag");
-        assert_eq!(train[at + 1], params.sh_degree.to_string());
-        assert_eq!(
-            stage_args("compress", &params, "", "/jobs/j1").expect("compress")[1..],
-            ["/jobs/j1/train/point_cloud.ply", "/jobs/j1/model.sog"]
-        );
-        assert!(stage_args("deploy", &params, "", "/jobs/j1").is_none());
-    }
 }

@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 
 use crate::exif::{self, PhotoExif};
 use crate::job::{write_atomic, JobDir};
+use domain::job::Stage;
+
 use crate::progress::{Event, Progress};
 
 #[derive(Debug, Clone)]
@@ -466,7 +468,7 @@ pub fn ingest(
     let mut handle = |(source, content): Candidate| -> anyhow::Result<()> {
         let mut refuse = |reason: String| {
             progress.report(Event::new(
-                "ingest",
+                Stage::Ingest,
                 "refused",
                 None,
                 format!("{source}: {reason}"),
@@ -510,7 +512,7 @@ pub fn ingest(
         std::fs::write(stage_originals.join(&original), &bytes)?;
         std::fs::write(stage_images.join(&name), &processed.working)?;
         progress.report(Event::new(
-            "ingest",
+            Stage::Ingest,
             "photo",
             None,
             format!(
@@ -603,7 +605,7 @@ pub fn ingest(
     std::fs::remove_dir_all(&staging)?;
     write_atomic(&job.manifest(), &serde_json::to_vec_pretty(&manifest)?)?;
     progress.report(Event::new(
-        "ingest",
+        Stage::Ingest,
         "done",
         Some(1.0),
         format!(

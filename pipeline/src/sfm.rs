@@ -16,6 +16,8 @@ use crate::colmap_model::{CameraKind, Reconstruction};
 use crate::geo::{EnuFrame, GeoPoint};
 use crate::ingest::{Manifest, Photo};
 use crate::job::{write_atomic, JobDir};
+use domain::job::{DeliveredFile, Stage};
+
 use crate::progress::{Event, Progress};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -170,7 +172,12 @@ fn phase_fraction(step: &str, within: f64) -> f64 {
 }
 
 fn progress_event(step: &str, within: f64, message: impl Into<String>) -> Event {
-    Event::new("sfm", step, Some(phase_fraction(step, within)), message)
+    Event::new(
+        Stage::Sfm,
+        step,
+        Some(phase_fraction(step, within)),
+        message,
+    )
 }
 
 /// Runs SfM on an ingested job. Writes `sfm/` (replacing an earlier run) and `sfm/report.json`.
@@ -381,7 +388,7 @@ pub fn run(
     let sparse = job.sparse();
     std::fs::create_dir_all(&sparse)?;
     let (georegistration, georegistration_skipped) = georegister(
-        &colmap, &sfm, &refined, &sparse, &mapped, photos, &mut steps, progress,
+        &colmap, job, &refined, &sparse, &mapped, photos, &mut steps, progress,
     )?;
     if georegistration.is_none() {
         for f in ["cameras.bin", "images.bin", "points3D.bin"] {
@@ -463,15 +470,12 @@ pub fn run(
         georegistration_skipped,
         steps,
     };
-    write_atomic(
-        &sfm.join("report.json"),
-        &serde_json::to_vec_pretty(&report)?,
-    )?;
+    write_atomic(&job.sfm_report(), &serde_json::to_vec_pretty(&report)?)?;
     // The intermediate models are reproducible from the database; keep the job small.
     let _ = std::fs::remove_dir_all(&models);
     let _ = std::fs::remove_dir_all(&refined);
     progress.report(Event::new(
-        "sfm",
+        Stage::Sfm,
         "done",
         Some(1.0),
         format!(
@@ -513,7 +517,7 @@ fn largest_model(models: &Path) -> anyhow::Result<Option<(std::path::PathBuf, Re
 #[allow(clippy::too_many_arguments)]
 fn georegister(
     colmap: &Colmap,
-    sfm: &Path,
+    job: &JobDir,
     input: &Path,
     output: &Path,
     model: &Reconstruction,
@@ -565,7 +569,7 @@ fn georegister(
         0.0,
         format!("aligning to the GPS positions of {} photos", local.len()),
     ));
-    let reference = sfm.join("gps-enu.txt");
+    let reference = job.sfm().join("gps-enu.txt");
     let text = local.iter().fold(String::new(), |mut text, (name, l)| {
         let _ = writeln!(text, "{name} {:.4} {:.4} {:.4}", l[0], l[1], l[2]);
         text
@@ -614,7 +618,7 @@ fn georegister(
     #[allow(clippy::cast_precision_loss)]
     let rms = (errors.iter().sum::<f64>() / errors.len().max(1) as f64).sqrt();
     write_atomic(
-        &sfm.join("geo.json"),
+        &job.delivered(DeliveredFile::Geo),
         &serde_json::to_vec_pretty(&serde_json::json!({
             "frame": "east-north-up, metres",
             "origin": origin,

@@ -3,7 +3,7 @@
 //! Every 8th photo (by name) is held out for evaluation, the standard protocol. Checkpoints let
 //! an interrupted job resume.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,8 @@ use trainer::train::{train, Report, TrainConfig, View};
 
 use crate::colmap_model::Reconstruction;
 use crate::job::{write_atomic, JobDir};
+use domain::job::{DeliveredFile, Stage};
+
 use crate::progress::{Event, Progress};
 
 /// Where the rasterizer runs.
@@ -74,15 +76,6 @@ impl Default for TrainOptions {
 struct Checkpoint {
     iteration: u32,
     iterations: u32,
-}
-
-fn train_dir(job: &JobDir) -> PathBuf {
-    job.root().join("train")
-}
-
-/// The trained model's path.
-pub fn ply_path(job: &JobDir) -> PathBuf {
-    train_dir(job).join("point_cloud.ply")
 }
 
 /// Loads the photos as training views, optionally downscaled (intrinsics scaled to match).
@@ -184,10 +177,9 @@ pub fn run(
             train_views.push(v);
         }
     }
-    let dir = train_dir(job);
+    let dir = job.train();
     std::fs::create_dir_all(&dir)?;
-    let (checkpoint_ply, checkpoint_json) =
-        (dir.join("checkpoint.ply"), dir.join("checkpoint.json"));
+    let (checkpoint_ply, checkpoint_json) = job.checkpoint();
     let mut config = TrainConfig {
         max_gaussians: opts.max_gaussians,
         max_sh_degree: opts.sh_degree.min(3),
@@ -227,7 +219,7 @@ pub fn run(
         .map_or((0, 0), |v| (v.camera.width, v.camera.height));
     let raster = opts.backend.rasterizer()?;
     progress.report(Event::new(
-        "train",
+        Stage::Train,
         "start",
         Some(0.0),
         format!(
@@ -249,7 +241,7 @@ pub fn run(
         opts.report_every,
         &mut |p, g| {
             let mut e = Event::new(
-                "train",
+                Stage::Train,
                 "iteration",
                 Some(f64::from(p.iteration) / f64::from(p.iterations)),
                 format!(
@@ -291,14 +283,14 @@ pub fn run(
         return Err(e.context("cannot write a training checkpoint"));
     }
     write_atomic(
-        &ply_path(job),
+        &job.delivered(DeliveredFile::Ply),
         &splat::ply::write(&g.to_cloud(report.sh_degree)),
     )?;
     write_atomic(
-        &dir.join("report.json"),
+        &job.delivered(DeliveredFile::Report),
         &serde_json::to_vec_pretty(&report)?,
     )?;
-    let eval_dir = dir.join("eval");
+    let eval_dir = job.eval();
     std::fs::create_dir_all(&eval_dir)?;
     for v in &test_views {
         let (w, h) = (v.camera.width, v.camera.height);
@@ -319,7 +311,7 @@ pub fn run(
     }
     let eval = report.evaluation.as_ref();
     progress.report(Event::new(
-        "train",
+        Stage::Train,
         "done",
         Some(1.0),
         format!(

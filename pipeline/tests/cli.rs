@@ -99,9 +99,16 @@ fn compress_writes_a_bundle_or_a_folder_with_a_report() {
         report.contains("bytes per splat") && report.contains("render PSNR"),
         "{report}"
     );
+    let steps: Vec<serde_json::Value> = report
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|e: &serde_json::Value| e["stage"] == "compress")
+        .collect();
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("[6/6] images"),
-        "progress is reported"
+        steps
+            .iter()
+            .any(|e| e["step"] == "images" && e["message"] == "[6/6] images"),
+        "progress is reported as the stages' JSON lines: {report}"
     );
     let info = String::from_utf8(spaceport(&["info".as_ref(), bundle.as_os_str()]).stdout).unwrap();
     assert!(

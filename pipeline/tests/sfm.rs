@@ -104,7 +104,7 @@ fn a_synthetic_drone_orbit_is_georegistered_in_metres() {
         "held-out PSNR {:.2}",
         eval.psnr
     );
-    let ply = std::fs::read(pipeline::train::ply_path(&job)).unwrap();
+    let ply = std::fs::read(job.delivered(domain::job::DeliveredFile::Ply)).unwrap();
     assert_eq!(splat::ply::read(&ply).unwrap().len(), report.gaussians);
     // Every 8th photo is held out, with a photo-beside-render picture each.
     assert_eq!(eval.views.len(), 2);

@@ -5,10 +5,10 @@
 pub mod adapters;
 pub mod config;
 pub mod db;
+pub mod delivered;
 pub mod elevation;
 pub mod flight;
 pub mod ids;
-pub mod models;
 pub mod orphans;
 pub mod password;
 pub mod progress;

@@ -10,13 +10,6 @@ use std::path::{Path, PathBuf};
 
 use sqlx::SqlitePool;
 
-/// Where each kind of folder lives under the data directory, and the table that owns it.
-const KINDS: [(&str, &str); 3] = [
-    ("projects", "SELECT 1 FROM projects WHERE id = ?"),
-    ("uploads", "SELECT 1 FROM uploads WHERE id = ?"),
-    ("jobs", "SELECT 1 FROM jobs WHERE id = ?"),
-];
-
 /// Remembers the orphans of the previous pass.
 #[derive(Debug, Default)]
 pub struct OrphanSweep {
@@ -27,7 +20,8 @@ impl OrphanSweep {
     /// One pass: removes the folders that were orphans last time and still are; returns them.
     pub async fn pass(&mut self, pool: &SqlitePool, data_dir: &Path) -> Vec<PathBuf> {
         let mut now = HashSet::new();
-        for (folder, owner_query) in KINDS {
+        for (folder, table) in crate::adapters::layout::DataLayout::OWNED_FOLDERS {
+            let owner_query = format!("SELECT 1 FROM {table} WHERE id = ?");
             let Ok(mut entries) = tokio::fs::read_dir(data_dir.join(folder)).await else {
                 continue;
             };
@@ -40,7 +34,7 @@ impl OrphanSweep {
                 {
                     continue;
                 }
-                match sqlx::query(owner_query)
+                match sqlx::query(&owner_query)
                     .bind(&id)
                     .fetch_optional(pool)
                     .await

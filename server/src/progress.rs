@@ -13,6 +13,7 @@ use app::services::Services;
 use axum::extract::Path;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use domain::job::{JobStatus, Stage};
 use domain::{ProjectId, UserId};
 use http::HeaderMap;
 
@@ -25,8 +26,8 @@ const EVERY: Duration = Duration::from_secs(1);
 #[derive(Clone, PartialEq, Eq, Default)]
 struct Seen {
     job: String,
-    status: String,
-    stage: Option<String>,
+    status: Option<JobStatus>,
+    stage: Option<Stage>,
     done: usize,
     last_event: i64,
 }
@@ -78,7 +79,7 @@ pub async fn stream(svc: Services, Path(id): Path<String>, headers: HeaderMap) -
                     );
                     Seen {
                         job: job.id,
-                        status: job.status,
+                        status: Some(job.status),
                         stage: job.stage,
                         done: job.done_stages.len(),
                         last_event,
@@ -88,7 +89,7 @@ pub async fn stream(svc: Services, Path(id): Path<String>, headers: HeaderMap) -
             if w.seen.as_ref() != Some(&now) {
                 let data = serde_json::json!({
                     "job": now.job,
-                    "status": now.status,
+                    "status": now.status.map_or("", JobStatus::as_str),
                     "last_event": now.last_event,
                 });
                 w.seen = Some(now);

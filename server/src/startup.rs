@@ -1,5 +1,6 @@
 //! Building and running the application: open the data directory and database, choose the port
-//! implementations (the embedded ones today; cloud ones arrive behind the same traits), and
+//! implementations by configuration (`Ports::embedded`: SQLite, local files and the local job
+//! runner; `Ports::cloud`: the AWS adapters of the `cloud` crate, after `cloud::check`), and
 //! assemble the axum router. Tests call `Application::build` with port 0 and a temporary data
 //! directory and talk to the real server over HTTP.
 
@@ -77,6 +78,7 @@ struct Ports {
     projects: Arc<dyn domain::ports::ProjectStore>,
     uploads: Arc<dyn domain::ports::UploadStore>,
     jobs: Arc<dyn domain::ports::JobRunner>,
+    delivered: Arc<dyn domain::ports::DeliveredFiles>,
     shares: Arc<dyn domain::ports::ShareLinks>,
     waitlist: Arc<dyn domain::ports::Waitlist>,
 }
@@ -84,16 +86,17 @@ struct Ports {
 impl Ports {
     /// SQLite, local disk and the local job runner, with their housekeeping.
     async fn embedded(config: &Config, embedded: &Embedded) -> anyhow::Result<Self> {
+        let layout = crate::adapters::layout::DataLayout::new(&config.data_dir);
         let uploads = Arc::new(crate::adapters::local_uploads::LocalUploads::new(
             embedded.pool.clone(),
-            &config.data_dir,
+            layout.clone(),
             config.max_upload_bytes,
         ));
         spawn_housekeeping(embedded.auth.clone(), uploads.clone());
         spawn_orphan_sweep(embedded.pool.clone(), config.data_dir.clone());
         let jobs = crate::adapters::local_jobs::LocalJobs::new(
             embedded.pool.clone(),
-            &config.data_dir,
+            layout.clone(),
             config
                 .pipeline_bin
                 .clone()
@@ -107,6 +110,9 @@ impl Ports {
             projects: embedded.projects.clone(),
             uploads,
             jobs,
+            delivered: Arc::new(crate::adapters::local_delivered::LocalDelivered::new(
+                layout,
+            )),
             shares: Arc::new(crate::adapters::sqlite_shares::SqliteShares::new(
                 embedded.pool.clone(),
             )),
@@ -149,6 +155,7 @@ impl Ports {
                 jobs.watch(Duration::from_secs(30));
                 jobs
             },
+            delivered: Arc::new(cloud::s3_delivered::S3Delivered::new(&sdk, &aws.bucket)),
             shares: Arc::new(cloud::dynamo_shares::DynamoShares::new(
                 table.clone(),
                 projects.clone(),
@@ -250,6 +257,7 @@ impl Application {
             secure_cookies: config.secure_cookies(),
             uploads: ports.uploads,
             jobs: ports.jobs,
+            delivered: ports.delivered,
             terrain: crate::elevation::load(
                 &config.data_dir,
                 config.elevation_url.as_deref(),
@@ -301,10 +309,10 @@ fn router(config: &Config, services: Services) -> Router {
     let routes = generate_route_list(App);
     let uploads = crate::uploads::routes(services.clone());
     let files = services.clone();
-    let models = (services.clone(), config.data_dir.clone());
+    let models = services.clone();
     let viewer = services.clone();
     let shared = services.clone();
-    let shared_files = (services.clone(), config.data_dir.clone());
+    let shared_files = services.clone();
     let progress = services.clone();
     let context = move || provide_context(services.clone());
     let pages = Router::new()
@@ -322,7 +330,7 @@ fn router(config: &Config, services: Services) -> Router {
             "/api/projects/{id}/files/{file}",
             axum::routing::get(
                 move |path: axum::extract::Path<(String, String)>, headers: http::HeaderMap| {
-                    crate::models::download(models.0.clone(), models.1.clone(), path, headers)
+                    crate::delivered::download(models.clone(), path, headers)
                 },
             ),
         )
@@ -345,12 +353,7 @@ fn router(config: &Config, services: Services) -> Router {
             "/s/{token}/model.sog",
             axum::routing::get(
                 move |path: axum::extract::Path<String>, headers: http::HeaderMap| {
-                    crate::models::shared(
-                        shared_files.0.clone(),
-                        shared_files.1.clone(),
-                        path,
-                        headers,
-                    )
+                    crate::delivered::shared(shared_files.clone(), path, headers)
                 },
             ),
         )

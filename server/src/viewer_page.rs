@@ -87,8 +87,8 @@ pub fn page(title: &str, model_url: &str, up: &str, framing: Framing) -> Respons
 
 /// The scene's up axis: Spaceport's georegistered models are east-north-up (+Z); without GPS the
 /// model keeps COLMAP's frame, whose first camera looks along +Z with −Y up.
-async fn up_axis(svc: &Services, owner: &domain::UserId, project: &ProjectId) -> &'static str {
-    match svc.jobs.georegistered(owner, project).await {
+async fn up_axis(svc: &Services, job: &domain::job::Job) -> &'static str {
+    match svc.delivered.georegistered(job).await {
         Ok(true) => "z",
         Ok(false) => "-y",
         Err(e) => {
@@ -109,14 +109,14 @@ pub async fn owner_view(svc: Services, Path(id): Path<String>, headers: HeaderMa
         Ok(p) => p,
         Err(e) => return error_response(&e.into()),
     };
-    match crate::models::delivered_job(&svc, &u.id, &project_id).await {
-        Ok(Some(_)) => {}
+    let job = match crate::delivered::delivered_job(&svc, &u.id, &project_id).await {
+        Ok(Some(job)) => job,
         Ok(None) => {
             return (StatusCode::NOT_FOUND, "This project has no model yet.").into_response()
         }
         Err(e) => return error_response(&e.into()),
-    }
-    let up = up_axis(&svc, &u.id, &project_id).await;
+    };
+    let up = up_axis(&svc, &job).await;
     page(
         project.title.as_str(),
         &format!("/api/projects/{id}/files/model.sog"),
@@ -140,15 +140,15 @@ pub async fn shared_view(svc: Services, Path(token): Path<String>) -> Response {
         Ok(None) => return gone(),
         Err(e) => return error_response(&e.into()),
     };
-    let project = match (
+    let (project, job) = match (
         svc.projects.get(&owner, &project_id).await,
-        crate::models::delivered_job(&svc, &owner, &project_id).await,
+        crate::delivered::delivered_job(&svc, &owner, &project_id).await,
     ) {
-        (Ok(p), Ok(Some(_))) => p,
+        (Ok(p), Ok(Some(job))) => (p, job),
         (Err(domain::StoreError::NotFound), _) | (_, Ok(None)) => return gone(),
         (Err(e), _) | (_, Err(e)) => return error_response(&e.into()),
     };
-    let up = up_axis(&svc, &owner, &project_id).await;
+    let up = up_axis(&svc, &job).await;
     page(
         project.title.as_str(),
         &format!("/s/{token}/model.sog"),

@@ -2,6 +2,7 @@
 //! the cloud adapters pass against the AWS stand-in (`cloud/tests/ports.rs`).
 
 use domain::UserId;
+use server::adapters::layout::DataLayout;
 use server::adapters::local_uploads::LocalUploads;
 use server::adapters::sqlite_projects::SqliteProjects;
 
@@ -42,10 +43,11 @@ async fn local_uploads_pass_the_upload_store_suite() {
     let title = domain::ProjectTitle::parse("Upload suite").expect("title");
     let project = projects.create(&alice, &title).await.expect("project");
     let max = 1 << 30;
-    let uploads = LocalUploads::new(pool, dir.path(), max);
+    let layout = DataLayout::new(dir.path());
+    let uploads = LocalUploads::new(pool, layout.clone(), max);
     let bytes =
         domain::testkit::upload_store(&uploads, &projects, &alice, &bob, &project.id, max).await;
-    let archive = LocalUploads::archive_path(dir.path(), &project.id);
+    let archive = layout.archive(&project.id);
     assert!(
         std::fs::read(archive).expect("archive") == bytes,
         "the archive is the parts in order"
@@ -105,12 +107,13 @@ async fn local_jobs_pass_the_job_runner_suite() {
     let pool = pool(dir.path()).await;
     let (alice, bob) = (owner(&pool, "alice").await, owner(&pool, "bob").await);
     let projects = SqliteProjects::new(pool.clone());
-    let uploads = LocalUploads::new(pool.clone(), dir.path(), 1 << 30);
+    let layout = DataLayout::new(dir.path());
+    let uploads = LocalUploads::new(pool.clone(), layout.clone(), 1 << 30);
     let outbox = std::sync::Arc::new(server::adapters::notifier::Outbox::new(pool.clone()));
     // Not started: no worker takes the queued jobs, as the suite needs.
     let jobs = server::adapters::local_jobs::LocalJobs::new(
         pool,
-        dir.path(),
+        layout,
         server::adapters::local_jobs::default_pipeline_bin(),
         outbox,
         "https://spaceport.test",

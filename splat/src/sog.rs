@@ -14,6 +14,7 @@ use crate::zip;
 
 pub mod encode;
 pub mod quantize;
+pub mod stream;
 
 /// The WebP limit, and so the largest image a SOG can hold.
 const MAX_SIDE: u32 = 16_383;

@@ -4,7 +4,7 @@
 // browser-side function `#[server]` generates from it does not carry a function-level allow.
 #![allow(clippy::too_many_arguments)]
 
-use domain::ports::{Job, JobEvent, ModelReport};
+use domain::job::{Job, JobEvent, ModelReport};
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -54,10 +54,16 @@ pub async fn launch_job(
     let project = project_id(&id)?;
     match from.as_deref().map(str::trim) {
         None | Some("") => Ok(svc.jobs.launch(&user.id, &project, params).await?),
-        Some(stage) => Ok(svc
-            .jobs
-            .resume(&user.id, &project, Some(stage), Some(params))
-            .await?),
+        Some(stage) => {
+            let stage = domain::job::Stage::parse(stage).ok_or_else(|| AppError::Invalid {
+                field: "from".into(),
+                message: format!("choose {}", domain::job::Stage::choices()),
+            })?;
+            Ok(svc
+                .jobs
+                .resume(&user.id, &project, Some(stage), Some(params))
+                .await?)
+        }
     }
 }
 
@@ -84,12 +90,13 @@ struct Advanced {
 
 /// A preset's settings with the advanced fields applied, each checked against its range.
 #[cfg(feature = "ssr")]
-fn job_params(preset: &str, advanced: &Advanced) -> Result<domain::ports::JobParams, AppError> {
+fn job_params(preset: &str, advanced: &Advanced) -> Result<domain::job::JobParams, AppError> {
     let invalid = |field: &str, message: &str| AppError::Invalid {
         field: field.into(),
         message: message.into(),
     };
-    let mut params = domain::ports::JobParams::preset(preset)
+    let mut params = domain::job::Preset::parse(preset)
+        .map(domain::job::Preset::params)
         .ok_or_else(|| invalid("preset", "choose preview, standard or high"))?;
     // Each field: its name, what it says, its accepted range and the message when outside it.
     let number = |field: &str,
@@ -159,16 +166,12 @@ pub async fn job_status(id: String, after: i64) -> Result<Option<JobProgress>, A
     let Some((job, events)) = svc.jobs.latest(&user.id, &id, after).await? else {
         return Ok(None);
     };
-    let report = if job.status == "succeeded" {
-        // A report that cannot be read must not hide the job itself: the page then shows the
-        // downloads without the figures.
-        svc.jobs.report(&user.id, &id).await.unwrap_or_else(|e| {
-            tracing::warn!(project = %id.0, error = %e, "no model report");
-            None
-        })
-    } else {
+    // A report that cannot be read must not hide the job itself: the page then shows the
+    // downloads without the figures.
+    let report = svc.delivered.model_report(&job).await.unwrap_or_else(|e| {
+        tracing::warn!(project = %id.0, error = %e, "no model report");
         None
-    };
+    });
     Ok(Some(JobProgress {
         job,
         events,

@@ -2,7 +2,7 @@
 //! left), launch with a preset or advanced settings, live progress of each stage, cancel, and
 //! the delivered files.
 
-use domain::ports::ModelReport;
+use domain::job::{JobStatus, ModelReport, Stage, TrainPoint};
 use domain::ProjectStatus;
 use leptos::prelude::*;
 
@@ -91,26 +91,19 @@ pub fn Processing(
     // A change of the job's state seen on this page becomes the project's (browser only: an
     // effect never runs on the server). The state found on arrival is left alone: photos
     // uploaded after the last job make the project's status newer than that job's.
-    let seen = StoredValue::new(None::<Option<(String, String)>>);
+    let seen = StoredValue::new(None::<Option<(String, JobStatus)>>);
     Effect::new(move |_| {
         let Some(Ok(latest)) = job.get() else {
             return;
         };
-        let key = latest
-            .as_ref()
-            .map(|p| (p.job.id.clone(), p.job.status.clone()));
+        let key = latest.as_ref().map(|p| (p.job.id.clone(), p.job.status));
         let before = seen.get_value();
         if before.as_ref() == Some(&key) {
             return;
         }
         seen.set_value(Some(key));
         if let (Some(_), Some(p)) = (before, latest) {
-            let now = match p.job.status.as_str() {
-                "queued" | "running" | "cancelling" => ProjectStatus::Processing,
-                "succeeded" => ProjectStatus::Delivered,
-                "failed" => ProjectStatus::Failed,
-                _ => ProjectStatus::PhotosUploaded,
-            };
+            let now = p.job.status.project_status();
             if live_status.get_untracked() != now {
                 live_status.set(now);
             }
@@ -198,7 +191,7 @@ pub fn Processing(
                 .get()
                 .and_then(Result::ok)
                 .flatten()
-                .is_some_and(|p| p.job.status == "succeeded")
+                .is_some_and(|p| p.job.status == JobStatus::Succeeded)
     };
     let has_photos = !matches!(status, ProjectStatus::Draft | ProjectStatus::PathDownloaded);
 
@@ -284,7 +277,7 @@ pub fn Processing(
                         <select id="from" name="from" data-testid="start-from">
                             <option value="">"The beginning (use the latest photos)"</option>
                             {points.into_iter().map(|s| view! {
-                                <option value=s>{stage_label(s)}</option>
+                                <option value=s.as_str()>{stage_label(s)}</option>
                             }).collect_view()}
                         </select>
                     })
@@ -302,12 +295,12 @@ pub fn Processing(
                     let Ok(Some(p)) = job.await else { return ().into_any() };
                     let j = p.job;
                     let report = p.report;
-                    let current = j.stage.clone().unwrap_or_default();
+                    let current = j.stage;
                     let fraction = p
                         .events
                         .iter()
                         .rev()
-                        .find(|e| e.stage == current)
+                        .find(|e| Some(e.stage) == current)
                         .and_then(|e| e.fraction)
                         .unwrap_or(0.0);
                     let recent: Vec<String> = p
@@ -318,7 +311,7 @@ pub fn Processing(
                         .take(6)
                         .map(|e| format!("{}: {}", e.stage, e.message))
                         .collect();
-                    let running = matches!(j.status.as_str(), "queued" | "running");
+                    let running = j.status.is_cancellable();
                     // This run started again from a stage (the runner logs it as a job event).
                     let restarted = p
                         .events
@@ -326,7 +319,7 @@ pub fn Processing(
                         .rev()
                         .find(|e| e.step == "job" && e.message.starts_with("run again from"))
                         .map(|e| e.message.replacen("run again", "Run again", 1));
-                    let points: Vec<domain::ports::TrainPoint> =
+                    let points: Vec<TrainPoint> =
                         p.events.iter().filter_map(|e| e.train.clone()).collect();
                     // Server clock throughout: the last event (or the end) minus the start.
                     let elapsed = j.started_at.map(|start| {
@@ -335,7 +328,7 @@ pub fn Processing(
                             .unwrap_or(start)
                             - start
                     });
-                    let eta = (running && current == "train")
+                    let eta = (running && current == Some(Stage::Train))
                         .then(|| points.last().map(|t| t.eta_s))
                         .flatten();
                     #[allow(clippy::cast_possible_truncation)]
@@ -348,15 +341,15 @@ pub fn Processing(
                         None => format!("elapsed {}", duration(e)),
                     });
                     view! {
-                        <div class="job" data-testid="job" data-status=j.status.clone()>
+                        <div class="job" data-testid="job" data-status=j.status.as_str()>
                             <p><strong>{format!("Job {}", j.status)}</strong>
-                                {(!current.is_empty() && running).then(|| format!(" · {current} {:.0} %", fraction * 100.0))}
+                                {current.filter(|_| running).map(|current| format!(" · {current} {:.0} %", fraction * 100.0))}
                             </p>
                             <ol class="stages">
-                                {domain::ports::STAGES.iter().map(|s| {
-                                    let done = j.done_stages.iter().any(|d| d == s);
-                                    let now = running && current == *s;
-                                    view! { <li class:done=done class:now=now>{if done { format!("✓ {s}") } else { (*s).to_owned() }}</li> }
+                                {Stage::ALL.iter().map(|&s| {
+                                    let done = j.done_stages.contains(&s);
+                                    let now = running && current == Some(s);
+                                    view! { <li class:done=done class:now=now>{if done { format!("✓ {s}") } else { s.to_string() }}</li> }
                                 }).collect_view()}
                             </ol>
                             {running.then(|| view! {
@@ -366,12 +359,9 @@ pub fn Processing(
                             {timing.map(|t| view! { <p class="small muted" data-testid="job-timing">{t}</p> })}
                             {training_chart(&points)}
                             {j.error.clone().map(|e| view! { <p class="form-error" role="alert" data-testid="job-error">{e}</p> })}
-                            {matches!(j.status.as_str(), "failed" | "cancelled").then(|| {
-                                let again = domain::ports::STAGES
-                                    .iter()
-                                    .find(|s| !j.done_stages.iter().any(|d| d == *s))
-                                    .copied()
-                                    .unwrap_or("ingest");
+                            {matches!(j.status, JobStatus::Failed | JobStatus::Cancelled).then(|| {
+                                let again = domain::job::rerun(&j.done_stages, None)
+                                    .map_or(Stage::Ingest, |r| r.first);
                                 view! {
                                     <ActionForm action=retry attr:class="inline">
                                         <input type="hidden" name="id" value=id_retry />
@@ -388,7 +378,7 @@ pub fn Processing(
                                     <button type="submit" class="danger">"Cancel"</button>
                                 </ActionForm>
                             })}
-                            {(j.status == "succeeded").then(|| view! {
+                            {(j.status == JobStatus::Succeeded).then(|| view! {
                                 <p class="delivered" data-testid="delivered">"Your model is ready: "
                                     <a href=format!("/api/projects/{id_files}/files/model.sog") download>"model.sog"</a> " · "
                                     <a href=format!("/api/projects/{id_files}/files/model.ply") download>"PLY"</a> " · "
@@ -416,20 +406,17 @@ pub fn Processing(
 
 /// Stages a new run may start from: those whose predecessors the last job finished, once it
 /// has ended.
-fn restart_points(progress: Option<JobProgress>) -> Vec<&'static str> {
+fn restart_points(progress: Option<JobProgress>) -> Vec<Stage> {
     let Some(p) = progress else {
         return Vec::new();
     };
-    if !matches!(p.job.status.as_str(), "failed" | "cancelled" | "succeeded") {
+    if !p.job.status.is_terminal() {
         return Vec::new();
     }
-    let done = |s: &&str| p.job.done_stages.iter().any(|d| d == s);
-    domain::ports::STAGES
-        .iter()
-        .enumerate()
+    Stage::ALL
+        .into_iter()
         .skip(1)
-        .filter(|(i, _)| domain::ports::STAGES[..*i].iter().all(&done))
-        .map(|(_, s)| *s)
+        .filter(|&s| domain::job::rerun(&p.job.done_stages, Some(s)).is_ok())
         .collect()
 }
 
@@ -572,11 +559,12 @@ fn take_notice(project: &str) -> Option<String> {
 }
 
 /// What starting from a stage keeps, in the user's words.
-fn stage_label(stage: &str) -> &'static str {
+fn stage_label(stage: Stage) -> &'static str {
     match stage {
-        "sfm" => "Camera reconstruction (keep the prepared photos)",
-        "train" => "Training (keep the cameras)",
-        _ => "Compression (keep the trained model)",
+        Stage::Ingest => "The beginning (use the latest photos)",
+        Stage::Sfm => "Camera reconstruction (keep the prepared photos)",
+        Stage::Train => "Training (keep the cameras)",
+        Stage::Compress => "Compression (keep the trained model)",
     }
 }
 
@@ -621,7 +609,7 @@ fn duration(seconds: i64) -> String {
 }
 
 /// The training curve: PSNR of the training views over the iterations, as a small chart.
-fn training_chart(points: &[domain::ports::TrainPoint]) -> Option<impl IntoView> {
+fn training_chart(points: &[TrainPoint]) -> Option<impl IntoView> {
     let last = points.last()?.clone();
     if points.len() < 2 {
         return None;

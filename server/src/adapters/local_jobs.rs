@@ -1,8 +1,9 @@
 //! `JobRunner` on one machine: jobs are rows in SQLite (a durable queue), a worker task runs
-//! the `spaceport` CLI stage by stage as subprocesses in `DATA_DIR/jobs/ID/`, stores the JSON
-//! progress lines they print as events, and records each finished stage — so a restarted
-//! server puts interrupted jobs back in the queue and resumes them at the stage they were in.
-//! One job per user at a time; one job on the machine at a time (the stages use every core).
+//! each stage as a `spaceport run-stage STAGE DIR --params JSON` subprocess in the job's folder
+//! (the same entry the cloud's containers run), stores the JSON progress lines it prints as
+//! events, and records each finished stage — so a restarted server puts interrupted jobs back in
+//! the queue and resumes them at the stage they were in. One job per user at a time; one job on
+//! the machine at a time (the stages use every core).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -10,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::ports::{Job, JobEvent, JobParams, JobRunner, ModelReport, STAGES};
+use domain::job::{Job, JobEvent, JobParams, JobStatus, ProgressLine, Stage};
+use domain::ports::JobRunner;
 use domain::{ProjectId, ProjectStatus, StoreError, UserId, ValidationError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
@@ -18,12 +20,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Notify;
 
 use crate::adapters::internal;
-use crate::adapters::local_uploads::LocalUploads;
+use crate::adapters::layout::DataLayout;
 use crate::ids::{new_id, now_secs};
 
 pub struct LocalJobs {
     pool: SqlitePool,
-    data_dir: PathBuf,
+    layout: DataLayout,
     pipeline: PathBuf,
     wake: Notify,
     /// Tells the owner when a job delivers or fails, with a link to the project.
@@ -38,19 +40,29 @@ fn db(e: impl std::fmt::Display) -> StoreError {
 const COLUMNS: &str =
     "id, project_id, status, stage, done_stages, params, error, created_at, started_at, finished_at";
 
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Internal(format!("database: a job's {what} is unknown"))
+}
+
+fn stage(raw: &str) -> Result<Stage, StoreError> {
+    Stage::parse(raw).ok_or_else(|| corrupt("stage"))
+}
+
 fn job_from_row(row: &SqliteRow) -> Result<Job, StoreError> {
     let done: String = row.get(4);
     let params: String = row.get(5);
+    let status: String = row.get(2);
+    let current: Option<String> = row.get(3);
     Ok(Job {
         id: row.get(0),
         project: ProjectId(row.get(1)),
-        status: row.get(2),
-        stage: row.get(3),
+        status: JobStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        stage: current.as_deref().map(stage).transpose()?,
         done_stages: done
             .split(',')
             .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+            .map(stage)
+            .collect::<Result<_, _>>()?,
         params: serde_json::from_str(&params).map_err(db)?,
         error: row.get(6),
         created_at: row.get(7),
@@ -73,14 +85,14 @@ pub fn default_pipeline_bin() -> PathBuf {
 impl LocalJobs {
     pub fn new(
         pool: SqlitePool,
-        data_dir: &Path,
+        layout: DataLayout,
         pipeline: PathBuf,
         notifier: Arc<dyn domain::ports::Notifier>,
         public_url: &str,
     ) -> Arc<Self> {
         Arc::new(Self {
             pool,
-            data_dir: data_dir.to_path_buf(),
+            layout,
             pipeline,
             wake: Notify::new(),
             notifier,
@@ -118,7 +130,7 @@ impl LocalJobs {
     }
 
     fn job_dir(&self, id: &str) -> PathBuf {
-        self.data_dir.join("jobs").join(id)
+        self.layout.job(id)
     }
 
     /// Puts jobs a previous run of the server left running back in the queue, then runs the
@@ -126,9 +138,10 @@ impl LocalJobs {
     pub async fn start(self: &Arc<Self>) -> Result<(), StoreError> {
         // A server killed without warning (SIGKILL, power loss) left its stages running as
         // orphans: stop them before the stage runs again in the same folder.
-        let left: Vec<(String, i64)> = sqlx::query(
-            "SELECT id, pgid FROM jobs WHERE status IN ('running', 'cancelling') AND pgid IS NOT NULL",
-        )
+        let left: Vec<(String, i64)> = sqlx::query(&format!(
+            "SELECT id, pgid FROM jobs WHERE status IN ({}) AND pgid IS NOT NULL",
+            JobStatus::sql_list([JobStatus::Running, JobStatus::Cancelling])
+        ))
         .fetch_all(&self.pool)
         .await
         .map_err(db)?
@@ -141,17 +154,19 @@ impl LocalJobs {
                 tracing::warn!(job = %id, processes = killed, "stopped a stage left running by a previous server");
             }
         }
-        sqlx::query("UPDATE jobs SET status = 'queued', pgid = NULL WHERE status = 'running'")
+        sqlx::query("UPDATE jobs SET status = ?, pgid = NULL WHERE status = ?")
+            .bind(JobStatus::Queued.as_str())
+            .bind(JobStatus::Running.as_str())
             .execute(&self.pool)
             .await
             .map_err(db)?;
-        sqlx::query(
-            "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE status = 'cancelling'",
-        )
-        .bind(now_secs())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        sqlx::query("UPDATE jobs SET status = ?, finished_at = ? WHERE status = ?")
+            .bind(JobStatus::Cancelled.as_str())
+            .bind(now_secs())
+            .bind(JobStatus::Cancelling.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
         let me = self.clone();
         tokio::spawn(async move {
             loop {
@@ -172,7 +187,7 @@ impl LocalJobs {
     async fn event(
         &self,
         job: &str,
-        stage: &str,
+        stage: Stage,
         step: &str,
         fraction: Option<f64>,
         message: &str,
@@ -183,7 +198,7 @@ impl LocalJobs {
         )
         .bind(job)
         .bind(now_secs())
-        .bind(stage)
+        .bind(stage.as_str())
         .bind(step)
         .bind(fraction)
         .bind(message)
@@ -210,24 +225,27 @@ impl LocalJobs {
         }
     }
 
-    async fn status(&self, id: &str) -> String {
+    /// Whether the job has been asked to stop (or is gone: its project was deleted).
+    async fn stopping(&self, id: &str) -> bool {
         sqlx::query("SELECT status FROM jobs WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
             .ok()
             .flatten()
-            .map_or_else(|| "cancelling".to_owned(), |r| r.get(0))
+            .is_none_or(|r| r.get::<String, _>(0) == JobStatus::Cancelling.as_str())
     }
 
     /// Runs the oldest queued job, if any; Ok(true) when one ran.
     async fn run_next(&self) -> Result<bool, StoreError> {
         let Some(row) = sqlx::query(&format!(
-            "UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?) \
-             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at LIMIT 1) \
+            "UPDATE jobs SET status = ?, started_at = COALESCE(started_at, ?) \
+             WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY created_at LIMIT 1) \
              RETURNING {COLUMNS}, owner_id"
         ))
+        .bind(JobStatus::Running.as_str())
         .bind(now_secs())
+        .bind(JobStatus::Queued.as_str())
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?
@@ -240,12 +258,12 @@ impl LocalJobs {
             .await;
         let dir = self.job_dir(&job.id);
         let _ = tokio::fs::create_dir_all(&dir).await;
-        for stage in STAGES {
-            if job.done_stages.iter().any(|d| d == stage) {
+        for stage in Stage::ALL {
+            if job.done_stages.contains(&stage) {
                 continue;
             }
             sqlx::query("UPDATE jobs SET stage = ? WHERE id = ?")
-                .bind(stage)
+                .bind(stage.as_str())
                 .bind(&job.id)
                 .execute(&self.pool)
                 .await
@@ -255,23 +273,23 @@ impl LocalJobs {
                     sqlx::query(
                         "UPDATE jobs SET done_stages = done_stages || CASE WHEN done_stages = '' THEN '' ELSE ',' END || ? WHERE id = ?",
                     )
-                    .bind(stage)
+                    .bind(stage.as_str())
                     .bind(&job.id)
                     .execute(&self.pool)
                     .await
                     .map_err(db)?;
                 }
                 Err(reason) => {
-                    let cancelled = self.status(&job.id).await == "cancelling";
-                    let (status, project) = if cancelled {
-                        ("cancelled", ProjectStatus::PhotosUploaded)
+                    let cancelled = self.stopping(&job.id).await;
+                    let status = if cancelled {
+                        JobStatus::Cancelled
                     } else {
-                        ("failed", ProjectStatus::Failed)
+                        JobStatus::Failed
                     };
                     sqlx::query(
                         "UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
                     )
-                    .bind(status)
+                    .bind(status.as_str())
                     .bind(if cancelled {
                         "cancelled by the user".to_owned()
                     } else {
@@ -282,44 +300,43 @@ impl LocalJobs {
                     .execute(&self.pool)
                     .await
                     .map_err(db)?;
-                    self.set_project_status(&job, &owner, project).await;
+                    self.set_project_status(&job, &owner, status.project_status())
+                        .await;
                     if !cancelled {
                         self.notify(&job, &owner, Err(&reason)).await;
                     }
-                    tracing::info!(job = %job.id, stage, status, "job ended");
+                    tracing::info!(job = %job.id, %stage, %status, "job ended");
                     return Ok(true);
                 }
             }
         }
-        sqlx::query(
-            "UPDATE jobs SET status = 'succeeded', stage = NULL, finished_at = ? WHERE id = ?",
-        )
-        .bind(now_secs())
-        .bind(&job.id)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        self.set_project_status(&job, &owner, ProjectStatus::Delivered)
+        sqlx::query("UPDATE jobs SET status = ?, stage = NULL, finished_at = ? WHERE id = ?")
+            .bind(JobStatus::Succeeded.as_str())
+            .bind(now_secs())
+            .bind(&job.id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        self.set_project_status(&job, &owner, JobStatus::Succeeded.project_status())
             .await;
         self.notify(&job, &owner, Ok(())).await;
         tracing::info!(job = %job.id, "job delivered");
         Ok(true)
     }
 
-    fn stage_args(&self, job: &Job, stage: &str, dir: &Path) -> Vec<String> {
-        let archive = LocalUploads::archive_path(&self.data_dir, &job.project);
-        // Every stage the runner walks is in STAGES, which `stage_args` covers.
-        domain::ports::stage_args(
+    /// The pipeline's one entry, as the cloud's containers call it.
+    fn stage_args(&self, job: &Job, stage: Stage, dir: &Path) -> Vec<String> {
+        let archive = self.layout.archive(&job.project);
+        domain::job::run_stage_args(
             stage,
-            &job.params,
-            &archive.display().to_string(),
             &dir.display().to_string(),
+            &job.params,
+            Some(&archive.display().to_string()),
         )
-        .unwrap_or_default()
     }
 
     /// Runs one stage; Err carries the reason to show the user.
-    async fn run_stage(&self, job: &Job, stage: &str, dir: &Path) -> Result<(), String> {
+    async fn run_stage(&self, job: &Job, stage: Stage, dir: &Path) -> Result<(), String> {
         let mut command = tokio::process::Command::new(&self.pipeline);
         if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
             // The training stage looks for a GPU; Mesa's Vulkan loader prints an error line
@@ -360,7 +377,7 @@ impl LocalJobs {
     async fn follow_stage(
         &self,
         job: &Job,
-        stage: &str,
+        stage: Stage,
         child: &mut tokio::process::Child,
     ) -> Result<(), String> {
         let stdout = child.stdout.take().ok_or("no pipeline output")?;
@@ -384,7 +401,7 @@ impl LocalJobs {
                     _ => break,
                 },
                 _ = check.tick() => {
-                    if self.status(&job.id).await == "cancelling" {
+                    if self.stopping(&job.id).await {
                         kill_group(child).await;
                         return Err("cancelled".into());
                     }
@@ -397,7 +414,7 @@ impl LocalJobs {
             Ok(())
         } else {
             let reason = self.tidy(&job.id, last_error.trim_start_matches("spaceport: "));
-            self.event(&job.id, stage, "failed", None, &reason, None)
+            self.event(&job.id, stage, ProgressLine::FAILED, None, &reason, None)
                 .await;
             Err(if reason.is_empty() {
                 format!("the {stage} stage failed ({status})")
@@ -411,30 +428,17 @@ impl LocalJobs {
     /// the data directory disappears, so the server's own layout never shows.
     fn tidy(&self, job: &str, text: &str) -> String {
         text.replace(&format!("{}/", self.job_dir(job).display()), "")
-            .replace(&format!("{}/", self.data_dir.display()), "")
+            .replace(&format!("{}/", self.layout.root().display()), "")
     }
 
-    async fn store_line(&self, job: &str, stage: &str, line: &str) {
-        #[derive(serde::Deserialize)]
-        struct Line {
-            step: String,
-            fraction: Option<f64>,
-            message: String,
-            data: Option<serde_json::Value>,
-        }
-        match serde_json::from_str::<Line>(line) {
-            Ok(l) => {
-                let data = l.data.map(|d| d.to_string());
-                let message = self.tidy(job, &l.message);
-                self.event(job, stage, &l.step, l.fraction, &message, data.as_deref())
-                    .await;
-            }
-            Err(_) if !line.trim().is_empty() => {
-                let message = self.tidy(job, line.trim());
-                self.event(job, stage, "log", None, &message, None).await;
-            }
-            Err(_) => {}
-        }
+    async fn store_line(&self, job: &str, stage: Stage, line: &str) {
+        let Some(l) = ProgressLine::read(line) else {
+            return;
+        };
+        let data = l.data.map(|d| d.to_string());
+        let message = self.tidy(job, &l.message);
+        self.event(job, stage, &l.step, l.fraction, &message, data.as_deref())
+            .await;
     }
 }
 
@@ -500,15 +504,16 @@ impl JobRunner for LocalJobs {
         params: JobParams,
     ) -> Result<Job, StoreError> {
         crate::adapters::require_owned_project(&self.pool, owner, project).await?;
-        if !LocalUploads::archive_path(&self.data_dir, project).exists() {
+        if !self.layout.archive(project).exists() {
             return Err(StoreError::Validation(ValidationError::new(
                 "photos",
                 "upload the photos first",
             )));
         }
-        let active: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND status IN ('queued', 'running', 'cancelling')",
-        )
+        let active: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND status IN ({})",
+            JobStatus::sql_list(JobStatus::active())
+        ))
         .bind(&owner.0)
         .fetch_one(&self.pool)
         .await
@@ -521,11 +526,12 @@ impl JobRunner for LocalJobs {
         }
         let id = new_id();
         sqlx::query(
-            "INSERT INTO jobs (id, owner_id, project_id, status, params, created_at) VALUES (?, ?, ?, 'queued', ?, ?)",
+            "INSERT INTO jobs (id, owner_id, project_id, status, params, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(&owner.0)
         .bind(&project.0)
+        .bind(JobStatus::Queued.as_str())
         .bind(serde_json::to_string(&params).map_err(db)?)
         .bind(now_secs())
         .execute(&self.pool)
@@ -572,27 +578,32 @@ impl JobRunner for LocalJobs {
         .iter()
         .map(|r| {
             let data: Option<String> = r.get(6);
-            JobEvent {
+            Ok(JobEvent {
                 id: r.get(0),
                 at: r.get(1),
-                stage: r.get(2),
+                stage: stage(r.get(2))?,
                 step: r.get(3),
                 fraction: r.get(4),
                 message: r.get(5),
                 train: data.and_then(|d| serde_json::from_str(&d).ok()),
-            }
+            })
         })
         .rev()
-        .collect();
+        .collect::<Result<_, StoreError>>()?;
         Ok(Some((job, events)))
     }
 
     async fn cancel(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE jobs SET status = CASE status WHEN 'queued' THEN 'cancelled' ELSE 'cancelling' END, \
-             finished_at = CASE status WHEN 'queued' THEN ? ELSE finished_at END \
-             WHERE project_id = ? AND owner_id = ? AND status IN ('queued', 'running')",
-        )
+        // A queued job ends at once; a running one is stopped by the worker.
+        let done = sqlx::query(&format!(
+            "UPDATE jobs SET status = CASE status WHEN ?1 THEN ?2 ELSE ?3 END, \
+             finished_at = CASE status WHEN ?1 THEN ?4 ELSE finished_at END \
+             WHERE project_id = ?5 AND owner_id = ?6 AND status IN ({})",
+            JobStatus::sql_list(JobStatus::ALL.into_iter().filter(|s| s.is_cancellable()))
+        ))
+        .bind(JobStatus::Queued.as_str())
+        .bind(JobStatus::Cancelled.as_str())
+        .bind(JobStatus::Cancelling.as_str())
         .bind(now_secs())
         .bind(&project.0)
         .bind(&owner.0)
@@ -609,7 +620,7 @@ impl JobRunner for LocalJobs {
         &self,
         owner: &UserId,
         project: &ProjectId,
-        from: Option<&str>,
+        from: Option<Stage>,
         params: Option<JobParams>,
     ) -> Result<Job, StoreError> {
         crate::adapters::require_owned_project(&self.pool, owner, project).await?;
@@ -618,22 +629,22 @@ impl JobRunner for LocalJobs {
             .latest(owner, project, i64::MAX)
             .await?
             .ok_or_else(|| invalid("nothing has run yet: start processing first"))?;
-        if !matches!(job.status.as_str(), "failed" | "cancelled" | "succeeded") {
+        if !job.status.is_terminal() {
             return Err(StoreError::LimitReached(
                 "the job is still running: wait for it or cancel it".into(),
             ));
         }
         // The stages that stay done: those before `from`, all of which must have finished.
-        let keep = domain::ports::stages_to_keep(&job.done_stages, from)?;
+        let rerun = domain::job::rerun(&job.done_stages, from)?;
         // Photos uploaded since the job ran would be silently ignored by a kept ingest.
-        let archive = LocalUploads::archive_path(&self.data_dir, project);
+        let archive = self.layout.archive(project);
         let uploaded = tokio::fs::metadata(&archive)
             .await
             .ok()
             .and_then(|m| m.modified().ok())
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .and_then(|d| i64::try_from(d.as_secs()).ok());
-        if !keep.is_empty() && uploaded.is_some_and(|at| at > job.created_at) {
+        if !rerun.keep.is_empty() && uploaded.is_some_and(|at| at > job.created_at) {
             return Err(invalid(
                 "new photos were uploaded since this job ran: start processing to use them",
             ));
@@ -641,13 +652,17 @@ impl JobRunner for LocalJobs {
         let params = params.unwrap_or(job.params);
         // Requeue only if nothing else of the user's is active (one job per user), in one
         // statement so that two clicks cannot queue two runs.
-        let updated = sqlx::query(
-            "UPDATE jobs SET status = 'queued', stage = NULL, error = NULL, started_at = NULL, finished_at = NULL, \
+        let kept: Vec<&str> = rerun.keep.iter().map(|s| s.as_str()).collect();
+        let updated = sqlx::query(&format!(
+            "UPDATE jobs SET status = ?, stage = NULL, error = NULL, started_at = NULL, finished_at = NULL, \
              done_stages = ?, params = ? \
-             WHERE id = ? AND owner_id = ? AND status IN ('failed', 'cancelled', 'succeeded') \
-             AND NOT EXISTS (SELECT 1 FROM jobs WHERE owner_id = ? AND status IN ('queued', 'running', 'cancelling'))",
-        )
-        .bind(keep.join(","))
+             WHERE id = ? AND owner_id = ? AND status IN ({}) \
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE owner_id = ? AND status IN ({}))",
+            JobStatus::sql_list(JobStatus::ended()),
+            JobStatus::sql_list(JobStatus::active()),
+        ))
+        .bind(JobStatus::Queued.as_str())
+        .bind(kept.join(","))
         .bind(serde_json::to_string(&params).map_err(db)?)
         .bind(&job.id)
         .bind(&owner.0)
@@ -660,7 +675,7 @@ impl JobRunner for LocalJobs {
                 "one job at a time: wait for the running job or cancel it".into(),
             ));
         }
-        let first = STAGES[keep.len()];
+        let first = rerun.first;
         self.event(
             &job.id,
             first,
@@ -677,41 +692,6 @@ impl JobRunner for LocalJobs {
             .await
             .map_err(db)?;
         job_from_row(&row)
-    }
-
-    async fn georegistered(&self, owner: &UserId, project: &ProjectId) -> Result<bool, StoreError> {
-        let Some((job, _)) = self.latest(owner, project, i64::MAX).await? else {
-            return Ok(false);
-        };
-        Ok(job.status == "succeeded"
-            && tokio::fs::try_exists(self.job_dir(&job.id).join("sfm/geo.json"))
-                .await
-                .unwrap_or(false))
-    }
-
-    async fn report(
-        &self,
-        owner: &UserId,
-        project: &ProjectId,
-    ) -> Result<Option<ModelReport>, StoreError> {
-        let Some((job, _)) = self.latest(owner, project, i64::MAX).await? else {
-            return Ok(None);
-        };
-        if job.status != "succeeded" {
-            return Ok(None);
-        }
-        let dir = self.data_dir.join("jobs").join(&job.id);
-        let file = |e: std::io::Error| StoreError::Internal(format!("model report: {e}"));
-        let raw = tokio::fs::read(dir.join("train").join("report.json"))
-            .await
-            .map_err(file)?;
-        let sog_bytes = tokio::fs::metadata(dir.join("model.sog"))
-            .await
-            .map_err(file)?
-            .len();
-        ModelReport::from_trainer_report(&raw, sog_bytes)
-            .map(Some)
-            .map_err(db)
     }
 }
 

@@ -11,6 +11,7 @@ use domain::{ProjectId, ProjectStatus, StoreError, UserId, ValidationError};
 use sqlx::{Row, SqlitePool};
 
 use crate::adapters::internal;
+use crate::adapters::layout::DataLayout;
 use crate::ids::{new_id, now_secs};
 
 /// Part size handed to clients: large enough for throughput, small enough to retry cheaply.
@@ -20,7 +21,7 @@ const MAX_OPEN_UPLOADS: i64 = 20;
 
 pub struct LocalUploads {
     pool: SqlitePool,
-    root: PathBuf,
+    layout: DataLayout,
     max_size: u64,
 }
 
@@ -37,24 +38,16 @@ fn invalid(field: &str, message: impl Into<String>) -> StoreError {
 }
 
 impl LocalUploads {
-    pub fn new(pool: SqlitePool, data_dir: &Path, max_size: u64) -> Self {
+    pub fn new(pool: SqlitePool, layout: DataLayout, max_size: u64) -> Self {
         Self {
             pool,
-            root: data_dir.to_path_buf(),
+            layout,
             max_size,
         }
     }
 
     fn part_dir(&self, id: &str) -> PathBuf {
-        self.root.join("uploads").join(id)
-    }
-
-    /// Where a project's completed photo archive lives.
-    pub fn archive_path(data_dir: &Path, project: &ProjectId) -> PathBuf {
-        data_dir
-            .join("projects")
-            .join(&project.0)
-            .join("photos.zip")
+        self.layout.upload_parts(id)
     }
 
     /// Removes unfinished uploads older than `max_age_secs` and their parts.
@@ -193,7 +186,7 @@ impl UploadStore for LocalUploads {
             return Ok(s);
         }
         s.check_all_received(&s.received)?;
-        let archive = Self::archive_path(&self.root, &s.project);
+        let archive = self.layout.archive(&s.project);
         let parent = archive.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = self.part_dir(id);
         let tmp = parent.join(format!("photos.{id}.tmp"));

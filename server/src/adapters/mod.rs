@@ -1,9 +1,12 @@
-//! The embedded implementations of the ports: SQLite for accounts, projects, the waitlist and the
-//! outbox (delivered by SMTP when a relay is configured), local disk for uploads, a SQLite queue
-//! and subprocesses for jobs. Cloud implementations will sit beside these, chosen by
-//! configuration in `startup`.
+//! The embedded implementations of the ports: SQLite for accounts, projects, share links, the
+//! waitlist and the outbox (delivered by SMTP when a relay is configured), local disk for uploads
+//! and delivered files (`layout` says where everything lives), a SQLite queue and `spaceport
+//! run-stage` subprocesses for jobs. Their cloud twins are in the `cloud` crate; `startup`
+//! chooses by configuration.
 
+pub mod layout;
 pub mod local_auth;
+pub mod local_delivered;
 pub mod local_jobs;
 pub mod local_uploads;
 pub mod notifier;

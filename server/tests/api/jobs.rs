@@ -549,6 +549,23 @@ async fn a_failing_stage_ends_the_job_with_its_reason() {
         "{}",
         later.body
     );
+    let unknown = b
+        .call(
+            "launch_job",
+            &[("id", &project), ("preset", "preview"), ("from", "paint")],
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
+    assert!(
+        unknown.body.contains("ingest, sfm, train or compress"),
+        "{}",
+        unknown.body
+    );
     let retried = b.call("retry_job", &[("id", &project)]).await;
     assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
     let again = wait_for_end(&b, &project, Duration::from_mins(1)).await;

@@ -1,10 +1,14 @@
-//! Delivered files: `GET /api/projects/{id}/files/model.sog` (and `model.ply`, `report.json`) from
-//! the project's latest successful job, for its owner only; `GET /s/{token}/model.sog` for anyone
-//! holding the project's share link.
+//! Serving delivered files: `GET /api/projects/{id}/files/model.sog` (and `model.ply`,
+//! `report.json`) from the project's latest successful job, for its owner only; `GET
+//! /s/{token}/model.sog` for anyone holding the project's share link. Where the file is comes
+//! from the `DeliveredFiles` port: this server's disk (served here, with ranges) or S3 (a
+//! redirect to a short-lived presigned URL).
 
 use app::services::Services;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
+use domain::job::{DeliveredFile, Job, JobStatus};
+use domain::ports::Delivery;
 use domain::ProjectId;
 use http::{HeaderMap, StatusCode};
 
@@ -12,7 +16,6 @@ use crate::session::{error_response, user};
 
 pub async fn download(
     svc: Services,
-    data_dir: std::path::PathBuf,
     Path((id, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
@@ -23,12 +26,14 @@ pub async fn download(
     let Ok(project) = ProjectId::parse(&id) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let Some(file) = DeliveredFile::from_download_name(&file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     serve_delivered(
         &svc,
-        &data_dir,
         &u.id,
         &project,
-        &file,
+        file,
         "private, max-age=300",
         &headers,
     )
@@ -37,21 +42,15 @@ pub async fn download(
 
 /// `GET /s/{token}/model.sog`: a shared model, for anyone with the link (the model only: not the
 /// PLY or the report).
-pub async fn shared(
-    svc: Services,
-    data_dir: std::path::PathBuf,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn shared(svc: Services, Path(token): Path<String>, headers: HeaderMap) -> Response {
     match svc.shares.resolve(&token).await {
         Ok(Some((owner, project))) => {
             // Revalidated often: a revoked link must stop serving soon, even from caches.
             serve_delivered(
                 &svc,
-                &data_dir,
                 &owner,
                 &project,
-                "model.sog",
+                DeliveredFile::Sog,
                 "public, max-age=60",
                 &headers,
             )
@@ -71,23 +70,22 @@ pub async fn delivered_job(
     svc: &Services,
     owner: &domain::UserId,
     project: &ProjectId,
-) -> Result<Option<domain::ports::Job>, domain::StoreError> {
+) -> Result<Option<Job>, domain::StoreError> {
     Ok(svc
         .jobs
         .latest(owner, project, i64::MAX)
         .await?
         .map(|(job, _)| job)
-        .filter(|job| job.status == "succeeded"))
+        .filter(|job| job.status == JobStatus::Succeeded))
 }
 
 /// Serves a delivered job's file with HTTP range requests (the viewer reads a `.sog`'s central
 /// directory from its last bytes before streaming the rest) and conditional requests.
 async fn serve_delivered(
     svc: &Services,
-    data_dir: &std::path::Path,
     owner: &domain::UserId,
     project: &ProjectId,
-    file: &str,
+    file: DeliveredFile,
     cache: &'static str,
     headers: &HeaderMap,
 ) -> Response {
@@ -96,12 +94,6 @@ async fn serve_delivered(
         IF_UNMODIFIED_SINCE, RANGE,
     };
     use tower::ServiceExt;
-    let (relative, content_type) = match file {
-        "model.sog" => ("model.sog", "application/zip"),
-        "model.ply" => ("train/point_cloud.ply", "application/octet-stream"),
-        "report.json" => ("train/report.json", "application/json"),
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
     let job = match delivered_job(svc, owner, project).await {
         Ok(Some(job)) => job,
         Ok(None) => return (StatusCode::NOT_FOUND, "no delivered model yet").into_response(),
@@ -109,8 +101,8 @@ async fn serve_delivered(
     };
     // In the cloud the file is in S3: the browser fetches it from there (ranges included)
     // through a short-lived presigned URL, after the same owner or share-link check.
-    match svc.jobs.delivered_url(owner, project, relative).await {
-        Ok(Some(url)) => {
+    let path = match svc.delivered.locate(&job, file).await {
+        Ok(Delivery::Url(url)) => {
             let Ok(location) = http::HeaderValue::from_str(&url) else {
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             };
@@ -123,10 +115,9 @@ async fn serve_delivered(
             )
                 .into_response();
         }
-        Ok(None) => {}
+        Ok(Delivery::File(path)) => path,
         Err(e) => return error_response(&e.into()),
-    }
-    let path = data_dir.join("jobs").join(&job.id).join(relative);
+    };
     let mut request = http::Request::new(axum::body::Body::empty());
     for name in [RANGE, IF_RANGE, IF_MODIFIED_SINCE, IF_UNMODIFIED_SINCE] {
         if let Some(value) = headers.get(&name) {
@@ -141,9 +132,15 @@ async fn serve_delivered(
     }
     let mut response = response.map(axum::body::Body::new);
     let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    h.insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static(file.content_type()),
+    );
     h.insert(CACHE_CONTROL, http::HeaderValue::from_static(cache));
-    if let Ok(v) = http::HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+    if let Ok(v) = http::HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"",
+        file.download_name()
+    )) {
         h.insert(CONTENT_DISPOSITION, v);
     }
     response
