@@ -14,7 +14,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy: server build (ssr)"
-cargo clippy --locked -p domain -p app -p server -p splat -p pipeline -p planner -p trainer -p viewer -p cloud --all-targets -- -D warnings   # app gets `ssr` from server
+cargo clippy --locked -p domain -p ids -p app -p server -p splat -p pipeline -p planner -p trainer -p viewer -p cloud --all-targets -- -D warnings   # app gets `ssr` from server
 
 step "clippy: browser build (hydrate, wasm32) and the format core on wasm32"
 cargo clippy --locked -p app -p domain -p splat -p planner --lib --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
@@ -25,7 +25,7 @@ cargo leptos build --release
 scripts/build-viewer.sh   # the viewer's own wasm (after cargo leptos, which rewrites target/site)
 
 step "unit and integration tests (release profile, sharing the build above)"
-cargo test --locked --release -p domain -p server -p splat -p pipeline -p planner -p trainer -p viewer -p cloud
+cargo test --locked --release -p domain -p ids -p server -p splat -p pipeline -p planner -p trainer -p viewer -p cloud
 
 step "end-to-end tests (Playwright, Debian Chromium)"
 (cd end2end && npx playwright test)

@@ -4,7 +4,6 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use domain::ports::{AuthProvider, ProjectStore, SessionToken, Waitlist};
 use domain::ratelimit::SignInLimiter;
@@ -46,20 +45,16 @@ pub fn services() -> Result<Services, AppError> {
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    u64::try_from(ids::now_secs()).unwrap_or(0)
 }
 
 fn request_parts() -> Option<http::request::Parts> {
     use_context::<http::request::Parts>()
 }
 
-/// The value of a request cookie.
-pub fn cookie(name: &str) -> Option<String> {
-    let parts = request_parts()?;
-    parts
-        .headers
+/// The value of a cookie in `headers`.
+pub fn cookie_in(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -67,6 +62,11 @@ pub fn cookie(name: &str) -> Option<String> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// The value of a request cookie.
+pub fn cookie(name: &str) -> Option<String> {
+    cookie_in(&request_parts()?.headers, name)
 }
 
 /// Sets (or, with `max_age_secs == 0`, clears) an HttpOnly cookie on the response.
@@ -90,8 +90,14 @@ pub fn client_ip() -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
+/// The session token the request's cookie carries (server functions).
 pub fn session_token() -> Option<SessionToken> {
-    cookie(SESSION_COOKIE)
+    session_token_in(&request_parts()?.headers)
+}
+
+/// The session token a request's cookie carries (plain routes, from their headers).
+pub fn session_token_in(headers: &http::HeaderMap) -> Option<SessionToken> {
+    cookie_in(headers, SESSION_COOKIE)
         .filter(|t| !t.is_empty())
         .map(SessionToken)
 }
@@ -101,14 +107,9 @@ pub async fn require_user() -> Result<(Services, User, SessionToken), AppError> 
     let svc = services()?;
     let token = session_token().ok_or(AppError::Unauthenticated)?;
     let user = svc
-        .auth
-        .session_user(&token)
+        .signed_in(&token)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    if user.handle.is_none() {
-        // A session always belongs to a user who finished first sign-in; be strict anyway.
-        return Err(AppError::Unauthenticated);
-    }
     Ok((svc, user, token))
 }
 
@@ -122,6 +123,26 @@ pub async fn require_admin() -> Result<(Services, User), AppError> {
 }
 
 impl Services {
+    /// The one session resolver, for server functions and plain routes alike: the user a
+    /// session token belongs to — only one who has finished first sign-in (chosen a handle);
+    /// `None` for an unknown, expired or revoked session.
+    pub async fn signed_in(&self, token: &SessionToken) -> Result<Option<User>, AppError> {
+        // A session always belongs to a user who finished first sign-in; be strict anyway.
+        Ok(self
+            .auth
+            .session_user(token)
+            .await?
+            .filter(|u| u.handle.is_some()))
+    }
+
+    /// [`Services::signed_in`] for a request that must be signed in.
+    pub async fn require_signed_in(&self, token: Option<&SessionToken>) -> Result<User, AppError> {
+        let token = token.ok_or(AppError::Unauthenticated)?;
+        self.signed_in(token)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+
     /// Sign-in behind the per-account and per-address limiter. Every failure counts, whether or
     /// not the account exists, so the limiter cannot be used to discover accounts.
     pub async fn sign_in(

@@ -24,10 +24,10 @@ use domain::ports::{AuthProvider, Invitation, Notifier, SessionToken, SignInOutc
 use domain::{
     AuthError, Email, Handle, NewPassword, Role, User, UserId, UserSummary, ValidationError,
 };
+use ids::token_hash;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use sha2_free::token_hash;
 use tokio::sync::RwLock;
 
 use crate::settings::describe;
@@ -40,17 +40,6 @@ pub const ADMIN_GROUP: &str = "admins";
 const SESSION_TTL_SECS: i64 = 30 * 86_400;
 /// How long the first-sign-in step may take.
 const CHALLENGE_TTL_SECS: i64 = 180;
-
-/// Token hashing without another dependency: the tokens are 256 random bits, so any
-/// collision-resistant digest will do; SHA-256 through the TLS stack's `aws-lc-rs`.
-mod sha2_free {
-    pub fn token_hash(token: &str) -> String {
-        hex::encode(aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA256,
-            token.as_bytes(),
-        ))
-    }
-}
 
 pub struct CognitoAuth {
     cognito: Client,
@@ -97,21 +86,7 @@ fn store(e: domain::StoreError) -> AuthError {
 /// A temporary password Cognito's default policy accepts (upper, lower, digit, symbol) and a
 /// person can read aloud.
 fn temporary_password() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let mut rng = rand::thread_rng();
-    let group = |rng: &mut rand::rngs::ThreadRng| -> String {
-        (0..4)
-            .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
-            .collect()
-    };
-    format!(
-        "{}-{}-{}-{}-Q7",
-        group(&mut rng),
-        group(&mut rng),
-        group(&mut rng),
-        group(&mut rng)
-    )
+    format!("{}-Q7", ids::temporary_password())
 }
 
 impl CognitoAuth {

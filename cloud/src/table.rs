@@ -56,20 +56,7 @@ pub fn n(item: &Item, key: &str) -> Option<i64> {
         .and_then(|v| v.parse().ok())
 }
 
-pub fn now_secs() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    since.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// 128 random bits as 32 hex digits, like the embedded stores' ids.
-pub fn new_id() -> String {
-    hex::encode(rand::random::<[u8; 16]>())
-}
-
-/// 256 random bits as 64 hex digits: session tokens, links.
-pub fn new_token() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
+pub use ids::{new_id, new_token, now_secs};
 
 /// A failed call, with its causes, for logs (never shown to users).
 pub fn internal(e: impl std::error::Error + 'static) -> StoreError {

@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
-use domain::job::DeliveredFile;
+use domain::job::{DeliveredFile, Stage};
 
 #[derive(Debug, Clone)]
 pub struct JobDir(PathBuf);
@@ -44,8 +44,9 @@ impl JobDir {
     pub fn images(&self) -> PathBuf {
         self.0.join("images")
     }
+    /// Each stage that keeps working files has a folder named after it.
     pub fn sfm(&self) -> PathBuf {
-        self.0.join("sfm")
+        self.0.join(Stage::Sfm.as_str())
     }
     /// The final sparse model (georegistered when the photos had GPS).
     pub fn sparse(&self) -> PathBuf {
@@ -61,7 +62,7 @@ impl JobDir {
     }
     /// The training stage's folder.
     pub fn train(&self) -> PathBuf {
-        self.0.join("train")
+        self.0.join(Stage::Train.as_str())
     }
     /// The held-out photos beside their renders.
     pub fn eval(&self) -> PathBuf {

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use domain::job::JobStatus;
 use domain::ports::AuthProvider;
 use domain::{Email, Role};
 use reqwest::Client;
@@ -247,16 +248,17 @@ async fn main() {
         if !stage.is_empty() && seen.last().is_none_or(|(st, _)| *st != stage) {
             seen.push((stage, launched.elapsed().as_secs_f64()));
         }
-        if matches!(
-            s["job"]["status"].as_str(),
-            Some("succeeded" | "failed" | "cancelled")
-        ) {
+        if s["job"]["status"]
+            .as_str()
+            .and_then(JobStatus::parse)
+            .is_some_and(JobStatus::is_terminal)
+        {
             break s;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     let total = launched.elapsed().as_secs_f64();
-    assert_eq!(end["job"]["status"], "succeeded", "{end}");
+    assert_eq!(end["job"]["status"], JobStatus::Succeeded.as_str(), "{end}");
     println!(
         "preview run on {count} photos of {}: launch to delivered {total:.1} s",
         photos.display()

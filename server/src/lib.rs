@@ -8,7 +8,6 @@ pub mod db;
 pub mod delivered;
 pub mod elevation;
 pub mod flight;
-pub mod ids;
 pub mod orphans;
 pub mod password;
 pub mod progress;

@@ -1,30 +1,20 @@
-//! The signed-in user of a plain axum route (server functions use `app::services` instead).
+//! The signed-in user of a plain axum route, through `app::services`' one session resolver,
+//! and the replies plain routes share (errors as text, file downloads).
 
 use app::error::AppError;
-use app::services::{Services, SESSION_COOKIE};
+use app::services::Services;
 use axum::response::{IntoResponse, Response};
 use domain::ports::SessionToken;
 use domain::User;
-use http::header::COOKIE;
 use http::HeaderMap;
 
 pub fn token(headers: &HeaderMap) -> Option<SessionToken> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == SESSION_COOKIE && !v.is_empty())
-        .map(|(_, v)| SessionToken(v.to_owned()))
+    app::services::session_token_in(headers)
 }
 
+/// The signed-in user of a plain route (the same resolver as server functions').
 pub async fn user(svc: &Services, headers: &HeaderMap) -> Result<User, AppError> {
-    let token = token(headers).ok_or(AppError::Unauthenticated)?;
-    svc.auth
-        .session_user(&token)
-        .await?
-        .ok_or(AppError::Unauthenticated)
+    svc.require_signed_in(token(headers).as_ref()).await
 }
 
 /// An error as a plain-text reply with its status: "field: message" for field errors.

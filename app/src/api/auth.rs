@@ -17,11 +17,7 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
     let Some(token) = session_token() else {
         return Ok(None);
     };
-    Ok(svc
-        .auth
-        .session_user(&token)
-        .await?
-        .filter(|u| u.handle.is_some()))
+    svc.signed_in(&token).await
 }
 
 #[server(prefix = "/api", endpoint = "sign_in")]

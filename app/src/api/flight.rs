@@ -149,12 +149,7 @@ mod server_side {
         file: &str,
         q: &FlightQuery,
     ) -> Result<Download, AppError> {
-        let token = token.ok_or(AppError::Unauthenticated)?;
-        let user = svc
-            .auth
-            .session_user(&token)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let user = svc.require_signed_in(token.as_ref()).await?;
         let id = ProjectId::parse(project).map_err(|_| AppError::NotFound)?;
         let which = MissionFile::parse(file).ok_or(AppError::NotFound)?;
         let p = svc.projects.get(&user.id, &id).await?; // another user's project is NotFound

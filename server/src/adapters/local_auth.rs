@@ -10,8 +10,8 @@ use domain::{AuthError, Email, Handle, NewPassword, Role, User, UserId, UserSumm
 use sqlx::{Row, SqlitePool};
 
 use crate::adapters::internal;
-use crate::ids::{new_id, new_token, now_secs, temporary_password, token_hash};
 use crate::password;
+use ids::{new_id, new_token, now_secs, temporary_password, token_hash};
 
 pub const SESSION_TTL_SECS: i64 = 14 * 24 * 3600;
 const CHALLENGE_TTL_SECS: i64 = 15 * 60;

@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 
 use crate::adapters::internal;
 use crate::adapters::layout::DataLayout;
-use crate::ids::{new_id, now_secs};
+use ids::{new_id, now_secs};
 
 pub struct LocalJobs {
     pool: SqlitePool,

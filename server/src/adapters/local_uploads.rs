@@ -12,7 +12,7 @@ use sqlx::{Row, SqlitePool};
 
 use crate::adapters::internal;
 use crate::adapters::layout::DataLayout;
-use crate::ids::{new_id, now_secs};
+use ids::{new_id, now_secs};
 
 /// Part size handed to clients: large enough for throughput, small enough to retry cheaply.
 pub const PART_SIZE: u64 = 8 << 20;

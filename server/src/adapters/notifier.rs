@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::adapters::internal;
-use crate::ids::now_secs;
+use ids::now_secs;
 
 pub struct Outbox {
     pool: SqlitePool,

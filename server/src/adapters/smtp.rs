@@ -14,7 +14,7 @@ use sqlx::{Row, SqlitePool};
 use tokio::sync::Notify;
 
 use crate::config::Secret;
-use crate::ids::now_secs;
+use ids::now_secs;
 
 /// Give up on a message after this many failed attempts (it stays in the outbox with its error).
 pub const MAX_ATTEMPTS: i64 = 8;

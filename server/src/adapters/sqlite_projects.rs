@@ -9,7 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use crate::adapters::internal;
-use crate::ids::{new_id, now_secs};
+use ids::{new_id, now_secs};
 
 /// A generous ceiling that still stops a runaway script from filling the disk.
 pub const MAX_PROJECTS_PER_USER: i64 = 10_000;

@@ -7,7 +7,7 @@ use domain::{ProjectId, StoreError, UserId};
 use sqlx::{Row, SqlitePool};
 
 use crate::adapters::{internal, require_owned_project};
-use crate::ids::{new_id, now_secs};
+use ids::{new_id, now_secs};
 
 pub struct SqliteShares {
     pool: SqlitePool,

@@ -7,7 +7,7 @@ use domain::{Email, StoreError, WaitlistEntry};
 use sqlx::{Row, SqlitePool};
 
 use crate::adapters::internal;
-use crate::ids::now_secs;
+use ids::now_secs;
 
 pub struct SqliteWaitlist {
     pool: SqlitePool,

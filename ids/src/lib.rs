@@ -1,4 +1,7 @@
-//! Random identifiers and tokens, and the hashes under which tokens are stored.
+//! Random identifiers and tokens, the hashes under which tokens are stored, temporary passwords
+//! and the clock: one definition for the embedded adapters (`server`), the cloud ones (`cloud`)
+//! and the request plumbing (`app`'s server side), so an id or a token has one shape
+//! everywhere. Native only: the browser never makes ids or tokens.
 
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore};
@@ -37,6 +40,7 @@ pub fn temporary_password() -> String {
     groups.join("-")
 }
 
+/// Unix time in seconds.
 pub fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
