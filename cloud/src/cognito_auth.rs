@@ -5,13 +5,12 @@
 //! or client, token use, expiry — before a session is made from it, and a session whose access
 //! token has expired is renewed with the refresh token or ends.
 //!
-//! Usernames are emails (the pool's `UsernameAttributes`), the handle is `preferred_username`,
+//! Token verification is `cognito_tokens`. Usernames are emails (the pool's `UsernameAttributes`), the handle is `preferred_username`,
 //! and admins are the members of the [`ADMIN_GROUP`] group. Password-reset links are our own
 //! one-time tokens sent by the app's `Notifier` (the same email as on one machine); spending one
 //! sets the password through the admin API and ends every session of that user.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
@@ -25,11 +24,8 @@ use domain::{
     AuthError, Email, Handle, NewPassword, Role, User, UserId, UserSummary, ValidationError,
 };
 use ids::token_hash;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
-use tokio::sync::RwLock;
 
+use crate::cognito_tokens::PoolTokens;
 use crate::settings::describe;
 use crate::table::{self as dp, key, new_token, num, text, Item, Table};
 use crate::AwsSettings;
@@ -46,33 +42,11 @@ pub struct CognitoAuth {
     table: Table,
     pool_id: String,
     client_id: String,
-    issuer: String,
-    jwks_url: String,
-    keys: RwLock<Option<JwkSet>>,
-    http: reqwest::Client,
+    tokens: PoolTokens,
     notifier: Arc<dyn Notifier>,
     public_url: String,
     reset_link_ttl_secs: i64,
     invite_ttl_secs: i64,
-}
-
-/// The claims we read from an ID token (the signature and standard claims are checked by
-/// `jsonwebtoken` before this is filled).
-#[derive(Deserialize)]
-struct IdClaims {
-    sub: String,
-    email: Option<String>,
-    token_use: String,
-    preferred_username: Option<String>,
-    #[serde(rename = "cognito:groups", default)]
-    groups: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct AccessClaims {
-    client_id: String,
-    token_use: String,
-    exp: i64,
 }
 
 fn internal(e: impl std::error::Error + 'static) -> AuthError {
@@ -103,13 +77,7 @@ impl CognitoAuth {
             table: Table::new(config, &settings.table),
             pool_id: settings.user_pool_id.clone(),
             client_id: settings.client_id.clone(),
-            issuer: settings.issuer(),
-            jwks_url: settings.jwks_url(),
-            keys: RwLock::new(None),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            tokens: PoolTokens::new(settings),
             notifier,
             public_url: public_url.into(),
             reset_link_ttl_secs,
@@ -117,97 +85,12 @@ impl CognitoAuth {
         }
     }
 
-    /// The pool's signing keys, fetched once and again when a token names a key we lack
-    /// (Cognito rotates them).
-    async fn decoding_key(&self, kid: &str) -> Result<DecodingKey, AuthError> {
-        if let Some(set) = self.keys.read().await.as_ref() {
-            if let Some(jwk) = set.find(kid) {
-                return DecodingKey::from_jwk(jwk)
-                    .map_err(|e| AuthError::Internal(format!("jwks: {e}")));
-            }
-        }
-        let set: JwkSet = self
-            .http
-            .get(&self.jwks_url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| AuthError::Internal(format!("jwks {}: {e}", self.jwks_url)))?
-            .json()
-            .await
-            .map_err(|e| AuthError::Internal(format!("jwks {}: {e}", self.jwks_url)))?;
-        let key = set
-            .find(kid)
-            .map(DecodingKey::from_jwk)
-            .transpose()
-            .map_err(|e| AuthError::Internal(format!("jwks: {e}")))?;
-        *self.keys.write().await = Some(set);
-        key.ok_or_else(|| AuthError::Internal(format!("no key {kid} in the pool's JWKS")))
-    }
-
-    /// Verifies a token's signature, issuer, expiry and (for ID tokens) audience.
-    async fn verify<T: serde::de::DeserializeOwned>(
-        &self,
-        token: &str,
-        audience: Option<&str>,
-    ) -> Result<T, AuthError> {
-        let bad =
-            |e: jsonwebtoken::errors::Error| AuthError::Internal(format!("token rejected: {e}"));
-        let header = jsonwebtoken::decode_header(token).map_err(bad)?;
-        let kid = header
-            .kid
-            .ok_or_else(|| AuthError::Internal("token rejected: no key id".into()))?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        match audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            None => validation.validate_aud = false,
-        }
-        let key = self.decoding_key(&kid).await?;
-        Ok(jsonwebtoken::decode::<T>(token, &key, &validation)
-            .map_err(bad)?
-            .claims)
-    }
-
-    /// Verifies both tokens of a sign-in (signature against the pool's keys, issuer, expiry,
-    /// ID token audience = our client, access token client, token uses) and says whose they
-    /// are, with the access token's expiry.
+    /// Whose verified tokens these are, with the access token's expiry (`cognito_tokens`).
     pub async fn verified_user(
         &self,
         tokens: &AuthenticationResultType,
     ) -> Result<(User, i64), AuthError> {
-        let missing = || AuthError::Internal("cognito: the answer lacks a token".into());
-        let id: IdClaims = self
-            .verify(
-                tokens.id_token().ok_or_else(missing)?,
-                Some(&self.client_id),
-            )
-            .await?;
-        let access: AccessClaims = self
-            .verify(tokens.access_token().ok_or_else(missing)?, None)
-            .await?;
-        if id.token_use != "id"
-            || access.token_use != "access"
-            || access.client_id != self.client_id
-        {
-            return Err(AuthError::Internal(
-                "token rejected: wrong token use or client".into(),
-            ));
-        }
-        let email = Email::parse(id.email.as_deref().unwrap_or_default())
-            .map_err(|_| AuthError::Internal("cognito: the ID token has no valid email".into()))?;
-        let user = User {
-            id: UserId(id.sub),
-            email,
-            handle: id.preferred_username.and_then(|h| Handle::parse(&h).ok()),
-            role: if id.groups.iter().any(|g| g == ADMIN_GROUP) {
-                Role::Admin
-            } else {
-                Role::User
-            },
-        };
-        Ok((user, access.exp))
+        self.tokens.verified_user(tokens).await
     }
 
     /// Makes a session from verified tokens.

@@ -1,5 +1,5 @@
 //! Cloud mode: Spaceport on AWS. The AWS implementations of the domain's ports — accounts on
-//! Cognito ([`cognito_auth`]), projects, share links and the waitlist on one DynamoDB table
+//! Cognito ([`cognito_auth`], tokens verified in [`cognito_tokens`]), projects, share links and the waitlist on one DynamoDB table
 //! ([`dynamo_projects`], [`dynamo_shares`], [`dynamo_waitlist`] over [`table`]), photo uploads
 //! straight from the browser into S3 ([`s3_uploads`]), jobs on Step Functions ([`sfn_jobs`]) and
 //! delivered files in S3 ([`s3_delivered`]) — the start-up checks of a cloud configuration
@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod cognito_auth;
+pub mod cognito_tokens;
 pub mod dynamo_projects;
 pub mod dynamo_shares;
 pub mod dynamo_waitlist;
