@@ -10,10 +10,10 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 COPY . .
-# The same tools the README's commands install (cargo-leptos, wasm-bindgen, binaryen's wasm-opt).
+# The same tools the README's commands install (wasm-bindgen, binaryen's wasm-opt).
 RUN bash -c 'source scripts/setup.sh' \
- && PATH="/src/end2end/node_modules/.bin:$PATH" cargo leptos build --release \
- && scripts/build-viewer.sh
+ && cargo build --locked --release -p server \
+ && PATH="/src/end2end/node_modules/.bin:$PATH" scripts/build-site.sh
 
 FROM debian:bookworm-slim
 RUN apt-get update \

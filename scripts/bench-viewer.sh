@@ -14,9 +14,8 @@ SHARED="${SPACEPORT_SHARED:-$ROOT/../shared}"
 export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
 
 echo "[bench] building (release)…"
-cargo leptos build --release >/dev/null 2>&1
-scripts/build-viewer.sh >/dev/null 2>&1
-cargo build --release --locked -p pipeline -p viewer --example bench_native >/dev/null 2>&1
+scripts/build-site.sh >/dev/null 2>&1
+cargo build --release --locked -p server -p pipeline -p viewer --example bench_native >/dev/null 2>&1
 cargo build --release --locked -p splat --example synthetic_cloud >/dev/null 2>&1
 SP="$ROOT/target/release/spaceport"
 

@@ -5,5 +5,5 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh
-cargo leptos build --release
+scripts/build-site.sh
 cargo run --release --locked -p server --example list_projects_bench

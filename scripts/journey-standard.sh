@@ -6,8 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh
-cargo leptos build --release
-scripts/build-viewer.sh
-cargo build --release --locked -p pipeline
+scripts/build-site.sh
+cargo build --release --locked -p server -p pipeline
 cd end2end
 JOURNEY_PRESET=standard npx playwright test tests/journey-real.spec.ts --timeout 5400000

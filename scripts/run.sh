@@ -9,8 +9,8 @@ cd "$ROOT"
 source scripts/setup.sh
 
 echo "[run] building (release)…"
-cargo leptos build --release
-scripts/build-viewer.sh   # the viewer's own wasm, after cargo leptos (which rewrites target/site)
+cargo build --locked --release -p server -p pipeline   # the server and the pipeline it runs
+scripts/build-site.sh                                  # the browser side, into target/site
 
 DATA_DIR="${SPACEPORT_DATA_DIR:-$ROOT/data}"
 if [ -z "$(target/release/server users --data-dir "$DATA_DIR" 2>/dev/null)" ]; then

@@ -6,7 +6,6 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CARGO_LEPTOS_VERSION="0.3.10"   # 0.3.11 needs a newer rustc than this machine's
 BINARYEN_VERSION="132"          # Debian's wasm-opt (108) silently breaks wasm-bindgen's output
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
@@ -33,10 +32,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
-  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores, once)"
-  cargo install "cargo-leptos@$CARGO_LEPTOS_VERSION" --locked
-fi
+# No cargo-leptos: scripts/build-site.sh does what it did for the browser bundle with the tools
+# below, and installing it took 12 minutes of a fresh machine's time.
 
 # The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 WBG_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' "$ROOT/Cargo.lock")"

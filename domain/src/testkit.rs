@@ -766,3 +766,97 @@ pub async fn job_runner(
     let last = settled(ready.clone()).await;
     assert_eq!(last.status, JobStatus::Cancelled, "{last:?}");
 }
+
+/// What `delivered_files` puts in place before it asks: a delivered job's folder as the pipeline
+/// leaves it, written by the implementation's own means (a folder on disk, objects in S3).
+#[async_trait::async_trait]
+pub trait Shelf: Send + Sync {
+    async fn put(&self, job: &crate::job::Job, file: crate::job::DeliveredFile, bytes: &[u8]);
+}
+
+/// Every `DeliveredFiles` behaviour callers rely on: files read back as written, missing ones
+/// as `None`, the quality report and the up axis worked out from them, and a place the browser
+/// can fetch each from. `job` must be a fresh succeeded job with nothing delivered yet.
+pub async fn delivered_files(
+    files: &dyn crate::ports::DeliveredFiles,
+    shelf: &dyn Shelf,
+    job: &crate::job::Job,
+) {
+    use crate::job::{DeliveredFile, JobStatus};
+    use crate::ports::Delivery;
+    assert_eq!(
+        job.status,
+        JobStatus::Succeeded,
+        "the suite needs a delivered job"
+    );
+    for file in [
+        DeliveredFile::Sog,
+        DeliveredFile::Report,
+        DeliveredFile::Geo,
+    ] {
+        assert_eq!(
+            files.read(job, file).await,
+            Ok(None),
+            "{file:?} before it exists"
+        );
+        assert_eq!(
+            files.size(job, file).await,
+            Ok(None),
+            "{file:?} before it exists"
+        );
+    }
+    assert!(
+        files.model_report(job).await.is_err(),
+        "a delivered job without its report is an error, not a blank report"
+    );
+
+    let report = br#"{"iterations":7000,"gaussians":123456,"sh_degree":3,"seconds":812.5,
+        "evaluation":{"psnr":27.25,"ssim":0.875,"views":[{},{}]}}"#;
+    let model = vec![7u8; 4321];
+    shelf.put(job, DeliveredFile::Report, report).await;
+    shelf.put(job, DeliveredFile::Sog, &model).await;
+    assert_eq!(
+        files.read(job, DeliveredFile::Report).await,
+        Ok(Some(report.to_vec()))
+    );
+    assert_eq!(files.size(job, DeliveredFile::Sog).await, Ok(Some(4321)));
+    let r = files
+        .model_report(job)
+        .await
+        .expect("report")
+        .expect("a delivered job has a report");
+    assert_eq!(
+        (r.psnr, r.ssim, r.held_out, r.gaussians, r.sog_bytes),
+        (Some(27.25), Some(0.875), 2, 123_456, 4321)
+    );
+    let unfinished = crate::job::Job {
+        status: JobStatus::Failed,
+        ..job.clone()
+    };
+    assert_eq!(
+        files.model_report(&unfinished).await,
+        Ok(None),
+        "only a delivered job has a report"
+    );
+
+    // The up axis: georegistered only when Structure-from-Motion wrote its origin.
+    assert_eq!(files.georegistered(job).await, Ok(false));
+    shelf
+        .put(job, DeliveredFile::Geo, br#"{"origin":{}}"#)
+        .await;
+    assert_eq!(files.georegistered(job).await, Ok(true));
+    assert_eq!(files.georegistered(&unfinished).await, Ok(false));
+
+    // Where the browser gets the model: a file this server serves, or a URL elsewhere.
+    match files.locate(job, DeliveredFile::Sog).await.expect("locate") {
+        Delivery::File(path) => assert!(
+            path.ends_with(DeliveredFile::Sog.path()) && path.exists(),
+            "{}",
+            path.display()
+        ),
+        Delivery::Url(url) => assert!(
+            url.starts_with("http") && url.contains(&job.id) && url.contains("model.sog"),
+            "{url}"
+        ),
+    }
+}

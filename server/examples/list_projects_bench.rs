@@ -197,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Err(_) => println!(
-            "wasm bundle not found at {} (run cargo leptos build --release)",
+            "wasm bundle not found at {} (run scripts/build-site.sh)",
             wasm.display()
         ),
     }

@@ -38,7 +38,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The address users reach the app at, for links in emails. Defaults to `http://{addr}`.
     pub public_url: String,
-    /// The browser bundle written by `cargo leptos build` (`pkg/` and public assets).
+    /// The browser side written by `scripts/build-site.sh` (`pkg/`, `viewer/`, public assets).
     pub site_root: PathBuf,
     /// SMTP relay for outgoing mail (`smtp://user:pass@host:port`, `smtps://…`; `?tls=required`
     /// for STARTTLS); without it mail stays in the outbox, readable with `server outbox`.
@@ -506,8 +506,8 @@ fn number(
     }
 }
 
-/// `cargo leptos` exports `LEPTOS_SITE_ROOT`; a plain `cargo run` does not, so fall back to the
-/// workspace's `target/site` (where `cargo leptos build` writes) and then to `./target/site`.
+/// `LEPTOS_SITE_ROOT` when set (`cargo leptos watch` exports it), else the workspace's
+/// `target/site` (where `scripts/build-site.sh` writes), else `./target/site`.
 fn default_site_root() -> PathBuf {
     if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
         return PathBuf::from(root);

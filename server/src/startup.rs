@@ -239,7 +239,7 @@ impl Application {
         let pkg = config.site_root.join("pkg");
         if !pkg.exists() {
             tracing::warn!(
-                "no browser bundle at {}: pages will render but not hydrate. Build it with `cargo leptos build --release` (the README's run command does this).",
+                "no browser bundle at {}: pages will render but not hydrate. Build it with `scripts/build-site.sh` (the README's run command does this).",
                 pkg.display()
             );
         }

@@ -1,5 +1,5 @@
 //! The model viewer's pages. They are plain HTML that loads the viewer's own wasm
-//! (`/viewer/viewer.js`, built by scripts/build-viewer.sh) — never the app's bundle, and the app's
+//! (`/viewer/viewer.js`, built by scripts/build-site.sh) — never the app's bundle, and the app's
 //! pages never load the viewer's — so only someone opening a model pays for wgpu.
 //!
 //! `GET /projects/{id}/view`: the owner's delivered model, full window; the project page embeds it
