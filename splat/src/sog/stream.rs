@@ -152,8 +152,19 @@ mod tests {
             .expect("encodes")
             .bundle()
             .expect("bundle");
-        // The reader first has the last few KiB: enough for the directory and meta.json.
-        let base = bundle.len().saturating_sub(4096);
+        // The reader first has the bundle's tail: from meta.json (written last) to the end.
+        let base = crate::zip::directory(&bundle, 0)
+            .expect("directory")
+            .iter()
+            .find(|e| e.name == "meta.json")
+            .expect("meta.json")
+            .header;
+        assert!(base > 0);
+        let short = bundle.len() - 100;
+        assert!(
+            BundlePlan::from_tail(&bundle[short..], short).is_none(),
+            "a tail without meta.json gives no plan"
+        );
         let plan = BundlePlan::from_tail(&bundle[base..], base).expect("a plan");
         assert!(!plan.core_files().is_empty());
         assert!(
