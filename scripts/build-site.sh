@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 SITE="target/site"
-WASM_DIR="target/wasm32-unknown-unknown/wasm-release"
+WASM_DIR="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release"
 
 # Both wasm libraries in one cargo run, so their shared dependencies build once.
 cargo build --locked --lib --target wasm32-unknown-unknown --profile wasm-release \

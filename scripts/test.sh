@@ -30,17 +30,30 @@ step "clippy: the browser builds on wasm32 (app hydrate, the viewer, the format 
 cargo clippy --locked -p app -p domain -p splat -p planner -p viewer --lib \
   --features app/hydrate,viewer/web --target wasm32-unknown-unknown -- -D warnings
 
-step "release build: the binaries and every test in one cargo run, then the browser side"
-# `cargo test --no-run` builds target/release/server and target/release/spaceport too, with the
-# same features as the tests, so nothing is compiled twice.
-cargo test --locked --release --no-run "${NATIVE[@]}"
-scripts/build-site.sh
+step "build: the binaries and every test in one cargo run, the browser side alongside"
+# The tests build with the `ci` profile (Cargo.toml: release, with what tests spend no time in
+# optimised less). `cargo test --no-run` also builds target/ci/server and target/ci/spaceport,
+# with the tests' features, so nothing is compiled twice. Examples are left out (clippy above
+# checks them) and so are doctests (there are none: doc comments hold only text blocks).
+# The browser side builds at the same time in its own target folder (cargo locks a target folder
+# for one build at a time), so the wasm's single-threaded LTO overlaps the native build.
+mkdir -p target
+CARGO_TARGET_DIR="$ROOT/target/wasm-site" scripts/build-site.sh >target/build-site.log 2>&1 &
+SITE=$!
+TESTS=(--locked --profile ci --lib --bins --tests "${NATIVE[@]}")
+cargo test "${TESTS[@]}" --no-run
+if ! wait "$SITE"; then
+  cat target/build-site.log
+  echo "scripts/build-site.sh failed" >&2
+  exit 1
+fi
+cat target/build-site.log
 
-step "unit and integration tests (release profile)"
-cargo test --locked --release "${NATIVE[@]}"
+step "unit and integration tests"
+cargo test "${TESTS[@]}"
 
-step "end-to-end tests (Playwright, Debian Chromium)"
-(cd end2end && npx playwright test)
+step "end-to-end tests (Playwright, Debian Chromium, against target/ci/server)"
+(cd end2end && E2E_BIN_DIR="$ROOT/target/ci" npx playwright test)
 
 step "all checks passed"
 printf 'total: %d s\n' $((SECONDS - STARTED))

@@ -9,7 +9,7 @@ import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spa
  * its first `count` photos when given. */
 function orbitZip(count = 16): string {
   const dir = mkdtempSync(join(tmpdir(), 'spaceport-orbit-'));
-  const spaceport = resolve(__dirname, '../../target/release/spaceport');
+  const spaceport = resolve(process.env.E2E_BIN_DIR || resolve(__dirname, '../../target/release'), 'spaceport');
   execFileSync(spaceport, ['synth-orbit', dir, '--images', '16', '--width', '480', '--height', '360']);
   const zip = join(dir, 'photos.zip');
   execFileSync('python3', [
