@@ -54,16 +54,6 @@ impl Stage {
         Self::ALL.get(self.index() + 1).copied()
     }
 
-    /// What the stage does, for people.
-    pub const fn title(self) -> &'static str {
-        match self {
-            Self::Ingest => "Preparing photos",
-            Self::Sfm => "Camera reconstruction",
-            Self::Train => "Training",
-            Self::Compress => "Compression",
-        }
-    }
-
     /// `ingest, sfm, train or compress`, for messages that ask for a stage.
     pub fn choices() -> String {
         let names: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
