@@ -163,22 +163,6 @@ async fn s3_uploads_pass_the_upload_store_suite_and_take_parts_straight_from_the
     assert!(stored.as_ref() == data.as_slice());
 }
 
-/// A delivered job, as the suites of delivered files need one.
-fn delivered_job(id: &str) -> domain::job::Job {
-    domain::job::Job {
-        id: id.to_owned(),
-        project: domain::ProjectId("0123456789abcdef0123456789abcdef".to_owned()),
-        status: domain::job::JobStatus::Succeeded,
-        stage: None,
-        done_stages: domain::job::Stage::ALL.to_vec(),
-        params: domain::job::Preset::Preview.params(),
-        error: None,
-        created_at: 1,
-        started_at: Some(2),
-        finished_at: Some(3),
-    }
-}
-
 /// Objects in the bucket, where the pipeline's stages leave a job's folder.
 struct BucketShelf {
     s3: aws_sdk_s3::Client,
@@ -207,7 +191,12 @@ async fn s3_delivered_passes_the_delivered_files_suite() {
         s3: cloud::s3_uploads::s3_client(&config),
         bucket: settings.bucket.clone(),
     };
-    domain::testkit::delivered_files(&files, &shelf, &delivered_job("job-delivered")).await;
+    domain::testkit::delivered_files(
+        &files,
+        &shelf,
+        &domain::testkit::delivered_job("job-delivered"),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -121,22 +121,6 @@ async fn local_jobs_pass_the_job_runner_suite() {
     domain::testkit::job_runner(jobs.as_ref(), &projects, &uploads, &alice, &bob).await;
 }
 
-/// A delivered job, as the suites of delivered files need one.
-fn delivered_job(id: &str) -> domain::job::Job {
-    domain::job::Job {
-        id: id.to_owned(),
-        project: domain::ProjectId("0123456789abcdef0123456789abcdef".to_owned()),
-        status: domain::job::JobStatus::Succeeded,
-        stage: None,
-        done_stages: domain::job::Stage::ALL.to_vec(),
-        params: domain::job::Preset::Preview.params(),
-        error: None,
-        created_at: 1,
-        started_at: Some(2),
-        finished_at: Some(3),
-    }
-}
-
 /// Files in the job's folder, where the pipeline's stages write them.
 struct FolderShelf(DataLayout);
 
@@ -154,5 +138,10 @@ async fn local_delivered_passes_the_delivered_files_suite() {
     let dir = tempfile::tempdir().expect("tempdir");
     let layout = DataLayout::new(dir.path());
     let files = server::adapters::local_delivered::LocalDelivered::new(layout.clone());
-    domain::testkit::delivered_files(&files, &FolderShelf(layout), &delivered_job("job1")).await;
+    domain::testkit::delivered_files(
+        &files,
+        &FolderShelf(layout),
+        &domain::testkit::delivered_job("job1"),
+    )
+    .await;
 }

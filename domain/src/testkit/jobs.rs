@@ -163,6 +163,23 @@ pub async fn job_runner(
     assert_eq!(last.status, JobStatus::Cancelled, "{last:?}");
 }
 
+/// A delivered job with nothing delivered yet, for [`delivered_files`].
+pub fn delivered_job(id: &str) -> crate::job::Job {
+    use crate::job::{Job, JobStatus, Preset, Stage};
+    Job {
+        id: id.to_owned(),
+        project: ProjectId("0123456789abcdef0123456789abcdef".to_owned()),
+        status: JobStatus::Succeeded,
+        stage: None,
+        done_stages: Stage::ALL.to_vec(),
+        params: Preset::Preview.params(),
+        error: None,
+        created_at: 1,
+        started_at: Some(2),
+        finished_at: Some(3),
+    }
+}
+
 /// What `delivered_files` puts in place before it asks: a delivered job's folder as the pipeline
 /// leaves it, written by the implementation's own means (a folder on disk, objects in S3).
 #[async_trait::async_trait]

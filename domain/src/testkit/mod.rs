@@ -6,7 +6,7 @@
 
 mod jobs;
 
-pub use jobs::{delivered_files, job_runner, Shelf};
+pub use jobs::{delivered_files, delivered_job, job_runner, Shelf};
 
 use crate::ports::{ProjectStore, UploadStore};
 use crate::{FlightInputs, ProjectId, ProjectStatus, ProjectTitle, StoreError, UserId};
