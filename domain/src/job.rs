@@ -408,8 +408,11 @@ pub struct TrainPoint {
     /// PSNR of that iteration's training view (dB); noisy from view to view.
     pub psnr: f64,
     pub gaussians: u64,
-    /// Seconds left, extrapolated from the pace so far.
+    /// Seconds left, from the measured pace (see `trainer::train::Progress::eta_s`).
     pub eta_s: f64,
+    /// Mean PSNR (dB) on held-out photos, at the iterations where the trainer measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out_psnr: Option<f64>,
 }
 
 /// One progress line as a stage prints it on stdout (and, in the cloud, appends to its progress

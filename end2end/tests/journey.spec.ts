@@ -65,8 +65,9 @@ test('photos go in, a model comes out: upload, process, watch, download', async 
   // The header's status followed the job, without a reload.
   await expect(page.locator('.project-head .status')).toHaveAttribute('data-status', 'delivered');
   expect(streams).toBeGreaterThan(0);
-  // The training curve and the time it took.
-  await expect(page.getByTestId('training-chart')).toContainText('Training PSNR');
+  // The training curve — held-out PSNR as the trainer measured it — and the time it took.
+  await expect(page.getByTestId('training-chart')).toContainText(/Held-out PSNR \d+\.\d dB at iteration 60 of 60/);
+  await expect(page.getByTestId('held-out-curve')).toBeVisible();
   await expect(page.getByTestId('job-timing')).toContainText('elapsed');
   // The model's report: held-out fidelity, what the model is, what it costs to download.
   const report = page.getByTestId('model-report');

@@ -138,6 +138,76 @@ fn load_views(
         .collect()
 }
 
+/// Every 8th photo (by name) is held out when there are at least 8: (training, held out).
+fn split(views: Vec<View>) -> (Vec<View>, Vec<View>) {
+    let enough = views.len() >= 8;
+    let (held, trained): (Vec<_>, Vec<_>) = views
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| enough && i % 8 == 0);
+    let strip = |v: Vec<(usize, View)>| v.into_iter().map(|(_, v)| v).collect();
+    (strip(trained), strip(held))
+}
+
+fn undistorted_model(job: &JobDir) -> anyhow::Result<Reconstruction> {
+    let sparse = job.undistorted().join("sparse");
+    Reconstruction::read(&sparse).with_context(|| {
+        format!(
+            "no undistorted model in {} (run `spaceport sfm` first)",
+            sparse.display()
+        )
+    })
+}
+
+/// Scores any 3DGS model (ours, or a peer's PLY in the same frame) on the job's held-out
+/// photos at `max_size`, exactly as training scores its own, and writes the side-by-side
+/// pictures (photo | render) to `pictures`. `background` is the colour the model was trained
+/// over (ours: black).
+pub fn evaluate_model(
+    job: &JobDir,
+    cloud: &splat::GaussianCloud,
+    max_size: Option<u32>,
+    background: [f32; 3],
+    pictures: &Path,
+) -> anyhow::Result<trainer::train::Evaluation> {
+    let model = undistorted_model(job)?;
+    let (_, test_views) = split(load_views(job, &model, max_size)?);
+    if test_views.is_empty() {
+        bail!("the job has fewer than 8 photos: none is held out");
+    }
+    let g = Gaussians::from_cloud(cloud);
+    let evaluation = trainer::train::evaluate(&Cpu, &g, &test_views, cloud.sh_degree, background)?
+        .context("nothing to evaluate")?;
+    write_side_by_side(&Cpu, &g, cloud.sh_degree, &test_views, background, pictures)?;
+    Ok(evaluation)
+}
+
+/// `dir/NAME.png` for each view: the photo left, the render right.
+fn write_side_by_side(
+    raster: &dyn Rasterizer,
+    g: &Gaussians,
+    degree: u8,
+    views: &[View],
+    background: [f32; 3],
+    dir: &Path,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for v in views {
+        let (w, h) = (v.camera.width, v.camera.height);
+        let frame = raster.forward(
+            &trainer::raster::project_all(g, &v.camera, degree),
+            w as usize,
+            h as usize,
+            background,
+        )?;
+        let mut side = image::RgbImage::new(2 * w, h);
+        image::imageops::replace(&mut side, &to_png(&v.image, w, h), 0, 0);
+        image::imageops::replace(&mut side, &to_png(&frame.image, w, h), i64::from(w), 0);
+        side.save(dir.join(Path::new(&v.name).with_extension("png")))?;
+    }
+    Ok(())
+}
+
 fn to_png(rgb: &[[f32; 3]], w: u32, h: u32) -> image::RgbImage {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     image::RgbImage::from_fn(w, h, |x, y| {
@@ -152,13 +222,7 @@ pub fn run(
     opts: &TrainOptions,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<Report> {
-    let sparse = job.undistorted().join("sparse");
-    let model = Reconstruction::read(&sparse).with_context(|| {
-        format!(
-            "no undistorted model in {} (run `spaceport sfm` first)",
-            sparse.display()
-        )
-    })?;
+    let model = undistorted_model(job)?;
     if model.images.len() < 2 {
         bail!(
             "training needs at least 2 registered photos, the model has {}",
@@ -168,15 +232,7 @@ pub fn run(
     if model.points.is_empty() {
         bail!("the SfM model has no points to start from");
     }
-    let views = load_views(job, &model, opts.max_size)?;
-    let (mut train_views, mut test_views) = (Vec::new(), Vec::new());
-    for (i, v) in views.into_iter().enumerate() {
-        if i % 8 == 0 && model.images.len() >= 8 {
-            test_views.push(v);
-        } else {
-            train_views.push(v);
-        }
-    }
+    let (train_views, test_views) = split(load_views(job, &model, opts.max_size)?);
     let dir = job.train();
     std::fs::create_dir_all(&dir)?;
     let (checkpoint_ply, checkpoint_json) = job.checkpoint();
@@ -244,10 +300,16 @@ pub fn run(
                 Stage::Train,
                 "iteration",
                 Some(f64::from(p.iteration) / f64::from(p.iterations)),
-                format!(
-                    "iteration {}/{} · loss {:.4} · {} Gaussians · about {:.0} s left",
-                    p.iteration, p.iterations, p.loss, p.gaussians, p.eta_s
-                ),
+                match p.held_out_psnr {
+                    Some(psnr) => format!(
+                        "iteration {}/{} · held-out PSNR {psnr:.2} dB · {} Gaussians · about {:.0} s left",
+                        p.iteration, p.iterations, p.gaussians, p.eta_s
+                    ),
+                    None => format!(
+                        "iteration {}/{} · loss {:.4} · {} Gaussians · about {:.0} s left",
+                        p.iteration, p.iterations, p.loss, p.gaussians, p.eta_s
+                    ),
+                },
             );
             e.data = Some(serde_json::json!({
                 "iteration": p.iteration,
@@ -258,6 +320,7 @@ pub fn run(
                 "sh_degree": p.sh_degree,
                 "elapsed_s": p.elapsed_s,
                 "eta_s": p.eta_s,
+                "held_out_psnr": p.held_out_psnr,
             }));
             progress.report(e);
             if opts.checkpoint_every > 0
@@ -290,21 +353,14 @@ pub fn run(
         &job.delivered(DeliveredFile::Report),
         &serde_json::to_vec_pretty(&report)?,
     )?;
-    let eval_dir = job.eval();
-    std::fs::create_dir_all(&eval_dir)?;
-    for v in &test_views {
-        let (w, h) = (v.camera.width, v.camera.height);
-        let frame = raster.forward(
-            &trainer::raster::project_all(&g, &v.camera, report.sh_degree),
-            w as usize,
-            h as usize,
-            config.background,
-        )?;
-        let mut side = image::RgbImage::new(2 * w, h);
-        image::imageops::replace(&mut side, &to_png(&v.image, w, h), 0, 0);
-        image::imageops::replace(&mut side, &to_png(&frame.image, w, h), i64::from(w), 0);
-        side.save(eval_dir.join(Path::new(&v.name).with_extension("png")))?;
-    }
+    write_side_by_side(
+        raster.as_ref(),
+        &g,
+        report.sh_degree,
+        &test_views,
+        config.background,
+        &job.eval(),
+    )?;
     if !report.cancelled {
         let _ = std::fs::remove_file(&checkpoint_ply);
         let _ = std::fs::remove_file(&checkpoint_json);

@@ -14,4 +14,5 @@ pub mod loss;
 pub mod model;
 pub mod raster;
 pub mod sh;
+pub mod tile;
 pub mod train;

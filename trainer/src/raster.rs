@@ -9,12 +9,9 @@ use rayon::prelude::*;
 use splat::render::{projection_jacobian, quat_to_matrix, Camera, DILATION, NEAR};
 
 use crate::model::Gaussians;
-use crate::sh;
+use crate::{sh, tile};
 
 pub const TILE: usize = 16;
-/// Fixed chunks of tiles accumulate gradients separately and are summed in order, so results
-/// do not depend on the number of threads.
-const CHUNKS: usize = 8;
 
 /// One Gaussian as seen from a camera, with what the backward pass needs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,6 +30,30 @@ pub struct Proj {
     clamped: [bool; 3],
 }
 
+impl Proj {
+    /// The pixels [x0, x1) × [y0, y1) where this Gaussian's α can reach 1/255 — the least a
+    /// fragment needs to count — within its 3σ box; None when it reaches no pixel. Since
+    /// α = o·exp(−½ dᵀΣ⁻¹d) ≤ o·exp(−½|d|²/λ) with λ ≥ Σ's largest eigenvalue, only pixels
+    /// with |d|² ≤ 2λ·ln(255·o) qualify: a faint Gaussian covers far fewer tiles than its box.
+    /// Leaving the others out of a tile's list changes no pixel and shortens every walk.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[must_use]
+    pub fn reach(&self) -> Option<[usize; 4]> {
+        let energy = (255.0 * self.opacity).ln();
+        if energy.is_nan() || energy <= 0.0 {
+            return None;
+        }
+        // radius = 3·√λ; one pixel of margin for rounding at the edges.
+        let r = self.radius / 3.0 * (2.0 * energy).sqrt() + 1.0;
+        let [bx0, by0, bx1, by1] = self.bbox;
+        let x0 = ((self.xy[0] - r).floor().max(0.0) as u32).max(bx0);
+        let y0 = ((self.xy[1] - r).floor().max(0.0) as u32).max(by0);
+        let x1 = ((self.xy[0] + r).ceil().max(0.0) as u32).min(bx1);
+        let y1 = ((self.xy[1] + r).ceil().max(0.0) as u32).min(by1);
+        (x0 < x1 && y0 < y1).then_some([x0, y0, x1, y1].map(|v| v as usize))
+    }
+}
+
 fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
@@ -44,9 +65,9 @@ struct Geometry {
     cov3: [[f32; 3]; 3],
 }
 
-fn geometry(g: &Gaussians, i: usize, cam: &Camera, p: [f32; 3]) -> Option<Geometry> {
-    let (rot, _, _) = quat_to_matrix(g.quats[i])?;
-    let s = g.log_scales[i].map(f32::exp);
+fn geometry(quat: [f32; 4], log_scale: [f32; 3], cam: &Camera, p: [f32; 3]) -> Option<Geometry> {
+    let (rot, _, _) = quat_to_matrix(quat)?;
+    let s = log_scale.map(f32::exp);
     let m: [[f32; 3]; 3] = std::array::from_fn(|r| std::array::from_fn(|c| rot[r][c] * s[c]));
     let (j, _) = projection_jacobian(cam, p);
     let t: [[f32; 3]; 2] = std::array::from_fn(|r| {
@@ -69,7 +90,7 @@ pub fn project(g: &Gaussians, i: usize, cam: &Camera, eye: [f32; 3], degree: u8)
     if p[2] < NEAR {
         return None;
     }
-    let geo = geometry(g, i, cam, p)?;
+    let geo = geometry(g.quats[i], g.log_scales[i], cam, p)?;
     // Σ₂ = T Σ₃ Tᵀ + dilation.
     let tc: [[f32; 3]; 2] = std::array::from_fn(|r| {
         std::array::from_fn(|c| (0..3).map(|k| geo.t[r][k] * geo.cov3[k][c]).sum())
@@ -143,36 +164,6 @@ pub struct Frame {
     pub(crate) background: [f32; 3],
 }
 
-struct Fragment {
-    alpha: f32,
-    gauss: f32,
-    dx: f32,
-    dy: f32,
-}
-
-/// The fragment of `s` at pixel (px, py), with the reference renderer's rules, or None.
-#[allow(clippy::cast_precision_loss)]
-fn fragment(s: &Proj, px: usize, py: usize) -> Option<Fragment> {
-    let [x0, y0, x1, y1] = s.bbox.map(|v| v as usize);
-    if px < x0 || px >= x1 || py < y0 || py >= y1 {
-        return None;
-    }
-    let dx = px as f32 + 0.5 - s.xy[0];
-    let dy = py as f32 + 0.5 - s.xy[1];
-    let power = -0.5 * (s.conic[0] * dx * dx + s.conic[2] * dy * dy) - s.conic[1] * dx * dy;
-    if power > 0.0 {
-        return None;
-    }
-    let gauss = power.exp();
-    let alpha = (s.opacity * gauss).min(0.99);
-    (alpha >= 1.0 / 255.0).then_some(Fragment {
-        alpha,
-        gauss,
-        dx,
-        dy,
-    })
-}
-
 /// What renders projected Gaussians and back-propagates through that rendering: the CPU
 /// ([`Cpu`]) or a GPU (`crate::gpu::Gpu`). Projection, the loss and the optimiser are shared;
 /// both backends use [`bin_tiles`] and the same per-pixel rules, so they agree to rounding.
@@ -244,8 +235,9 @@ pub fn bin_tiles(projs: &[Option<Proj>], width: usize, height: usize) -> (usize,
     let tiles_y = height.div_ceil(TILE);
     let mut tiles: Vec<Vec<(f32, u32)>> = vec![Vec::new(); tiles_x * tiles_y];
     for (id, s) in projs.iter().enumerate() {
-        let Some(s) = s else { continue };
-        let [x0, y0, x1, y1] = s.bbox.map(|v| v as usize);
+        let Some((s, [x0, y0, x1, y1])) = s.as_ref().and_then(|s| Some((s, s.reach()?))) else {
+            continue;
+        };
         #[allow(clippy::cast_possible_truncation)]
         let id = id as u32;
         for ty in y0 / TILE..=(y1 - 1) / TILE {
@@ -272,40 +264,11 @@ pub fn rasterize(
     background: [f32; 3],
 ) -> Frame {
     let (tiles_x, tiles) = bin_tiles(projs, width, height);
-    let rendered: Vec<Vec<([f32; 3], f32, u32)>> = (0..tiles.len())
+    let rendered: Vec<Vec<tile::Pixel>> = (0..tiles.len())
         .into_par_iter()
         .map(|t| {
-            let (tx, ty) = (t % tiles_x, t / tiles_x);
-            let mut out = Vec::with_capacity(TILE * TILE);
-            for py in ty * TILE..((ty + 1) * TILE).min(height) {
-                for px in tx * TILE..((tx + 1) * TILE).min(width) {
-                    let mut colour = [0.0f32; 3];
-                    let mut trans = 1.0f32;
-                    let mut last = 0u32;
-                    for (k, &id) in tiles[t].iter().enumerate() {
-                        if trans < 1e-4 {
-                            break;
-                        }
-                        let Some(s) = &projs[id as usize] else {
-                            continue;
-                        };
-                        let Some(f) = fragment(s, px, py) else {
-                            continue;
-                        };
-                        for ch in 0..3 {
-                            colour[ch] += s.colour[ch] * f.alpha * trans;
-                        }
-                        trans *= 1.0 - f.alpha;
-                        #[allow(clippy::cast_possible_truncation)]
-                        {
-                            last = k as u32 + 1;
-                        }
-                    }
-                    let c = std::array::from_fn(|ch| colour[ch] + trans * background[ch]);
-                    out.push((c, trans, last));
-                }
-            }
-            out
+            let flat = tile::gather(&tiles[t], projs);
+            tile::forward(&flat, (t % tiles_x, t / tiles_x), (width, height), background)
         })
         .collect();
     let mut image = vec![[0.0; 3]; width * height];
@@ -364,61 +327,26 @@ pub fn rasterize_backward(
     projs: &[Option<Proj>],
     dl_dpixel: &[[f32; 3]],
 ) -> Vec<Grad2d> {
-    let n = projs.len();
-    let per_chunk = frame.tiles.len().div_ceil(CHUNKS).max(1);
-    let partial: Vec<Vec<Grad2d>> = (0..CHUNKS)
+    // Each tile accumulates into a buffer as long as its list (not the whole model), and the
+    // tiles are summed in tile order: the result does not depend on the number of threads.
+    let saved = tile::Saved {
+        final_t: &frame.final_t,
+        last: &frame.last,
+        dl_dpixel,
+        background: frame.background,
+    };
+    let per_tile: Vec<Vec<Grad2d>> = (0..frame.tiles.len())
         .into_par_iter()
-        .map(|chunk| {
-            let mut acc = vec![Grad2d::default(); n];
-            let first = chunk * per_chunk;
-            for t in first..(first + per_chunk).min(frame.tiles.len()) {
-                let (tx, ty) = (t % frame.tiles_x, t / frame.tiles_x);
-                let list = &frame.tiles[t];
-                for py in ty * TILE..((ty + 1) * TILE).min(frame.height) {
-                    for px in tx * TILE..((tx + 1) * TILE).min(frame.width) {
-                        let at = py * frame.width + px;
-                        let dl = dl_dpixel[at];
-                        let mut trans = frame.final_t[at];
-                        let mut behind = frame.background;
-                        for &id in list[..frame.last[at] as usize].iter().rev() {
-                            let Some(s) = &projs[id as usize] else {
-                                continue;
-                            };
-                            let Some(f) = fragment(s, px, py) else {
-                                continue;
-                            };
-                            let t_before = trans / (1.0 - f.alpha);
-                            let g = &mut acc[id as usize];
-                            let mut dl_dalpha = 0.0;
-                            for ch in 0..3 {
-                                g.colour[ch] += f.alpha * t_before * dl[ch];
-                                dl_dalpha += t_before * (s.colour[ch] - behind[ch]) * dl[ch];
-                            }
-                            for ch in 0..3 {
-                                behind[ch] = f.alpha * s.colour[ch] + (1.0 - f.alpha) * behind[ch];
-                            }
-                            trans = t_before;
-                            if s.opacity * f.gauss >= 0.99 {
-                                continue; // α was clamped: no gradient through it
-                            }
-                            g.opacity += dl_dalpha * f.gauss;
-                            let dl_dpower = dl_dalpha * f.alpha;
-                            g.conic[0] += -0.5 * f.dx * f.dx * dl_dpower;
-                            g.conic[1] += -f.dx * f.dy * dl_dpower;
-                            g.conic[2] += -0.5 * f.dy * f.dy * dl_dpower;
-                            g.xy[0] += (s.conic[0] * f.dx + s.conic[1] * f.dy) * dl_dpower;
-                            g.xy[1] += (s.conic[2] * f.dy + s.conic[1] * f.dx) * dl_dpower;
-                        }
-                    }
-                }
-            }
-            acc
+        .map(|t| {
+            let flat = tile::gather(&frame.tiles[t], projs);
+            let at = (t % frame.tiles_x, t / frame.tiles_x);
+            tile::backward(&flat, at, (frame.width, frame.height), &saved)
         })
         .collect();
-    let mut total = vec![Grad2d::default(); n];
-    for part in &partial {
-        for (t, p) in total.iter_mut().zip(part) {
-            t.add(p);
+    let mut total = vec![Grad2d::default(); projs.len()];
+    for (list, acc) in frame.tiles.iter().zip(&per_tile) {
+        for (&id, g) in list.iter().zip(acc) {
+            total[id as usize].add(g);
         }
     }
     total
@@ -435,10 +363,34 @@ pub struct ParamGrad {
 }
 
 /// The chain rule from a Gaussian's 2-D gradients to its parameters.
-#[allow(clippy::many_single_char_names)]
 pub fn project_backward(
     g: &Gaussians,
     i: usize,
+    cam: &Camera,
+    s: &Proj,
+    g2: &Grad2d,
+    degree: u8,
+) -> ParamGrad {
+    let one = One {
+        quat: g.quats[i],
+        log_scale: g.log_scales[i],
+        sh: &g.sh[i],
+    };
+    project_backward_one(&one, cam, s, g2, degree)
+}
+
+/// What [`project_backward_one`] reads of one Gaussian (the rest is in its [`Proj`]), so the
+/// optimiser can update a Gaussian right after its gradient without borrowing the whole model.
+pub struct One<'a> {
+    pub quat: [f32; 4],
+    pub log_scale: [f32; 3],
+    pub sh: &'a [[f32; 3]; 16],
+}
+
+/// [`project_backward`] for one Gaussian given by value.
+#[allow(clippy::many_single_char_names)]
+pub fn project_backward_one(
+    one: &One<'_>,
     cam: &Camera,
     s: &Proj,
     g2: &Grad2d,
@@ -460,7 +412,7 @@ pub fn project_backward(
         for k in 0..sh::coeffs(degree) {
             out.sh[k][ch] = gc * basis[k];
             for a in 0..3 {
-                dl_ddir[a] += gc * g.sh[i][k][ch] * dbasis[k][a];
+                dl_ddir[a] += gc * one.sh[k][ch] * dbasis[k][a];
             }
         }
     }
@@ -470,7 +422,7 @@ pub fn project_backward(
     }
 
     let p = s.p;
-    let Some(geo) = geometry(g, i, cam, p) else {
+    let Some(geo) = geometry(one.quat, one.log_scale, cam, p) else {
         return out;
     };
     // 2-D mean ← camera-space position.
@@ -540,10 +492,10 @@ pub fn project_backward(
     let g_m: [[f32; 3]; 3] = std::array::from_fn(|r| {
         std::array::from_fn(|c| 2.0 * (0..3).map(|k| g_cov3[r][k] * geo.m[k][c]).sum::<f32>())
     });
-    let Some((rot, qn, norm)) = quat_to_matrix(g.quats[i]) else {
+    let Some((rot, qn, norm)) = quat_to_matrix(one.quat) else {
         return out;
     };
-    let sc = g.log_scales[i].map(f32::exp);
+    let sc = one.log_scale.map(f32::exp);
     for k in 0..3 {
         let grad_scale: f32 = (0..3).map(|r| rot[r][k] * g_m[r][k]).sum();
         out.log_scale[k] = grad_scale * sc[k];

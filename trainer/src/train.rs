@@ -14,7 +14,9 @@ use splat::render::Camera;
 
 use crate::loss::{loss_and_grad, ssim};
 use crate::model::Gaussians;
-use crate::raster::{project_all, project_backward, ParamGrad, RasterError, Rasterizer};
+use crate::raster::{
+    project_all, project_backward_one, One, ParamGrad, RasterError, Rasterizer,
+};
 
 /// One photo with its camera (pixels in linear 0–1 RGB, row-major).
 #[derive(Debug, Clone)]
@@ -41,7 +43,18 @@ pub struct TrainConfig {
     pub seed: u64,
     /// First iteration to run (> 1 when resuming from a checkpoint).
     pub start_at: u32,
+    /// Coarse to fine: training starts on views halved this many times and doubles their size
+    /// every `resolution_every` iterations until full size (0: full size throughout).
+    pub downscales: u8,
+    pub resolution_every: u32,
+    /// Held-out PSNR for the progress curve every this many iterations (0: never), on at
+    /// most [`CURVE_VIEWS`] held-out views.
+    pub eval_every: u32,
 }
+
+/// Held-out views rendered for each point of the progress curve (the final evaluation uses
+/// them all).
+pub const CURVE_VIEWS: usize = 3;
 
 impl TrainConfig {
     /// The reference schedule (30k iterations) scaled to `iterations`.
@@ -60,7 +73,31 @@ impl TrainConfig {
             background: [0.0; 3],
             seed: 42,
             start_at: 1,
+            downscales: 2,
+            resolution_every: (iterations / 10).max(1),
+            eval_every: (iterations / 20).max(1),
         }
+    }
+
+    /// Seconds left after iteration `it`, from the measured seconds per iteration at `level`:
+    /// each finer level has 4× the pixels, and the rasterizer's time follows the pixels.
+    #[must_use]
+    pub fn seconds_left(&self, it: u32, level: u8, per_iteration: f64) -> f64 {
+        (it + 1..=self.iterations)
+            .map(|j| {
+                let finer = i32::from(level) - i32::from(self.resolution_level(j));
+                per_iteration * 4f64.powi(finer)
+            })
+            .sum()
+    }
+
+    /// How many times the views are halved at iteration `it` (the coarse-to-fine schedule).
+    #[must_use]
+    pub fn resolution_level(&self, it: u32) -> u8 {
+        let steps = it / self.resolution_every.max(1);
+        #[allow(clippy::cast_possible_truncation)] // at most `downscales`
+        let steps = steps.min(u32::from(self.downscales)) as u8;
+        self.downscales - steps
     }
 }
 
@@ -95,54 +132,95 @@ impl Rates {
     }
 }
 
-#[derive(Default)]
-struct Adam {
-    m: Vec<f32>,
-    v: Vec<f32>,
+/// Parameters per Gaussian, in the optimiser's order: mean 3, log-scale 3, quaternion 4,
+/// opacity logit 1, SH 16 × 3.
+const PARAMS: usize = 59;
+
+/// Adam's moments for one Gaussian's parameters, kept beside it so one pass computes a
+/// Gaussian's gradient and steps it (no model-sized gradient buffers per iteration).
+#[derive(Clone, Copy)]
+struct Moments {
+    m: [f32; PARAMS],
+    v: [f32; PARAMS],
 }
 
-impl Adam {
-    fn resize(&mut self, n: usize) {
-        self.m.resize(n, 0.0);
-        self.v.resize(n, 0.0);
+impl Default for Moments {
+    fn default() -> Self {
+        Self {
+            m: [0.0; PARAMS],
+            v: [0.0; PARAMS],
+        }
     }
+}
 
-    fn step(
-        &mut self,
-        params: &mut [f32],
-        grads: &[f32],
-        t: u32,
-        lr: impl Fn(usize) -> f32 + Sync,
-    ) {
-        const B1: f32 = 0.9;
-        const B2: f32 = 0.999;
+/// Adam's step for one Gaussian: `grad` and the learning rate per parameter group.
+struct AdamStep {
+    c1: f32,
+    c2: f32,
+    /// Mean, log-scale, rotation, opacity, SH DC, SH rest.
+    lr: [f32; 6],
+    /// SH coefficients in use (1, 4, 9, 16): the others have had no gradient yet, so their
+    /// moments are zero and Adam would not move them.
+    sh_coeffs: usize,
+}
+
+impl AdamStep {
+    const B1: f32 = 0.9;
+    const B2: f32 = 0.999;
+
+    fn new(t: u32, lr: [f32; 6], degree: u8) -> Self {
         #[allow(clippy::cast_possible_wrap)]
-        let (c1, c2) = (1.0 - B1.powi(t as i32), 1.0 - B2.powi(t as i32));
-        params
-            .par_iter_mut()
-            .zip(self.m.par_iter_mut())
-            .zip(self.v.par_iter_mut())
-            .zip(grads.par_iter())
-            .enumerate()
-            .for_each(|(j, (((p, m), v), &g))| {
-                *m = B1 * *m + (1.0 - B1) * g;
-                *v = B2 * *v + (1.0 - B2) * g * g;
-                *p -= lr(j) * (*m / c1) / ((*v / c2).sqrt() + 1e-15);
-            });
+        let t = t as i32;
+        Self {
+            c1: 1.0 - Self::B1.powi(t),
+            c2: 1.0 - Self::B2.powi(t),
+            lr,
+            sh_coeffs: crate::sh::coeffs(degree),
+        }
     }
 
-    fn retain(&mut self, keep: &[bool], stride: usize) {
-        let mut out_m = Vec::with_capacity(self.m.len());
-        let mut out_v = Vec::with_capacity(self.v.len());
-        for (i, &k) in keep.iter().enumerate() {
-            if k {
-                out_m.extend_from_slice(&self.m[i * stride..(i + 1) * stride]);
-                out_v.extend_from_slice(&self.v[i * stride..(i + 1) * stride]);
+    #[inline]
+    fn one(&self, p: &mut f32, m: &mut f32, v: &mut f32, g: f32, lr: f32) {
+        *m = Self::B1 * *m + (1.0 - Self::B1) * g;
+        *v = Self::B2 * *v + (1.0 - Self::B2) * g * g;
+        *p -= lr * (*m / self.c1) / ((*v / self.c2).sqrt() + 1e-15);
+    }
+
+    /// Steps one Gaussian's parameters with gradient `d`.
+    fn apply(&self, d: &ParamGrad, x: Params<'_>, st: &mut Moments) {
+        let Moments { m, v } = st;
+        // k walks the layout above; SH coefficients come last, so stopping early is safe.
+        let mut k = 0;
+        let mut step = |p: &mut f32, g: f32, lr: f32| {
+            self.one(p, &mut m[k], &mut v[k], g, lr);
+            k += 1;
+        };
+        for a in 0..3 {
+            step(&mut x.mean[a], d.mean[a], self.lr[0]);
+        }
+        for a in 0..3 {
+            step(&mut x.log_scale[a], d.log_scale[a], self.lr[1]);
+        }
+        for a in 0..4 {
+            step(&mut x.quat[a], d.quat[a], self.lr[2]);
+        }
+        step(x.opacity_logit, d.opacity_logit, self.lr[3]);
+        for c in 0..self.sh_coeffs {
+            let lr = if c == 0 { self.lr[4] } else { self.lr[5] };
+            for ch in 0..3 {
+                step(&mut x.sh[c][ch], d.sh[c][ch], lr);
             }
         }
-        self.m = out_m;
-        self.v = out_v;
     }
+}
+
+/// One Gaussian's parameters, borrowed mutably from the model's arrays.
+struct Params<'a> {
+    mean: &'a mut [f32; 3],
+    log_scale: &'a mut [f32; 3],
+    quat: &'a mut [f32; 4],
+    opacity_logit: &'a mut f32,
+    sh: &'a mut [[f32; 3]; 16],
 }
 
 /// SplitMix64: deterministic noise for view order and splits.
@@ -166,6 +244,43 @@ impl Rng {
     }
 }
 
+impl View {
+    /// This view at half its size: a 2×2 box filter (the photo's area average, so a coarse
+    /// level is what a lower-resolution camera would have seen), intrinsics scaled to match.
+    #[must_use]
+    pub fn half(&self) -> View {
+        let (w, h) = (self.camera.width as usize, self.camera.height as usize);
+        let (nw, nh) = ((w / 2).max(1), (h / 2).max(1));
+        let mut image = Vec::with_capacity(nw * nh);
+        for y in 0..nh {
+            for x in 0..nw {
+                let at = |dx: usize, dy: usize| {
+                    self.image[(2 * y + dy).min(h - 1) * w + (2 * x + dx).min(w - 1)]
+                };
+                let q = [at(0, 0), at(1, 0), at(0, 1), at(1, 1)];
+                image.push(std::array::from_fn(|c| 0.25 * q.iter().map(|p| p[c]).sum::<f32>()));
+            }
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let (sx, sy) = (nw as f32 / w as f32, nh as f32 / h as f32);
+        let mut camera = self.camera;
+        camera.fx *= sx;
+        camera.cx *= sx;
+        camera.fy *= sy;
+        camera.cy *= sy;
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            camera.width = nw as u32;
+            camera.height = nh as u32;
+        }
+        View {
+            name: self.name.clone(),
+            camera,
+            image,
+        }
+    }
+}
+
 /// What the caller sees every few iterations.
 #[derive(Debug, Clone)]
 pub struct Progress {
@@ -178,7 +293,12 @@ pub struct Progress {
     pub gaussians: usize,
     pub sh_degree: u8,
     pub elapsed_s: f64,
+    /// Seconds left: the pace of the last report window, scaled by pixels for the finer
+    /// levels still to come.
     pub eta_s: f64,
+    /// Mean PSNR (dB) over a few held-out views, every `eval_every` iterations: the curve a
+    /// user should watch (None between evaluations, or with nothing held out).
+    pub held_out_psnr: Option<f64>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -201,6 +321,20 @@ pub struct Report {
     pub cancelled: bool,
     /// What rendered: the CPU or a GPU adapter, by name.
     pub backend: String,
+    /// Where the time went, seconds per phase of an iteration (benchmarks read it).
+    pub phases: Phases,
+}
+
+/// Seconds spent in each phase of the training iterations.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Phases {
+    pub project: f64,
+    pub forward: f64,
+    pub loss: f64,
+    pub backward: f64,
+    /// The chain rule to the parameters and Adam (one pass).
+    pub optimise: f64,
+    pub densify: f64,
 }
 
 /// The scene's size: 1.1 × the largest distance of a camera from the cameras' centroid.
@@ -294,13 +428,8 @@ pub fn train(
         .fold(1.0, f32::max);
     let rates = Rates::new(extent);
     let mut rng = Rng(config.seed);
-    let (mut a_mean, mut a_scale, mut a_quat, mut a_opacity, mut a_sh) = (
-        Adam::default(),
-        Adam::default(),
-        Adam::default(),
-        Adam::default(),
-        Adam::default(),
-    );
+    let mut moments: Vec<Moments> = Vec::new();
+    let mut phases = Phases::default();
     let mut grad_accum = vec![0.0f32; g.len()];
     let mut grad_count = vec![0u32; g.len()];
     let mut max_radius = vec![0.0f32; g.len()];
@@ -311,6 +440,22 @@ pub fn train(
         .saturating_sub(1)
         .checked_div(config.sh_up_every)
         .map_or(0, |d| d.min(u32::from(config.max_sh_degree)) as u8);
+    // Coarse levels of the training views: pyramid[l - 1] holds them halved l times.
+    let pyramid: Vec<Vec<View>> = {
+        let mut levels: Vec<Vec<View>> = Vec::new();
+        for _ in 0..config.downscales {
+            let finer = levels.last().map_or(train_views, Vec::as_slice);
+            levels.push(finer.par_iter().map(View::half).collect());
+        }
+        levels
+    };
+    // A few held-out views, evenly spaced, for the progress curve.
+    let curve_views: Vec<View> = (0..test_views.len().min(CURVE_VIEWS))
+        .map(|k| test_views[k * test_views.len() / test_views.len().min(CURVE_VIEWS)].clone())
+        .collect();
+    let mut last_curve = 0;
+    // (elapsed seconds, iteration) at the last report: the pace since then predicts the rest.
+    let mut window = (0.0f64, config.start_at.saturating_sub(1));
     let mut order: Vec<usize> = Vec::new();
     let mut last_loss = 0.0;
     let mut cancelled = false;
@@ -328,14 +473,27 @@ pub fn train(
                 order.swap(i, j);
             }
         }
-        let Some(view) = order.pop().map(|i| &train_views[i]) else {
+        let level = config.resolution_level(it);
+        let Some(view) = order.pop().map(|i| match level {
+            0 => &train_views[i],
+            l => &pyramid[usize::from(l) - 1][i],
+        }) else {
             break;
         };
         let cam = &view.camera;
         let (w, h) = (cam.width as usize, cam.height as usize);
+        let mut clock = Instant::now();
+        let mut lap = |slot: &mut f64| {
+            let now = Instant::now();
+            *slot += (now - clock).as_secs_f64();
+            clock = now;
+        };
         let projs = project_all(&g, cam, degree);
+        lap(&mut phases.project);
         let frame = raster.forward(&projs, w, h, config.background)?;
+        lap(&mut phases.forward);
         let (loss, dl) = loss_and_grad(&frame.image, &view.image, w, h);
+        lap(&mut phases.loss);
         last_loss = loss;
         let reporting = it % report_every.max(1) == 0 || it == config.iterations;
         let train_psnr = if reporting {
@@ -344,14 +502,7 @@ pub fn train(
             f64::NAN
         };
         let g2 = raster.backward(&frame, &projs, &dl)?;
-        let grads: Vec<ParamGrad> = (0..g.len())
-            .into_par_iter()
-            .map(|i| {
-                projs[i].map_or_else(ParamGrad::default, |p| {
-                    project_backward(&g, i, cam, &p, &g2[i], degree)
-                })
-            })
-            .collect();
+        lap(&mut phases.backward);
         // Densification statistics: the 2-D mean gradient in normalised device coordinates.
         for (i, p) in projs.iter().enumerate() {
             if let Some(p) = p {
@@ -362,64 +513,54 @@ pub fn train(
                 max_radius[i] = max_radius[i].max(p.radius);
             }
         }
-        // Adam, one parameter group at a time.
-        let n = g.len();
-        for (adam, stride) in [
-            (&mut a_mean, 3),
-            (&mut a_scale, 3),
-            (&mut a_quat, 4),
-            (&mut a_opacity, 1),
-            (&mut a_sh, 48),
-        ] {
-            adam.resize(n * stride);
-        }
-        let flat =
-            |f: &dyn Fn(&ParamGrad) -> Vec<f32>| grads.iter().flat_map(f).collect::<Vec<f32>>();
-        let lr_pos = rates.position(it, config.iterations);
-        a_mean.step(
-            g.means.as_flattened_mut(),
-            &flat(&|p| p.mean.to_vec()),
+        // The chain rule to each Gaussian's parameters and its Adam step, in one pass.
+        moments.resize(g.len(), Moments::default());
+        let adam = AdamStep::new(
             it,
-            |_| lr_pos,
+            [
+                rates.position(it, config.iterations),
+                rates.scale,
+                rates.rotation,
+                rates.opacity,
+                rates.sh_dc,
+                rates.sh_rest,
+            ],
+            degree,
         );
-        a_scale.step(
-            g.log_scales.as_flattened_mut(),
-            &flat(&|p| p.log_scale.to_vec()),
-            it,
-            |_| rates.scale,
-        );
-        a_quat.step(
-            g.quats.as_flattened_mut(),
-            &flat(&|p| p.quat.to_vec()),
-            it,
-            |_| rates.rotation,
-        );
-        a_opacity.step(
-            &mut g.opacity_logits,
-            &flat(&|p| vec![p.opacity_logit]),
-            it,
-            |_| rates.opacity,
-        );
-        let (dc, rest) = (rates.sh_dc, rates.sh_rest);
-        a_sh.step(
-            g.sh.as_flattened_mut().as_flattened_mut(),
-            &flat(&|p| p.sh.as_flattened().to_vec()),
-            it,
-            |j| if j % 48 < 3 { dc } else { rest },
-        );
+        g.means
+            .par_iter_mut()
+            .zip(g.log_scales.par_iter_mut())
+            .zip(g.quats.par_iter_mut())
+            .zip(g.opacity_logits.par_iter_mut())
+            .zip(g.sh.par_iter_mut())
+            .zip(moments.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (((((mean, log_scale), quat), opacity_logit), sh), st))| {
+                let d = projs[i].map_or_else(ParamGrad::default, |p| {
+                    let one = One {
+                        quat: *quat,
+                        log_scale: *log_scale,
+                        sh,
+                    };
+                    project_backward_one(&one, cam, &p, &g2[i], degree)
+                });
+                let x = Params {
+                    mean,
+                    log_scale,
+                    quat,
+                    opacity_logit,
+                    sh,
+                };
+                adam.apply(&d, x, st);
+            });
+        lap(&mut phases.optimise);
 
         if it >= config.densify_from && it < config.densify_until && it % config.densify_every == 0
         {
             let prune_big = config.opacity_reset_every > 0 && it > config.opacity_reset_every;
             densify(
                 &mut g,
-                &mut [
-                    &mut a_mean,
-                    &mut a_scale,
-                    &mut a_quat,
-                    &mut a_opacity,
-                    &mut a_sh,
-                ],
+                &mut moments,
                 &grad_accum,
                 &grad_count,
                 &max_radius,
@@ -432,6 +573,7 @@ pub fn train(
             grad_accum = vec![0.0; g.len()];
             grad_count = vec![0; g.len()];
             max_radius = vec![0.0; g.len()];
+            lap(&mut phases.densify);
         }
         if config.opacity_reset_every > 0
             && it % config.opacity_reset_every == 0
@@ -444,6 +586,20 @@ pub fn train(
         }
         if reporting {
             let elapsed = started.elapsed().as_secs_f64();
+            let per_iteration = if window.1 < it && config.resolution_level(window.1 + 1) == level {
+                (elapsed - window.0) / f64::from(it - window.1)
+            } else {
+                elapsed / f64::from(it + 1 - config.start_at.max(1))
+            };
+            window = (elapsed, it);
+            let held_out_psnr = if config.eval_every > 0
+                && (it - last_curve >= config.eval_every || it == config.iterations)
+            {
+                last_curve = it;
+                evaluate(raster, &g, &curve_views, degree, config.background)?.map(|e| e.psnr)
+            } else {
+                None
+            };
             let p = Progress {
                 iteration: it,
                 iterations: config.iterations,
@@ -452,8 +608,8 @@ pub fn train(
                 gaussians: g.len(),
                 sh_degree: degree,
                 elapsed_s: elapsed,
-                eta_s: elapsed / f64::from(it + 1 - config.start_at.max(1))
-                    * f64::from(config.iterations - it),
+                eta_s: config.seconds_left(it, level, per_iteration),
+                held_out_psnr,
             };
             if !progress(&p, &g) {
                 cancelled = true;
@@ -474,6 +630,7 @@ pub fn train(
         evaluation,
         cancelled,
         backend: raster.name(),
+        phases,
     };
     Ok((g, report))
 }
@@ -482,7 +639,7 @@ pub fn train(
 #[allow(clippy::too_many_arguments)]
 fn densify(
     g: &mut Gaussians,
-    adams: &mut [&mut Adam; 5],
+    moments: &mut Vec<Moments>,
     grad_accum: &[f32],
     grad_count: &[u32],
     max_radius: &[f32],
@@ -564,15 +721,50 @@ fn densify(
             keep[i] = false;
         }
     }
-    let strides = [3, 3, 4, 1, 48];
-    for (adam, stride) in adams.iter_mut().zip(strides) {
-        adam.retain(&keep, stride);
-    }
+    // New Gaussians start with fresh moments, as the reference's optimiser does.
+    let mut k = keep.iter();
+    moments.retain(|_| *k.next().unwrap_or(&false));
     g.retain(&keep);
     for i in 0..added.len() {
         g.push(&added, i);
     }
-    for (adam, stride) in adams.iter_mut().zip(strides) {
-        adam.resize(g.len() * stride);
+    moments.resize(g.len(), Moments::default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_goes_coarse_to_fine_and_the_eta_counts_the_finer_levels() {
+        let c = TrainConfig::for_iterations(1000);
+        let levels: Vec<u8> = [1, 99, 100, 199, 200, 1000]
+            .iter()
+            .map(|&it| c.resolution_level(it))
+            .collect();
+        assert_eq!(levels, [2, 2, 1, 1, 0, 0]);
+        // At ¼ size, 1 s an iteration: 49 more there, 100 at ½ (4 s), 801 at full (16 s).
+        let eta = c.seconds_left(50, 2, 1.0);
+        assert!((eta - (49.0 + 100.0 * 4.0 + 801.0 * 16.0)).abs() < 1e-9, "{eta}");
+        assert!(c.seconds_left(1000, 0, 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_half_view_averages_pixels_and_scales_the_intrinsics() {
+        let camera = Camera::look_at([0.0, 0.0, -3.0], [0.0; 3], [0.0, -1.0, 0.0], 0.8, 5, 4);
+        let image: Vec<[f32; 3]> = (0..20u8).map(|i| [f32::from(i); 3]).collect();
+        let v = View {
+            name: "a".into(),
+            camera,
+            image,
+        };
+        let h = v.half();
+        assert_eq!((h.camera.width, h.camera.height), (2, 2));
+        // Top-left 2×2 block of the 5-wide image: 0, 1, 5, 6.
+        assert_eq!(h.image[0], [3.0; 3]);
+        // Bottom-right: 12, 13, 17, 18 (the fifth column and nothing of a fifth row is used).
+        assert_eq!(h.image[3], [(12.0 + 13.0 + 17.0 + 18.0) / 4.0; 3]);
+        assert!((h.camera.fx - camera.fx * 0.4).abs() < 1e-5);
+        assert!((h.camera.cy - camera.cy * 0.5).abs() < 1e-5);
     }
 }

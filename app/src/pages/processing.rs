@@ -608,39 +608,69 @@ fn duration(seconds: i64) -> String {
     }
 }
 
-/// The training curve: PSNR of the training views over the iterations, as a small chart.
+/// The training curve: PSNR on held-out photos (what the model makes of views it never saw) as
+/// the trainer measures it, over the noisier PSNR of each iteration's training photo.
 fn training_chart(points: &[TrainPoint]) -> Option<impl IntoView> {
     let last = points.last()?.clone();
     if points.len() < 2 {
         return None;
     }
-    let (lo, hi) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
-        (lo.min(p.psnr), hi.max(p.psnr))
+    let held: Vec<(u32, f64)> = points
+        .iter()
+        .filter_map(|p| p.held_out_psnr.map(|v| (p.iteration, v)))
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    let train: Vec<(u32, f64)> = points
+        .iter()
+        .map(|p| (p.iteration, p.psnr))
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    let (lo, hi) = held.iter().chain(&train).fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+        (lo.min(p.1), hi.max(p.1))
     });
+    if lo > hi {
+        return None;
+    }
     let (lo, hi) = (lo.floor(), hi.ceil().max(lo.floor() + 1.0));
     let (w, h) = (300.0, 90.0);
-    let line: String = points
-        .iter()
-        .map(|p| {
-            let x = w * f64::from(p.iteration) / f64::from(p.iterations.max(1));
-            let y = h - h * (p.psnr - lo) / (hi - lo);
-            format!("{x:.1},{y:.1}")
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
+    let total = f64::from(last.iterations.max(1));
+    let line = |series: &[(u32, f64)]| -> String {
+        series
+            .iter()
+            .map(|&(it, v)| {
+                let x = w * f64::from(it) / total;
+                let y = h - h * (v - lo) / (hi - lo);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let caption = match held.last() {
+        Some(&(it, v)) => format!(
+            "Held-out PSNR {v:.1} dB at iteration {it} of {} (photos the model never trains on; higher is sharper) · {} Gaussians",
+            last.iterations, last.gaussians
+        ),
+        None => format!(
+            "Training PSNR {:.1} dB at iteration {} of {} · {} Gaussians",
+            last.psnr, last.iteration, last.iterations, last.gaussians
+        ),
+    };
+    let label = format!(
+        "PSNR from {lo:.0} to {hi:.0} dB over {} iterations: held-out photos (solid), training photos (faint)",
+        last.iterations
+    );
     Some(view! {
         <figure class="training-chart" data-testid="training-chart">
-            <svg viewBox="-34 -6 340 112" role="img"
-                aria-label=format!("Training PSNR from {lo:.0} to {hi:.0} dB over {} iterations", last.iterations)>
+            <svg viewBox="-34 -6 340 112" role="img" aria-label=label>
                 <rect x="0" y="0" width="300" height="90" class="frame"></rect>
                 <text x="-4" y="8" text-anchor="end">{format!("{hi:.0} dB")}</text>
                 <text x="-4" y="90" text-anchor="end">{format!("{lo:.0} dB")}</text>
-                <polyline points=line class="curve"></polyline>
+                <polyline points=line(&train) class="curve faint"></polyline>
+                {(held.len() >= 2).then(|| view! {
+                    <polyline points=line(&held) class="curve" data-testid="held-out-curve"></polyline>
+                })}
             </svg>
-            <figcaption class="small">{format!(
-                "Training PSNR {:.1} dB at iteration {} of {} · {} Gaussians",
-                last.psnr, last.iteration, last.iterations, last.gaussians
-            )}</figcaption>
+            <figcaption class="small">{caption}</figcaption>
         </figure>
     })
 }

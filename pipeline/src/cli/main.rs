@@ -56,6 +56,9 @@ enum Command {
     /// cameras (a folder of Strecha `.camera` files): similarity-align the camera centres, then
     /// print the centre error (% of the camera extent) and rotation error.
     EvalSfm(tools::EvalSfm),
+    /// Score a trained model (PLY or SOG, ours or a peer's, in the job's COLMAP frame) on the
+    /// job's held-out photos, as `train` scores its own.
+    EvalModel(tools::EvalModel),
     /// Plan a battery-aware spiral mission: writes battery-N.csv (Litchi) and battery-N.kmz (DJI)
     /// into OUT and prints `bounces=N hold_radius_ft=R est_minutes=T`.
     Plan(tools::Plan),
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Run(a) => stages::run_all(&a),
         Command::RunStage(a) => stages::run_stage(&a),
         Command::EvalSfm(a) => tools::eval_sfm(&a),
+        Command::EvalModel(a) => tools::eval_model(&a),
         Command::Plan(a) => tools::plan(&a),
         Command::Render(a) => tools::render(&a),
         Command::SynthOrbit(a) => tools::synth_orbit(&a),

@@ -1,4 +1,5 @@
 //! Tools around the pipeline: measuring a reconstruction against ground truth (`eval-sfm`),
+//! scoring any trained model on a job's held-out photos (`eval-model`),
 //! planning a flight (`plan`), rendering a splat file with the viewer's renderer (`render`), and
 //! making a synthetic drone orbit with exact cameras (`synth-orbit`).
 
@@ -11,10 +12,61 @@ use pipeline::eval;
 use pipeline::job::JobDir;
 use planner::elevation::{Elevation, FlatGround, HgtTile, HgtTiles};
 
+pub fn eval_model(a: &EvalModel) -> anyhow::Result<()> {
+    let cloud = load(&a.model)?.cloud;
+    let e = pipeline::train::evaluate_model(
+        &JobDir::new(&a.job),
+        &cloud,
+        a.max_size,
+        a.background,
+        &a.pictures,
+    )?;
+    for (name, psnr, ssim) in &e.views {
+        println!("{name}: psnr={psnr:.2} ssim={ssim:.4}");
+    }
+    println!(
+        "psnr={:.2} ssim={:.4} gaussians={}",
+        e.psnr,
+        e.ssim,
+        cloud.len()
+    );
+    Ok(())
+}
+
 #[derive(clap::Args)]
 pub struct EvalSfm {
     job: PathBuf,
     truth: PathBuf,
+}
+
+/// Scores a 3DGS model (a PLY or SOG in the job's COLMAP frame: ours, or a peer's) on the job's
+/// held-out photos, as `train` scores its own; prints `psnr=… ssim=… gaussians=…`.
+#[derive(clap::Args)]
+pub struct EvalModel {
+    job: PathBuf,
+    model: PathBuf,
+    /// Longest side of the held-out photos, pixels (as `train --max-size`).
+    #[arg(long)]
+    max_size: Option<u32>,
+    /// Where the side-by-side pictures (photo | render) go.
+    #[arg(long)]
+    pictures: PathBuf,
+    /// The background the model was trained over, "R,G,B" in 0–1 (ours: black; OpenSplat's:
+    /// Nerfstudio's 0.613,0.0101,0.3984).
+    #[arg(long, default_value = "0,0,0", value_parser = parse_rgb)]
+    background: [f32; 3],
+}
+
+fn parse_rgb(text: &str) -> Result<[f32; 3], String> {
+    let v: Vec<f32> = text
+        .split(',')
+        .map(|c| c.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{e}"))?;
+    match v[..] {
+        [r, g, b] if v.iter().all(|c| (0.0..=1.0).contains(c)) => Ok([r, g, b]),
+        _ => Err("expected R,G,B with each in 0–1".into()),
+    }
 }
 
 #[derive(clap::Args)]
