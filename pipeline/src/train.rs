@@ -162,16 +162,28 @@ fn undistorted_model(job: &JobDir) -> anyhow::Result<Reconstruction> {
 /// Scores any 3DGS model (ours, or a peer's PLY in the same frame) on the job's held-out
 /// photos at `max_size`, exactly as training scores its own, and writes the side-by-side
 /// pictures (photo | render) to `pictures`. `background` is the colour the model was trained
-/// over (ours: black).
+/// over (ours: black); `centred` says its trainer ignored the principal point.
 pub fn evaluate_model(
     job: &JobDir,
     cloud: &splat::GaussianCloud,
     max_size: Option<u32>,
     background: [f32; 3],
+    centred: bool,
     pictures: &Path,
 ) -> anyhow::Result<trainer::train::Evaluation> {
     let model = undistorted_model(job)?;
-    let (_, test_views) = split(load_views(job, &model, max_size)?);
+    let (_, mut test_views) = split(load_views(job, &model, max_size)?);
+    if centred {
+        // A trainer that projects through a symmetric frustum (OpenSplat on the CPU) learns its
+        // model for cameras whose principal point is the image centre, whatever COLMAP found:
+        // render it through the cameras it was trained with.
+        for v in &mut test_views {
+            #[allow(clippy::cast_precision_loss)]
+            let (w, h) = (v.camera.width as f32, v.camera.height as f32);
+            v.camera.cx = 0.5 * w;
+            v.camera.cy = 0.5 * h;
+        }
+    }
     if test_views.is_empty() {
         bail!("the job has fewer than 8 photos: none is held out");
     }

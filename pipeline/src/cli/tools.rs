@@ -19,6 +19,7 @@ pub fn eval_model(a: &EvalModel) -> anyhow::Result<()> {
         &cloud,
         a.max_size,
         a.background,
+        a.centred_principal_point,
         &a.pictures,
     )?;
     for (name, psnr, ssim) in &e.views {
@@ -55,6 +56,10 @@ pub struct EvalModel {
     /// Nerfstudio's 0.613,0.0101,0.3984).
     #[arg(long, default_value = "0,0,0", value_parser = parse_rgb)]
     background: [f32; 3],
+    /// The model's trainer ignored the principal point (OpenSplat's CPU projection is a
+    /// symmetric frustum): render it through centred cameras, as it was trained.
+    #[arg(long)]
+    centred_principal_point: bool,
 }
 
 fn parse_rgb(text: &str) -> Result<[f32; 3], String> {
