@@ -192,10 +192,12 @@ impl Preset {
     /// The settings this preset stands for.
     pub const fn params(self) -> JobParams {
         match self {
+            // Measured on the 75-photo caliterra survey on 2 cores: 1,500 iterations at 640 px
+            // train in ~8 minutes to a held-out PSNR above 30 dB (docs/decisions.md).
             Self::Preview => JobParams {
                 working_size: 1200,
-                iterations: 2000,
-                train_size: 800,
+                iterations: 1500,
+                train_size: 640,
                 sh_degree: 3,
                 max_gaussians: 200_000,
             },
