@@ -750,6 +750,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::float_cmp)] // averages of small integers: exact in f32
     fn a_half_view_averages_pixels_and_scales_the_intrinsics() {
         let camera = Camera::look_at([0.0, 0.0, -3.0], [0.0; 3], [0.0, -1.0, 0.0], 0.8, 5, 4);
         let image: Vec<[f32; 3]> = (0..20u8).map(|i| [f32::from(i); 3]).collect();
