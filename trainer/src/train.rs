@@ -1,7 +1,9 @@
-//! The training loop: Adam with the reference learning rates (positions decayed exponentially),
-//! SH degree raised over time, and the original adaptive density control (clone small / split
-//! large Gaussians with high view-space gradient, prune transparent or huge ones, periodic
-//! opacity reset) under a hard cap on the count. Deterministic for a seed.
+//! The training loop: views coarse to fine (¼, ½, then full size), Adam with the reference
+//! learning rates (positions decayed exponentially) applied right after each Gaussian's
+//! gradient, SH degree raised over time, and the original adaptive density control (clone
+//! small / split large Gaussians with high view-space gradient, prune transparent ones, and
+//! huge ones once an opacity reset has run, periodic opacity reset) under a hard cap on the
+//! count; held-out PSNR along the way for the progress curve. Deterministic for a seed.
 //!
 //! Why adaptive density control rather than MCMC: it grows the model from the SfM points at the
 //! pace the images demand, which suits the small CPU jobs this backend serves; the cap bounds
