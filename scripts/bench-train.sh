@@ -104,7 +104,7 @@ PY
   PEERJOB="$OUT/$dataset/opensplat"
   # OpenSplat's CPU runs take many times ours: a finished one with the same settings is reused
   # (delete $PEERJOB to train it again).
-  settings="$OPENSPLAT $ITERATIONS $SIZE $(cat "$SFM/sfm/undistorted/sparse/images.bin" | cksum)"
+  settings="$OPENSPLAT $ITERATIONS $SIZE $(cksum <"$SFM/sfm/undistorted/sparse/images.bin")"
   if [ -f "$PEERJOB/splat.ply" ] && [ "$(cat "$PEERJOB/settings" 2>/dev/null)" = "$settings" ]; then
     echo "   (OpenSplat's model from an earlier run with the same settings: $PEERJOB)"
   else
