@@ -268,7 +268,12 @@ pub fn rasterize(
         .into_par_iter()
         .map(|t| {
             let flat = tile::gather(&tiles[t], projs);
-            tile::forward(&flat, (t % tiles_x, t / tiles_x), (width, height), background)
+            tile::forward(
+                &flat,
+                (t % tiles_x, t / tiles_x),
+                (width, height),
+                background,
+            )
         })
         .collect();
     let mut image = vec![[0.0; 3]; width * height];

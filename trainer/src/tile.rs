@@ -97,8 +97,7 @@ struct Hit {
 #[allow(clippy::cast_precision_loss)]
 fn hit(s: &Flat, row: f32, l: &Lanes, live: V) -> Option<Hit> {
     // Whole-segment rejections first: the footprint misses this row or these columns.
-    if row < s.y0 || row >= s.y1 || s.x1 <= l.first as f32 || s.x0 >= (l.first + LANES) as f32
-    {
+    if row < s.y0 || row >= s.y1 || s.x1 <= l.first as f32 || s.x0 >= (l.first + LANES) as f32 {
         return None;
     }
     let dx = l.cx - V::splat(s.x);
@@ -127,7 +126,11 @@ fn hit(s: &Flat, row: f32, l: &Lanes, live: V) -> Option<Hit> {
 pub(crate) type Pixel = ([f32; 3], f32, u32);
 
 /// Renders one tile: its pixels row by row.
-#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 pub(crate) fn forward(
     flat: &[Flat],
     tile: (usize, usize),
@@ -149,7 +152,9 @@ pub(crate) fn forward(
                     continue;
                 };
                 for ch in 0..3 {
-                    colour[ch] += h.mask.blend(V::splat(s.colour[ch]) * h.alpha * trans, V::ZERO);
+                    colour[ch] += h
+                        .mask
+                        .blend(V::splat(s.colour[ch]) * h.alpha * trans, V::ZERO);
                 }
                 trans = h.mask.blend(trans * (V::ONE - h.alpha), trans);
                 last = h.mask.blend(V::splat((k + 1) as f32), last);

@@ -16,9 +16,7 @@ use splat::render::Camera;
 
 use crate::loss::{loss_and_grad, ssim};
 use crate::model::Gaussians;
-use crate::raster::{
-    project_all, project_backward_one, One, ParamGrad, RasterError, Rasterizer,
-};
+use crate::raster::{project_all, project_backward_one, One, ParamGrad, RasterError, Rasterizer};
 
 /// One photo with its camera (pixels in linear 0–1 RGB, row-major).
 #[derive(Debug, Clone)]
@@ -262,7 +260,9 @@ impl View {
                     self.image[(2 * y + dy).min(h - 1) * w + (2 * x + dx).min(w - 1)]
                 };
                 let q = [at(0, 0), at(1, 0), at(0, 1), at(1, 1)];
-                image.push(std::array::from_fn(|c| 0.25 * q.iter().map(|p| p[c]).sum::<f32>()));
+                image.push(std::array::from_fn(|c| {
+                    0.25 * q.iter().map(|p| p[c]).sum::<f32>()
+                }));
             }
         }
         #[allow(clippy::cast_precision_loss)]
@@ -534,24 +534,26 @@ pub fn train(
             .zip(g.sh.par_iter_mut())
             .zip(moments.par_iter_mut())
             .enumerate()
-            .for_each(|(i, (((((mean, log_scale), quat), opacity_logit), sh), st))| {
-                let d = projs[i].map_or_else(ParamGrad::default, |p| {
-                    let one = One {
-                        quat: *quat,
-                        log_scale: *log_scale,
+            .for_each(
+                |(i, (((((mean, log_scale), quat), opacity_logit), sh), st))| {
+                    let d = projs[i].map_or_else(ParamGrad::default, |p| {
+                        let one = One {
+                            quat: *quat,
+                            log_scale: *log_scale,
+                            sh,
+                        };
+                        project_backward_one(&one, cam, &p, &g2[i], degree)
+                    });
+                    let x = Params {
+                        mean,
+                        log_scale,
+                        quat,
+                        opacity_logit,
                         sh,
                     };
-                    project_backward_one(&one, cam, &p, &g2[i], degree)
-                });
-                let x = Params {
-                    mean,
-                    log_scale,
-                    quat,
-                    opacity_logit,
-                    sh,
-                };
-                adam.apply(&d, x, st);
-            });
+                    adam.apply(&d, x, st);
+                },
+            );
         lap(&mut phases.optimise);
 
         if it >= config.densify_from && it < config.densify_until && it % config.densify_every == 0
@@ -744,7 +746,10 @@ mod tests {
         assert_eq!(levels, [2, 2, 1, 1, 0, 0]);
         // At ¼ size, 1 s an iteration: 49 more there, 100 at ½ (4 s), 801 at full (16 s).
         let eta = c.seconds_left(50, 2, 1.0);
-        assert!((eta - (49.0 + 100.0 * 4.0 + 801.0 * 16.0)).abs() < 1e-9, "{eta}");
+        assert!(
+            (eta - (49.0 + 100.0 * 4.0 + 801.0 * 16.0)).abs() < 1e-9,
+            "{eta}"
+        );
         assert!(c.seconds_left(1000, 0, 1.0).abs() < 1e-12);
     }
 

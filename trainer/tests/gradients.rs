@@ -32,7 +32,12 @@ fn the_forward_pass_matches_the_reference_renderer() {
     for (seed, (w, h)) in [(1, (96, 72)), (2, (96, 72)), (3, (93, 70))] {
         let g = scene(40, seed);
         let cam = camera(w, h);
-        let ours = rasterize(&project_all(&g, &cam, 3), w as usize, h as usize, [0.1, 0.2, 0.3]);
+        let ours = rasterize(
+            &project_all(&g, &cam, 3),
+            w as usize,
+            h as usize,
+            [0.1, 0.2, 0.3],
+        );
         let reference = render(&g.to_cloud(3), &cam, [0.1, 0.2, 0.3]);
         let worst = ours
             .image

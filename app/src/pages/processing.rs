@@ -625,9 +625,12 @@ fn training_chart(points: &[TrainPoint]) -> Option<impl IntoView> {
         .map(|p| (p.iteration, p.psnr))
         .filter(|(_, v)| v.is_finite())
         .collect();
-    let (lo, hi) = held.iter().chain(&train).fold((f64::MAX, f64::MIN), |(lo, hi), p| {
-        (lo.min(p.1), hi.max(p.1))
-    });
+    let (lo, hi) = held
+        .iter()
+        .chain(&train)
+        .fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+            (lo.min(p.1), hi.max(p.1))
+        });
     if lo > hi {
         return None;
     }
