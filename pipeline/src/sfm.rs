@@ -123,8 +123,16 @@ pub struct Step {
 pub struct Georegistration {
     /// The origin of the local east-north-up frame the model is expressed in.
     pub origin: GeoPoint,
-    /// RMS distance between registered camera centres and their GPS positions (metres).
+    /// RMS distance between registered camera centres and the positions they were fitted to
+    /// (metres): GPS, or GPS levelled when `gps_altitudes` is false.
     pub rms_error_m: f64,
+    /// The same, east and north only (None in reports written before it was measured).
+    #[serde(default)]
+    pub horizontal_rms_m: Option<f64>,
+    /// Whether the GPS altitudes were used, or found inconsistent with the photos' geometry
+    /// and replaced by one height (a survey flown level).
+    #[serde(default)]
+    pub gps_altitudes: Option<bool>,
     pub photos_used: usize,
 }
 
@@ -204,6 +212,20 @@ pub fn run(
     let mut steps = Vec::new();
     let total = photos.len();
 
+    let (matcher, matcher_reason) = match opts.matcher {
+        Some(m) => (m, "chosen by the caller".to_string()),
+        None => choose_matcher(photos),
+    };
+    // A survey's photos each overlap a dozen neighbours or more, so a few thousand features
+    // each are plenty, and CPU matching costs the product of two photos' feature counts: on the
+    // 75-photo caliterra survey COLMAP's default of 8,192 spent 10 of the SfM's 15 minutes
+    // matching (docs/decisions.md).
+    let max_features = if matcher == Matcher::Spatial {
+        4096
+    } else {
+        8192
+    };
+
     // 1. Features. One shared camera when every photo comes from the same camera at the same
     // size and zoom: fewer unknowns, better intrinsics.
     let same_camera = photos.windows(2).all(|w| {
@@ -239,6 +261,7 @@ pub fn run(
             ),
             ("SiftExtraction.use_gpu", "0".into()),
             ("SiftExtraction.num_threads", threads.clone()),
+            ("SiftExtraction.max_num_features", max_features.to_string()),
         ],
         |line| {
             if let Some((done, n)) = parse_progress(line) {
@@ -257,10 +280,6 @@ pub fn run(
     });
 
     // 2. Matching.
-    let (matcher, matcher_reason) = match opts.matcher {
-        Some(m) => (m, "chosen by the caller".to_string()),
-        None => choose_matcher(photos),
-    };
     progress.report(progress_event(
         "matching",
         0.0,
@@ -280,7 +299,7 @@ pub fn run(
             match_args.extend([
                 ("SpatialMatching.is_gps", "1".to_string()),
                 ("SpatialMatching.ignore_z", "0".to_string()),
-                ("SpatialMatching.max_num_neighbors", "30".to_string()),
+                ("SpatialMatching.max_num_neighbors", "20".to_string()),
                 // Drone surveys spread wider than COLMAP's 100 m default.
                 ("SpatialMatching.max_distance", "500".to_string()),
             ]);
@@ -569,12 +588,100 @@ fn georegister(
         0.0,
         format!("aligning to the GPS positions of {} photos", local.len()),
     ));
-    let reference = job.sfm().join("gps-enu.txt");
+    // Two references: the GPS positions as they are, and the same with every altitude at the
+    // centroid's. Consumer GPS altitude can drift by tens of metres over one flight (on the
+    // caliterra survey it climbs 113 m, monotonically, over a flight at one height); fitted
+    // as truth, that tilts the whole model (27° there) and pulls the horizontal fit with it.
+    // For a survey flown at one height the level reference is the truth. The fit that lands
+    // the cameras closer to their GPS positions horizontally (where GPS is good) wins; the
+    // level one only when clearly better, so true altitude changes (terrain following, orbits
+    // at several heights) keep the altitudes.
+    let as_measured = align_to(colmap, job, input, output, &local, "gps-enu.txt", false)?;
+    let levelled = job.sfm().join("levelled");
+    let level = align_to(
+        colmap,
+        job,
+        input,
+        &levelled,
+        &local,
+        "gps-enu-level.txt",
+        true,
+    )?;
+    let chosen = match (as_measured, level) {
+        (Some(a), Some(l)) if l.horizontal_rms < 0.8 * a.horizontal_rms => {
+            replace_dir(&levelled, output)?;
+            Some(l)
+        }
+        (Some(a), _) => Some(a),
+        (None, Some(l)) => {
+            replace_dir(&levelled, output)?;
+            Some(l)
+        }
+        (None, None) => None,
+    };
+    let _ = std::fs::remove_dir_all(&levelled);
+    let Some(fit) = chosen else {
+        return Ok((
+            None,
+            Some(
+                "COLMAP could not align the model to the GPS positions (see sfm/colmap.log)".into(),
+            ),
+        ));
+    };
+    steps.push(Step {
+        name: "georegister".into(),
+        seconds: fit.seconds,
+    });
+    write_atomic(
+        &job.delivered(DeliveredFile::Geo),
+        &serde_json::to_vec_pretty(&serde_json::json!({
+            "frame": "east-north-up, metres",
+            "origin": origin,
+        }))?,
+    )?;
+    Ok((
+        Some(Georegistration {
+            origin,
+            rms_error_m: fit.rms,
+            horizontal_rms_m: Some(fit.horizontal_rms),
+            gps_altitudes: Some(!fit.level),
+            photos_used: fit.photos,
+        }),
+        None,
+    ))
+}
+
+/// One alignment of the model to GPS: errors of the registered camera centres against the
+/// reference it was fitted to, and horizontally against GPS.
+struct Fit {
+    rms: f64,
+    horizontal_rms: f64,
+    photos: usize,
+    level: bool,
+    seconds: f64,
+}
+
+/// Runs COLMAP's robust similarity alignment of `input` to the photos' local positions
+/// (altitudes replaced by the centroid's when `level`) into `output`. None when COLMAP finds no
+/// alignment.
+fn align_to(
+    colmap: &Colmap,
+    job: &JobDir,
+    input: &Path,
+    output: &Path,
+    local: &[(&str, [f64; 3])],
+    file: &str,
+    level: bool,
+) -> anyhow::Result<Option<Fit>> {
+    let reference = job.sfm().join(file);
+    let target = |l: &[f64; 3]| [l[0], l[1], if level { 0.0 } else { l[2] }];
     let text = local.iter().fold(String::new(), |mut text, (name, l)| {
-        let _ = writeln!(text, "{name} {:.4} {:.4} {:.4}", l[0], l[1], l[2]);
+        let t = target(l);
+        let _ = writeln!(text, "{name} {:.4} {:.4} {:.4}", t[0], t[1], t[2]);
         text
     });
     std::fs::write(&reference, text)?;
+    std::fs::create_dir_all(output)?;
     let seconds = colmap.run(
         "model_aligner",
         &[
@@ -589,49 +696,39 @@ fn georegister(
         ],
         |_| {},
     );
-    let seconds =
-        match seconds {
-            Ok(s) if output.join("images.bin").exists() => s,
-            Ok(_) | Err(_) => return Ok((
-                None,
-                Some(
-                    "COLMAP could not align the model to the GPS positions (see sfm/colmap.log)"
-                        .into(),
-                ),
-            )),
-        };
-    steps.push(Step {
-        name: "georegister".into(),
-        seconds,
-    });
+    let seconds = match seconds {
+        Ok(s) if output.join("images.bin").exists() => s,
+        Ok(_) | Err(_) => return Ok(None),
+    };
     let aligned = Reconstruction::read(output)?;
-    let truth: BTreeMap<&str, [f64; 3]> = local.into_iter().collect();
-    let errors: Vec<f64> = aligned
+    let truth: BTreeMap<&str, [f64; 3]> = local.iter().copied().collect();
+    let errors: Vec<(f64, f64)> = aligned
         .images
         .iter()
         .filter_map(|i| {
-            let t = truth.get(i.name.as_str())?;
+            let t = target(truth.get(i.name.as_str())?);
             let c = i.centre();
-            Some((c.x - t[0]).powi(2) + (c.y - t[1]).powi(2) + (c.z - t[2]).powi(2))
+            let horizontal = (c.x - t[0]).powi(2) + (c.y - t[1]).powi(2);
+            Some((horizontal + (c.z - t[2]).powi(2), horizontal))
         })
         .collect();
     #[allow(clippy::cast_precision_loss)]
-    let rms = (errors.iter().sum::<f64>() / errors.len().max(1) as f64).sqrt();
-    write_atomic(
-        &job.delivered(DeliveredFile::Geo),
-        &serde_json::to_vec_pretty(&serde_json::json!({
-            "frame": "east-north-up, metres",
-            "origin": origin,
-        }))?,
-    )?;
-    Ok((
-        Some(Georegistration {
-            origin,
-            rms_error_m: rms,
-            photos_used: errors.len(),
-        }),
-        None,
-    ))
+    let n = errors.len().max(1) as f64;
+    Ok(Some(Fit {
+        rms: (errors.iter().map(|e| e.0).sum::<f64>() / n).sqrt(),
+        horizontal_rms: (errors.iter().map(|e| e.1).sum::<f64>() / n).sqrt(),
+        photos: errors.len(),
+        level,
+        seconds,
+    }))
+}
+
+/// Replaces directory `to` with `from`.
+fn replace_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to)?;
+    }
+    std::fs::rename(from, to)
 }
 
 /// Explains a reconstruction that registered too few photos, from COLMAP's database: how many
