@@ -502,10 +502,13 @@ pub fn run(
             report.registered,
             report.photos,
             report.points,
-            if report.georegistration.is_some() {
-                ", georegistered (east-north-up, metres)"
-            } else {
-                ""
+            match &report.georegistration {
+                Some(g) if g.gps_altitudes == Some(false) => {
+                    ", georegistered (east-north-up, metres; level: the GPS altitudes \
+                     disagreed with the photos)"
+                }
+                Some(_) => ", georegistered (east-north-up, metres)",
+                None => "",
             }
         ),
     ));
