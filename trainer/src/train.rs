@@ -1,4 +1,6 @@
-//! The training loop: views coarse to fine (¼, ½, then full size), Adam with the reference
+//! The training loop: views coarse to fine (¼, ½, then full size) composited over a random
+//! background colour each iteration (so the model stays opaque where the photos show
+//! something), Adam with the reference
 //! learning rates (positions decayed exponentially) applied right after each Gaussian's
 //! gradient, SH degree raised over time, and the original adaptive density control (clone
 //! small / split large Gaussians with high view-space gradient, prune transparent ones, and
