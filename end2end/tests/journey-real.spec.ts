@@ -1,14 +1,48 @@
 // The whole journey on real photos: Strecha's fountain-P11 (../shared/datasets), uploaded from
 // the browser, reconstructed by COLMAP, trained and compressed, then opened in the viewer.
 // By default a 6-photo subset at a small working size and a short training run, to fit CI;
-// `scripts/journey-standard.sh` runs all 11 photos with the standard preset (much longer).
+// `scripts/journey-standard.sh` runs all 11 photos with the standard preset (much longer), and
+// `scripts/journey-survey.sh` the 75-photo caliterra drone survey with the preview preset.
+import { readdirSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
-import { fountainZip } from './fixtures/photos';
+import { CALITERRA, fountainZip, photosZip } from './fixtures/photos';
 
 const STANDARD = process.env.JOURNEY_PRESET === 'standard';
+const SURVEY = process.env.JOURNEY_DATASET === 'caliterra';
+
+test('a drone survey becomes a model that opens in the viewer', async ({ page }) => {
+  test.skip(!SURVEY, 'a long run: scripts/journey-survey.sh');
+  test.setTimeout(60 * 60_000);
+  const names = readdirSync(CALITERRA).filter((n) => n.toLowerCase().endsWith('.jpg')).sort();
+  await signUpAndSignIn(page, 'surveyor');
+  await waitForHydration(page);
+  const dashboard = new DashboardPage(page);
+  await dashboard.createProject('Caliterra');
+  await dashboard.card('Caliterra').getByRole('link').click();
+  await waitForHydration(page);
+  await page.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(photosZip(CALITERRA, names));
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 300_000 });
+  await waitForHydration(page);
+  await page.getByLabel('Quality').selectOption('preview');
+  await page.getByRole('button', { name: 'Start processing' }).click();
+  const job = page.getByTestId('job');
+  await expect(job).toBeVisible({ timeout: 15_000 });
+  await expect(job).toHaveAttribute('data-status', 'succeeded', { timeout: 55 * 60_000 });
+  const viewer = page.frameLocator('[data-testid="model-viewer"]').locator('#viewer');
+  await expect(viewer).toHaveAttribute('data-state', 'ready', { timeout: 120_000 });
+  await page.screenshot({ path: test.info().outputPath('caliterra-project.png'), fullPage: true });
+  const files = page.url().replace(/\/projects\/([^/?#]+).*/, '/api/projects/$1/files/');
+  const report = await (await page.request.get(`${files}report.json`)).json();
+  console.log(`caliterra (${names.length} photos): ${report.gaussians} Gaussians, held-out PSNR ` +
+    `${report.evaluation.psnr.toFixed(1)} dB, SSIM ${report.evaluation.ssim.toFixed(3)}, ` +
+    `${report.seconds.toFixed(0)} s training`);
+  expect(report.evaluation.psnr).toBeGreaterThan(28);
+});
 
 test('real photos become a model that opens in the viewer', async ({ page }) => {
+  test.skip(SURVEY, 'the survey run only');
   test.setTimeout(STANDARD ? 90 * 60_000 : 8 * 60_000);
   const names = STANDARD
     ? Array.from({ length: 11 }, (_, i) => `${String(i).padStart(4, '0')}.jpg`)
