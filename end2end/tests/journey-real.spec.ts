@@ -1,8 +1,8 @@
 // The whole journey on real photos: Strecha's fountain-P11 (../shared/datasets), uploaded from
 // the browser, reconstructed by COLMAP, trained and compressed, then opened in the viewer.
 // By default a 6-photo subset at a small working size and a short training run, to fit CI;
-// `scripts/journey-standard.sh` runs all 11 photos with the standard preset (much longer), and
-// `scripts/journey-survey.sh` the 75-photo caliterra drone survey with the preview preset.
+// `scripts/journey-long.sh standard` runs all 11 photos with the standard preset (much longer), and
+// `scripts/journey-long.sh survey` the 75-photo caliterra drone survey with the preview preset.
 import { readdirSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
@@ -12,7 +12,7 @@ const STANDARD = process.env.JOURNEY_PRESET === 'standard';
 const SURVEY = process.env.JOURNEY_DATASET === 'caliterra';
 
 test('a drone survey becomes a model that opens in the viewer', async ({ page }) => {
-  test.skip(!SURVEY, 'a long run: scripts/journey-survey.sh');
+  test.skip(!SURVEY, 'a long run: scripts/journey-long.sh survey');
   test.setTimeout(60 * 60_000);
   const names = readdirSync(CALITERRA).filter((n) => n.toLowerCase().endsWith('.jpg')).sort();
   await signUpAndSignIn(page, 'surveyor');

@@ -43,21 +43,26 @@ fn synthetic() -> (Gaussians, Vec<View>) {
         sh[0] = [r.range(-1.5, 1.5), r.range(-1.5, 1.5), r.range(-1.5, 1.5)];
         truth.sh.push(sh);
     }
-    let cloud = truth.to_cloud(0);
-    let views = (0..16)
-        .map(|k| {
-            let a = std::f32::consts::TAU * k as f32 / 16.0;
-            let eye = [4.0 * a.cos(), 1.2 * (2.0 * a).sin(), 4.0 * a.sin()];
-            let camera = Camera::look_at(eye, [0.0; 3], [0.0, -1.0, 0.0], 0.8, 64, 48);
-            let image = render(&cloud, &camera, [0.0; 3]).rgb;
-            View {
-                name: format!("view-{k}"),
-                camera,
-                image,
-            }
-        })
-        .collect();
+    let cameras = (0..16).map(|k| {
+        let a = std::f32::consts::TAU * k as f32 / 16.0;
+        let eye = [4.0 * a.cos(), 1.2 * (2.0 * a).sin(), 4.0 * a.sin()];
+        Camera::look_at(eye, [0.0; 3], [0.0, -1.0, 0.0], 0.8, 64, 48)
+    });
+    let views = pictures(&truth, cameras);
     (truth, views)
+}
+
+/// The views of `truth` from `cameras`, over black.
+fn pictures(truth: &Gaussians, cameras: impl Iterator<Item = Camera>) -> Vec<View> {
+    let cloud = truth.to_cloud(0);
+    cameras
+        .enumerate()
+        .map(|(k, camera)| View {
+            name: format!("view-{k}"),
+            image: render(&cloud, &camera, [0.0; 3]).rgb,
+            camera,
+        })
+        .collect()
 }
 
 #[test]
@@ -223,20 +228,12 @@ fn wall() -> (Gaussians, Vec<View>) {
             truth.sh.push(sh);
         }
     }
-    let cloud = truth.to_cloud(0);
-    let views = (0..9)
-        .map(|k| {
-            let x = -0.6 + 0.15 * k as f32;
-            let eye = [x, 0.2 * (k % 3) as f32 - 0.2, -4.0];
-            let camera = Camera::look_at(eye, [x * 0.5, 0.0, 0.0], [0.0, -1.0, 0.0], 0.8, 64, 48);
-            let image = render(&cloud, &camera, [0.0; 3]).rgb;
-            View {
-                name: format!("view-{k}"),
-                camera,
-                image,
-            }
-        })
-        .collect();
+    let cameras = (0..9).map(|k| {
+        let x = -0.6 + 0.15 * k as f32;
+        let eye = [x, 0.2 * (k % 3) as f32 - 0.2, -4.0];
+        Camera::look_at(eye, [x * 0.5, 0.0, 0.0], [0.0, -1.0, 0.0], 0.8, 64, 48)
+    });
+    let views = pictures(&truth, cameras);
     (truth, views)
 }
 
