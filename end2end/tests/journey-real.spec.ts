@@ -4,27 +4,32 @@
 // `scripts/journey-long.sh standard` runs all 11 photos with the standard preset (much longer), and
 // `scripts/journey-long.sh survey` the 75-photo caliterra drone survey with the preview preset.
 import { readdirSync } from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
 import { CALITERRA, fountainZip, photosZip } from './fixtures/photos';
 
 const STANDARD = process.env.JOURNEY_PRESET === 'standard';
 const SURVEY = process.env.JOURNEY_DATASET === 'caliterra';
 
+/** A new user with a new project `title`, the photos in `zip` uploaded from its page. */
+async function uploadToNewProject(page: Page, user: string, title: string, zip: string, timeout: number) {
+  await signUpAndSignIn(page, user);
+  await waitForHydration(page);
+  const dashboard = new DashboardPage(page);
+  await dashboard.createProject(title);
+  await dashboard.card(title).getByRole('link').click();
+  await waitForHydration(page);
+  await page.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(zip);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout });
+  await waitForHydration(page);
+}
+
 test('a drone survey becomes a model that opens in the viewer', async ({ page }) => {
   test.skip(!SURVEY, 'a long run: scripts/journey-long.sh survey');
   test.setTimeout(60 * 60_000);
   const names = readdirSync(CALITERRA).filter((n) => n.toLowerCase().endsWith('.jpg')).sort();
-  await signUpAndSignIn(page, 'surveyor');
-  await waitForHydration(page);
-  const dashboard = new DashboardPage(page);
-  await dashboard.createProject('Caliterra');
-  await dashboard.card('Caliterra').getByRole('link').click();
-  await waitForHydration(page);
-  await page.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(photosZip(CALITERRA, names));
-  await page.getByRole('button', { name: 'Upload' }).click();
-  await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 300_000 });
-  await waitForHydration(page);
+  await uploadToNewProject(page, 'surveyor', 'Caliterra', photosZip(CALITERRA, names), 300_000);
   await page.getByLabel('Quality').selectOption('preview');
   await page.getByRole('button', { name: 'Start processing' }).click();
   const job = page.getByTestId('job');
@@ -48,17 +53,7 @@ test('real photos become a model that opens in the viewer', async ({ page }) => 
     ? Array.from({ length: 11 }, (_, i) => `${String(i).padStart(4, '0')}.jpg`)
     : ['0002.jpg', '0003.jpg', '0004.jpg', '0005.jpg', '0006.jpg', '0007.jpg'];
   const zip = fountainZip(names);
-  await signUpAndSignIn(page, 'fountain');
-  await waitForHydration(page);
-  const dashboard = new DashboardPage(page);
-  await dashboard.createProject('Fountain');
-  await dashboard.card('Fountain').getByRole('link').click();
-  await waitForHydration(page);
-
-  await page.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(zip);
-  await page.getByRole('button', { name: 'Upload' }).click();
-  await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 120_000 });
-  await waitForHydration(page);
+  await uploadToNewProject(page, 'fountain', 'Fountain', zip, 120_000);
 
   if (STANDARD) {
     await page.getByLabel('Quality').selectOption('standard');
