@@ -65,17 +65,24 @@ fn pictures(truth: &Gaussians, cameras: impl Iterator<Item = Camera>) -> Vec<Vie
         .collect()
 }
 
+/// The model training starts from, as SfM would give it: every `every`-th true centre,
+/// jittered by up to 5 cm, grey.
+fn sfm_points(truth: &Gaussians, every: usize, seed: u64) -> Gaussians {
+    let mut r = Rng(seed);
+    let points: Vec<[f32; 3]> = truth
+        .means
+        .iter()
+        .step_by(every)
+        .map(|m| m.map(|v| v + r.range(-0.05, 0.05)))
+        .collect();
+    Gaussians::from_points(&points, &vec![[0.5; 3]; points.len()])
+}
+
 #[test]
 fn a_tiny_scene_trains_to_a_high_psnr_in_seconds() {
     let (truth, views) = synthetic();
     // "SfM points": the true centres, jittered, with grey colour.
-    let mut r = Rng(11);
-    let points: Vec<[f32; 3]> = truth
-        .means
-        .iter()
-        .map(|m| m.map(|v| v + r.range(-0.05, 0.05)))
-        .collect();
-    let init = Gaussians::from_points(&points, &vec![[0.5; 3]; points.len()]);
+    let init = sfm_points(&truth, 1, 11);
     // Every 8th view held out, the standard protocol.
     let (held, trained): (Split, Split) =
         views.into_iter().enumerate().partition(|(i, _)| i % 8 == 0);
@@ -252,14 +259,7 @@ fn see_through(g: &Gaussians, camera: &Camera) -> f32 {
 fn photos_train_to_a_model_that_is_opaque_where_they_show_something() {
     let (truth, views) = wall();
     // A sparse, jittered "SfM" sample of the wall.
-    let mut r = Rng(3);
-    let points: Vec<[f32; 3]> = truth
-        .means
-        .iter()
-        .step_by(4)
-        .map(|m| m.map(|v| v + r.range(-0.05, 0.05)))
-        .collect();
-    let init = Gaussians::from_points(&points, &vec![[0.5; 3]; points.len()]);
+    let init = sfm_points(&truth, 4, 3);
     let run = |random_background: bool| {
         let config = TrainConfig {
             max_gaussians: 1500,
