@@ -1,6 +1,7 @@
 //! The compression stage: a trained model (3DGS PLY, or a SOG to re-encode) to SOG v2 — a `.sog`
 //! bundle, or a folder of `meta.json` + WebP — with progress lines like every other stage, and
-//! a quality report (the compressed model rendered against the original from 8 viewpoints).
+//! a quality report (the compressed model rendered against the original through the job's own
+//! cameras, or from 8 viewpoints around a lone file).
 //! Also the loading of any splat file the CLI reads.
 
 use std::borrow::Cow;
@@ -13,6 +14,7 @@ use splat::render::{psnr, render, Camera};
 use splat::sog::encode::{encode, STAGES};
 use splat::{ply, sog, FormatError, GaussianCloud};
 
+use crate::colmap_model::Reconstruction;
 use crate::job::{write_atomic, JobDir};
 use crate::progress::{Event, Progress};
 
@@ -94,16 +96,27 @@ pub struct Compressed {
     pub splats: usize,
     pub bytes: usize,
     pub seconds: f64,
-    /// Render PSNR of the compressed model against the original over 8 views: mean and worst.
+    /// Render PSNR of the compressed model against the original over the check's views: mean
+    /// and worst.
     pub quality: Option<(f64, f64)>,
 }
 
+/// Where the compressed model is rendered against the original for the quality report.
+#[derive(Debug, Clone)]
+pub enum Check {
+    None,
+    /// 8 viewpoints around the scene ([`ring_psnr`]): for a file on its own.
+    Ring,
+    /// The photos' cameras: what a job's model is meant to be seen from.
+    Cameras(Vec<Camera>),
+}
+
 /// Compresses `input` into `output` (`.sog`: a bundle; anything else: a folder of files), with
-/// the quality report unless `report` is false.
+/// the quality report `check` asks for.
 pub fn compress(
     input: &Path,
     output: &Path,
-    report: bool,
+    check: &Check,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<Compressed> {
     let cloud = load(input)?.cloud;
@@ -137,7 +150,9 @@ pub fn compress(
         encoded.total_bytes()
     };
     let seconds = started.elapsed().as_secs_f64();
-    let quality = if report {
+    let quality = if matches!(check, Check::None) {
+        None
+    } else {
         progress.report(Event::new(
             Stage::Compress,
             "quality",
@@ -154,9 +169,10 @@ pub fn compress(
                 .map(|(_, d)| Cow::Borrowed(d.as_slice()))
                 .ok_or_else(|| FormatError::BadSog(format!("the encoder wrote no {name}")))
         })?;
-        Some(ring_psnr(&cloud, &decoded))
-    } else {
-        None
+        Some(match check {
+            Check::Cameras(cameras) => psnr_through(&cloud, &decoded, cameras),
+            _ => ring_psnr(&cloud, &decoded),
+        })
     };
     #[allow(clippy::cast_precision_loss)]
     let per_splat = bytes as f64 / cloud.len().max(1) as f64;
@@ -180,36 +196,165 @@ pub fn compress(
     })
 }
 
-/// The compression stage of a job: the trained PLY to `model.sog`.
+/// The compression stage of a job: the trained PLY to `model.sog`, checked through 8 of the
+/// photos' cameras (or around the scene when the job has no reconstruction to read).
 pub fn run(job: &JobDir, progress: &mut dyn Progress) -> anyhow::Result<Compressed> {
     let ply = job.delivered(DeliveredFile::Ply);
     if !ply.exists() {
         bail!("there is no trained model to compress: run the train stage first");
     }
-    compress(&ply, &job.delivered(DeliveredFile::Sog), true, progress)
+    let check = Reconstruction::read(&job.undistorted().join("sparse")).map_or(Check::Ring, |r| {
+        let n = r.images.len();
+        Check::Cameras(
+            (0..n.min(8))
+                .map(|k| small(r.render_camera(&r.images[k * n / n.min(8)]), 256))
+                .collect(),
+        )
+    });
+    compress(&ply, &job.delivered(DeliveredFile::Sog), &check, progress)
 }
 
-/// Renders both clouds from 8 viewpoints on a ring around the scene and compares them: the
-/// mean and worst PSNR of `b` against `a`.
-pub fn ring_psnr(a: &GaussianCloud, b: &GaussianCloud) -> (f64, f64) {
-    let Some((lo, hi)) = a.bounds() else {
-        return (f64::INFINITY, f64::INFINITY);
-    };
-    let centre: [f32; 3] = std::array::from_fn(|i| f32::midpoint(lo[i], hi[i]));
-    let radius = (0..3).map(|i| hi[i] - lo[i]).fold(0.0f32, f32::max) * 1.2;
-    let scores: Vec<f64> = (0..8u8)
-        .map(|k| {
-            let angle = f32::from(k) * std::f32::consts::TAU / 8.0;
-            let eye = [
-                centre[0] + radius * angle.cos(),
-                centre[1],
-                centre[2] + radius * angle.sin(),
-            ];
-            let cam = Camera::look_at(eye, centre, [0.0, -1.0, 0.0], 0.9, 256, 256);
-            psnr(&render(a, &cam, [0.0; 3]), &render(b, &cam, [0.0; 3]))
-        })
+/// `camera` with its long side shrunk to `long` pixels (intrinsics scaled to match).
+fn small(mut camera: Camera, long: u32) -> Camera {
+    let scale = long as f32 / camera.width.max(camera.height).max(1) as f32;
+    if scale < 1.0 {
+        camera.fx *= scale;
+        camera.fy *= scale;
+        camera.cx *= scale;
+        camera.cy *= scale;
+        camera.width = ((camera.width as f32 * scale).round() as u32).max(1);
+        camera.height = ((camera.height as f32 * scale).round() as u32).max(1);
+    }
+    camera
+}
+
+/// Mean and worst PSNR of `b` rendered against `a` through `cameras` (over black).
+fn psnr_through(a: &GaussianCloud, b: &GaussianCloud, cameras: &[Camera]) -> (f64, f64) {
+    let scores: Vec<f64> = cameras
+        .iter()
+        .map(|cam| psnr(&render(a, cam, [0.0; 3]), &render(b, cam, [0.0; 3])))
         .collect();
+    if scores.is_empty() {
+        return (f64::INFINITY, f64::INFINITY);
+    }
     #[allow(clippy::cast_precision_loss)]
     let mean = scores.iter().sum::<f64>() / scores.len() as f64;
     (mean, scores.iter().copied().fold(f64::INFINITY, f64::min))
+}
+
+/// Renders both clouds from 8 viewpoints around the scene and compares them: the mean and worst
+/// PSNR of `b` against `a`. The viewpoints sit on the corners of a cube around the middle 96% of
+/// `a`'s splats (per axis), so the check frames the scene itself rather than its stray splats,
+/// and looks at it from above and below whichever axis is up (COLMAP's −y, a georegistered z).
+pub fn ring_psnr(a: &GaussianCloud, b: &GaussianCloud) -> (f64, f64) {
+    let Some((lo, hi)) = robust_bounds(a) else {
+        return (f64::INFINITY, f64::INFINITY);
+    };
+    let centre: [f32; 3] = std::array::from_fn(|i| f32::midpoint(lo[i], hi[i]));
+    // Far enough for the middle of the scene to fill most of the 0.9 rad field of view.
+    let distance = (0..3)
+        .map(|i| hi[i] - lo[i])
+        .fold(0.0f32, f32::max)
+        .max(1e-3)
+        * 1.2;
+    let cameras: Vec<Camera> = (0..8u8)
+        .map(|k| {
+            let corner = [k & 1, k & 2, k & 4].map(|bit| if bit == 0 { -1.0 } else { 1.0 });
+            let eye: [f32; 3] =
+                std::array::from_fn(|i| centre[i] + distance * corner[i] / 3f32.sqrt());
+            // A diagonal view is never parallel to either candidate up axis.
+            Camera::look_at(eye, centre, [0.0, -1.0, 0.0], 0.9, 256, 256)
+        })
+        .collect();
+    psnr_through(a, b, &cameras)
+}
+
+/// The box holding the middle 96% of the splats' centres along each axis (None when empty):
+/// a few stray splats far out do not shrink the scene to a dot.
+fn robust_bounds(cloud: &GaussianCloud) -> Option<([f32; 3], [f32; 3])> {
+    if cloud.positions.is_empty() {
+        return None;
+    }
+    let n = cloud.positions.len();
+    let (low, high) = (n / 50, n - 1 - n / 50);
+    let mut lo = [0.0; 3];
+    let mut hi = [0.0; 3];
+    for axis in 0..3 {
+        let mut v: Vec<f32> = cloud.positions.iter().map(|p| p[axis]).collect();
+        lo[axis] = *v.select_nth_unstable_by(low, f32::total_cmp).1;
+        hi[axis] = *v.select_nth_unstable_by(high, f32::total_cmp).1;
+    }
+    Some((lo, hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` grey splats 0.3 wide on a 1-unit grid in the x-y plane around the origin.
+    fn patch(n: usize) -> GaussianCloud {
+        #[allow(clippy::cast_precision_loss)]
+        let side = (n as f32).sqrt().ceil() as usize;
+        #[allow(clippy::cast_precision_loss)]
+        let positions: Vec<[f32; 3]> = (0..n)
+            .map(|i| [(i % side) as f32 - 5.0, (i / side) as f32 - 5.0, 0.0])
+            .collect();
+        GaussianCloud {
+            log_scales: vec![[0.3f32.ln(); 3]; n],
+            rotations: vec![[1.0, 0.0, 0.0, 0.0]; n],
+            opacity_logits: vec![3.0; n],
+            sh_dc: vec![[0.5; 3]; n],
+            sh_degree: 0,
+            sh_rest: Vec::new(),
+            positions,
+        }
+    }
+
+    #[test]
+    fn the_ring_frames_the_scene_not_its_stray_splats() {
+        let mut a = patch(100);
+        // One splat a kilometre away: framing the full bounds would shrink the patch to a dot.
+        a.positions[99] = [1000.0, 0.0, 0.0];
+        let mut b = a.clone();
+        b.sh_dc[55] = [-1.5; 3]; // one splat in the middle of the patch turns black
+        let (mean, worst) = ring_psnr(&a, &b);
+        assert!(
+            mean < 40.0 && worst < mean + 1e-9,
+            "mean {mean}, worst {worst}"
+        );
+        let (same, _) = ring_psnr(&a, &a);
+        assert!(same > 90.0, "{same}");
+    }
+
+    #[test]
+    fn the_check_through_cameras_sees_only_what_they_see() {
+        let a = patch(100);
+        let front = small(
+            Camera::look_at(
+                [0.0, 0.0, -12.0],
+                [0.0; 3],
+                [0.0, -1.0, 0.0],
+                0.9,
+                1024,
+                512,
+            ),
+            256,
+        );
+        assert_eq!((front.width, front.height), (256, 128));
+        // A change the camera cannot see (behind it) scores as identical; one it can does not.
+        let mut hidden = a.clone();
+        hidden.positions[0] = [0.0, 0.0, -30.0];
+        hidden.sh_dc[0] = [-1.5; 3];
+        let mut seen = a.clone();
+        seen.sh_dc[55] = [-1.5; 3];
+        let cams = [front];
+        let original = {
+            let mut o = a.clone();
+            o.positions[0] = [0.0, 0.0, -30.0];
+            o
+        };
+        assert!(psnr_through(&original, &hidden, &cams).0 > 90.0);
+        let (mean, worst) = psnr_through(&a, &seen, &cams);
+        assert!(mean < 40.0 && (worst - mean).abs() < 1e-9, "{mean} {worst}");
+    }
 }

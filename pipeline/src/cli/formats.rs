@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use pipeline::compress::{load, ring_psnr};
+use pipeline::compress::{load, ring_psnr, Check};
 use pipeline::job::write_atomic;
 use pipeline::progress::JsonLines;
 use splat::ply;
@@ -66,7 +66,16 @@ pub fn decompress(a: &Decompress) -> anyhow::Result<()> {
 }
 
 pub fn compress(a: &Compress) -> anyhow::Result<()> {
-    let done = pipeline::compress::compress(&a.input, &a.output, !a.no_report, &mut JsonLines)?;
+    let done = pipeline::compress::compress(
+        &a.input,
+        &a.output,
+        if a.no_report {
+            &Check::None
+        } else {
+            &Check::Ring
+        },
+        &mut JsonLines,
+    )?;
     #[allow(clippy::cast_precision_loss)]
     let per_splat = done.bytes as f64 / done.splats.max(1) as f64;
     println!(

@@ -33,7 +33,7 @@ enum Command {
     /// folder of meta.json + WebP. Progress as JSON lines, then a report: size, bytes per splat,
     /// render PSNR.
     Compress(formats::Compress),
-    /// Render two splat files (same scene) from a ring of 8 viewpoints and print the PSNR of the
+    /// Render two splat files (same scene) from 8 viewpoints around it and print the PSNR of the
     /// second against the first.
     Compare(formats::Compare),
     /// Accept photos (a zip or a folder of JPEG/PNG) into a job directory: validate each, read
