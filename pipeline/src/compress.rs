@@ -215,6 +215,11 @@ pub fn run(job: &JobDir, progress: &mut dyn Progress) -> anyhow::Result<Compress
 }
 
 /// `camera` with its long side shrunk to `long` pixels (intrinsics scaled to match).
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)] // image sides: small positive integers
 fn small(mut camera: Camera, long: u32) -> Camera {
     let scale = long as f32 / camera.width.max(camera.height).max(1) as f32;
     if scale < 1.0 {
@@ -292,10 +297,13 @@ mod tests {
     use super::*;
 
     /// `n` grey splats 0.3 wide on a 1-unit grid in the x-y plane around the origin.
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )] // a few splats
     fn patch(n: usize) -> GaussianCloud {
-        #[allow(clippy::cast_precision_loss)]
         let side = (n as f32).sqrt().ceil() as usize;
-        #[allow(clippy::cast_precision_loss)]
         let positions: Vec<[f32; 3]> = (0..n)
             .map(|i| [(i % side) as f32 - 5.0, (i / side) as f32 - 5.0, 0.0])
             .collect();
