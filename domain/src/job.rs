@@ -193,7 +193,7 @@ impl Preset {
     pub const fn params(self) -> JobParams {
         match self {
             // Measured on the 75-photo caliterra survey on 2 cores: the whole run (ingest, SfM,
-            // 1,500 iterations at 640 px, compression) in 17 minutes, held-out PSNR 33.1 dB
+            // 1,500 iterations at 640 px, compression) in 16 minutes, held-out PSNR 32.8 dB
             // (docs/decisions.md).
             Self::Preview => JobParams {
                 working_size: 1200,
