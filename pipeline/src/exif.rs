@@ -99,8 +99,16 @@ struct Entry {
     data: Vec<u8>,
 }
 
+/// The longest text field written back, in bytes: a camera's make or model is a few dozen; a
+/// photo that claims kilobytes must not push the EXIF segment past JPEG's 64 KiB limit.
+const MAX_TEXT: usize = 255;
+
 fn ascii(tag: u16, s: &str) -> Entry {
-    let mut data: Vec<u8> = s.bytes().filter(|b| b.is_ascii() && *b != 0).collect();
+    let mut data: Vec<u8> = s
+        .bytes()
+        .filter(|b| b.is_ascii() && *b != 0)
+        .take(MAX_TEXT)
+        .collect();
     data.push(0);
     Entry {
         tag,
@@ -248,10 +256,14 @@ pub fn tiff(info: &PhotoExif) -> Vec<u8> {
     out
 }
 
-/// Inserts an EXIF APP1 segment right after a JPEG's start-of-image marker.
+/// Inserts an EXIF APP1 segment right after a JPEG's start-of-image marker. A segment's length
+/// is 16 bits: a payload that would not fit (it cannot, with text fields bounded) is left out
+/// rather than written past its declared length, which would corrupt the image.
 pub fn insert_into_jpeg(jpeg: &[u8], info: &PhotoExif) -> Vec<u8> {
     let payload = tiff(info);
-    let len = u16::try_from(payload.len() + 8).unwrap_or(u16::MAX);
+    let Ok(len) = u16::try_from(payload.len() + 8) else {
+        return jpeg.to_vec();
+    };
     let mut out = Vec::with_capacity(jpeg.len() + payload.len() + 10);
     out.extend(&jpeg[..2]);
     out.extend([0xFF, 0xE1]);
@@ -304,6 +316,25 @@ mod tests {
         assert_eq!(back.captured_at, info.captured_at);
         // Still a JPEG the decoder accepts.
         assert_eq!(image::load_from_memory(&jpeg).unwrap().width(), 16);
+    }
+
+    #[test]
+    fn a_huge_make_is_cut_short_and_the_jpeg_stays_whole() {
+        let info = PhotoExif {
+            make: Some("M".repeat(70_000)),
+            model: Some("m".repeat(70_000)),
+            captured_at: Some("2".repeat(70_000)),
+            ..PhotoExif::default()
+        };
+        let jpeg = insert_into_jpeg(&tiny_jpeg(), &info);
+        // The APP1 segment's declared length covers exactly what was written before the
+        // original JPEG's own segments resume.
+        let declared = usize::from(u16::from_be_bytes([jpeg[4], jpeg[5]]));
+        assert_eq!(jpeg.len(), 2 + 2 + declared + tiny_jpeg().len() - 2);
+        assert_eq!(image::load_from_memory(&jpeg).unwrap().width(), 16);
+        let back = read(&jpeg);
+        assert_eq!(back.make.as_deref(), Some("M".repeat(MAX_TEXT).as_str()));
+        assert_eq!(back.model.as_deref(), Some("m".repeat(MAX_TEXT).as_str()));
     }
 
     #[test]

@@ -430,14 +430,25 @@ fn unique_name(source: &str, extension: &str, taken: &mut HashMap<String, usize>
     } else {
         clean
     };
-    let lower = format!("{clean}.{extension}").to_lowercase();
-    let n = taken.entry(lower).or_insert(0);
-    *n += 1;
-    if *n == 1 {
-        format!("{clean}.{extension}")
-    } else {
-        format!("{clean}-{n}.{extension}")
-    }
+    // `taken` holds every name given so far (lower case: file systems that ignore case), each
+    // with the last suffix tried from it as a base. A suffixed name may itself be an entry's own
+    // name ("a.jpg", "a.jpg", "a-2.jpg"), so every candidate is checked against all given.
+    let base = format!("{clean}.{extension}");
+    let mut n = taken.get(&base.to_lowercase()).copied().unwrap_or(0);
+    let name = loop {
+        n += 1;
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            format!("{clean}-{n}.{extension}")
+        };
+        if !taken.contains_key(&candidate.to_lowercase()) {
+            break candidate;
+        }
+    };
+    taken.insert(base.to_lowercase(), n);
+    taken.entry(name.to_lowercase()).or_insert(0);
+    name
 }
 
 /// Runs ingest: reads `src` (a zip or a folder), writes `originals/`, `images/` and
@@ -636,6 +647,29 @@ mod tests {
             unique_name(".hidden", "jpg", &mut taken),
             "photo.hidden.jpg"
         );
+    }
+
+    #[test]
+    fn a_name_that_looks_suffixed_never_lands_on_a_given_one() {
+        let mut taken = HashMap::new();
+        let names: Vec<String> = ["a.jpg", "A.JPG", "a-2.jpg", "a.jpg", "a-2.jpg", "a-3.jpg"]
+            .iter()
+            .map(|source| unique_name(source, "jpg", &mut taken))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "a.jpg",
+                "A-2.jpg",
+                "a-2-2.jpg",
+                "a-3.jpg",
+                "a-2-3.jpg",
+                "a-3-2.jpg"
+            ]
+        );
+        let distinct: std::collections::HashSet<String> =
+            names.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(distinct.len(), names.len());
     }
 
     #[test]
