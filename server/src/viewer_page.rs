@@ -164,9 +164,16 @@ pub struct ViewQuery {
 }
 
 /// A model given as a path on this site (`/view?url=/…/model.sog&up=z`). Only same-site paths:
-/// the page must not become a way to show other sites' files under Spaceport's name.
+/// the page must not become a way to show other sites' files under Spaceport's name. Browsers
+/// drop tabs and newlines anywhere in a URL and read `\` as `/`, so `/\t/evil.example/m.sog`
+/// (sent as `/%09/…`) is `//evil.example/m.sog` to them: only printable ASCII is accepted, and a
+/// path that, so read, starts with one `/` stays on this origin.
 pub fn is_same_site_path(url: &str) -> bool {
-    url.starts_with('/') && !url.starts_with("//") && !url.contains('\\') && !url.contains(':')
+    url.bytes().all(|b| b.is_ascii_graphic())
+        && url.starts_with('/')
+        && !url.starts_with("//")
+        && !url.contains('\\')
+        && !url.contains(':')
 }
 
 /// `GET /view?url=PATH&up=AXIS`: the viewer for any model this site serves (the sample scenes,
@@ -207,6 +214,13 @@ mod tests {
             "javascript:alert(1)",
             "m.sog",
             "/\\evil",
+            "/\t/evil.example/m.sog",
+            "/\n/evil.example/m.sog",
+            "/\r\n/evil.example/m.sog",
+            " //evil.example/m.sog",
+            "/ /evil.example/m.sog",
+            "/\u{0}/evil.example/m.sog",
+            "/model\u{a0}.sog",
         ] {
             assert!(!is_same_site_path(bad), "{bad}");
         }
