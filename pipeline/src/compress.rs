@@ -215,22 +215,9 @@ pub fn run(job: &JobDir, progress: &mut dyn Progress) -> anyhow::Result<Compress
 }
 
 /// `camera` with its long side shrunk to `long` pixels (intrinsics scaled to match).
-#[allow(
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)] // image sides: small positive integers
-fn small(mut camera: Camera, long: u32) -> Camera {
-    let scale = long as f32 / camera.width.max(camera.height).max(1) as f32;
-    if scale < 1.0 {
-        camera.fx *= scale;
-        camera.fy *= scale;
-        camera.cx *= scale;
-        camera.cy *= scale;
-        camera.width = ((camera.width as f32 * scale).round() as u32).max(1);
-        camera.height = ((camera.height as f32 * scale).round() as u32).max(1);
-    }
-    camera
+fn small(camera: Camera, long: u32) -> Camera {
+    let (w, h) = camera.fit_within(long);
+    camera.resized(w, h)
 }
 
 /// Mean and worst PSNR of `b` rendered against `a` through `cameras` (over black).

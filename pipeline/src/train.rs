@@ -104,26 +104,13 @@ fn load_views(
                     camera.height
                 );
             }
-            if let Some(limit) = max_size.filter(|&m| img.width().max(img.height()) > m) {
-                let (w, h) = (img.width(), img.height());
-                let scale = f64::from(limit) / f64::from(w.max(h));
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let (nw, nh) = (
-                    (f64::from(w) * scale).round().max(1.0) as u32,
-                    (f64::from(h) * scale).round().max(1.0) as u32,
-                );
-                img = image::imageops::resize(&img, nw, nh, image::imageops::FilterType::Triangle);
-                #[allow(clippy::cast_possible_truncation)]
-                let (sx, sy) = (
-                    (f64::from(nw) / f64::from(w)) as f32,
-                    (f64::from(nh) / f64::from(h)) as f32,
-                );
-                camera.fx *= sx;
-                camera.cx *= sx;
-                camera.fy *= sy;
-                camera.cy *= sy;
-                camera.width = nw;
-                camera.height = nh;
+            if let Some(limit) = max_size {
+                let (w, h) = camera.fit_within(limit);
+                if (w, h) != (camera.width, camera.height) {
+                    img =
+                        image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
+                    camera = camera.resized(w, h);
+                }
             }
             let rgb = img
                 .pixels()

@@ -119,6 +119,41 @@ impl Camera {
         }
     }
 
+    /// The same camera seeing a `width`×`height` image of the same view: the intrinsics scale
+    /// with each side (a resized photo keeps its pose; its pixels are just bigger or smaller).
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)] // image sides
+    pub fn resized(&self, width: u32, height: u32) -> Self {
+        let sx = width as f32 / self.width.max(1) as f32;
+        let sy = height as f32 / self.height.max(1) as f32;
+        Self {
+            width,
+            height,
+            fx: self.fx * sx,
+            fy: self.fy * sy,
+            cx: self.cx * sx,
+            cy: self.cy * sy,
+            ..*self
+        }
+    }
+
+    /// The size of this camera's image with its long side shrunk to `long` pixels (never grown),
+    /// each side rounded and at least 1.
+    #[must_use]
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )] // image sides: small positive integers
+    pub fn fit_within(&self, long: u32) -> (u32, u32) {
+        let scale = long as f32 / self.width.max(self.height).max(1) as f32;
+        if scale >= 1.0 {
+            return (self.width, self.height);
+        }
+        let side = |s: u32| ((s as f32 * scale).round() as u32).max(1);
+        (side(self.width), side(self.height))
+    }
+
     /// The camera centre in world space: `-Rᵀ t`.
     pub fn centre(&self) -> [f32; 3] {
         let r = &self.rotation;
@@ -431,6 +466,34 @@ mod tests {
         // Beyond the point where alpha drops under 1/255, nothing is drawn.
         assert_eq!(img.pixel(36, 32), [0.0; 3]);
         assert_eq!(img.pixel(0, 0), [0.0; 3]);
+    }
+
+    #[test]
+    fn a_resized_camera_sees_the_same_view_at_its_own_size() {
+        // Off-centre on both axes, so a wrong principal point or focal length moves the peak.
+        let c = cloud(&[([0.525, -0.275, 5.0], 0.05, 0.9, [1.0, 1.0, 1.0])]);
+        let peak = |image: &Image| {
+            (0..image.height)
+                .flat_map(|y| (0..image.width).map(move |x| (x, y)))
+                .max_by(|&(ax, ay), &(bx, by)| {
+                    image.pixel(ax, ay)[0].total_cmp(&image.pixel(bx, by)[0])
+                })
+                .expect("an image has pixels")
+        };
+        let mut wide = camera();
+        wide.height = 48;
+        wide.cy = 24.0;
+        // Pixel centres sit at +0.5: x = 32 + 100·0.525/5 = 42.5, y = 24 − 100·0.275/5 = 18.5; at
+        // half size x = 16 + 50·0.525/5 = 21.25, y = 12 − 50·0.275/5 = 9.25.
+        assert_eq!(peak(&render(&c, &wide, [0.0; 3])), (42, 18));
+        let half = wide.resized(32, 24);
+        assert_eq!((half.fx, half.cx, half.cy), (50.0, 16.0, 12.0));
+        assert_eq!(peak(&render(&c, &half, [0.0; 3])), (21, 9));
+
+        assert_eq!(wide.fit_within(32), (32, 24));
+        assert_eq!(wide.fit_within(64), (64, 48), "never grown");
+        assert_eq!(wide.fit_within(1000), (64, 48));
+        assert_eq!(wide.fit_within(1), (1, 1), "never below one pixel");
     }
 
     #[test]

@@ -277,18 +277,8 @@ impl View {
                 }));
             }
         }
-        #[allow(clippy::cast_precision_loss)]
-        let (sx, sy) = (nw as f32 / w as f32, nh as f32 / h as f32);
-        let mut camera = self.camera;
-        camera.fx *= sx;
-        camera.cx *= sx;
-        camera.fy *= sy;
-        camera.cy *= sy;
-        #[allow(clippy::cast_possible_truncation)]
-        {
-            camera.width = nw as u32;
-            camera.height = nh as u32;
-        }
+        #[allow(clippy::cast_possible_truncation)] // halves of u32 sides
+        let camera = self.camera.resized(nw as u32, nh as u32);
         View {
             name: self.name.clone(),
             camera,
