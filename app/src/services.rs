@@ -15,6 +15,11 @@ use leptos_axum::ResponseOptions;
 
 use crate::error::AppError;
 
+/// Cookie names, as given to [`set_cookie`] and [`cookie`]: where cookies are Secure (the public
+/// URL is https) they go out as `__Host-{name}`, which browsers keep only if this very host set
+/// them Secure on `Path=/` with no `Domain` — so a sibling subdomain cannot plant a session of
+/// its choosing. Browsers refuse that prefix without Secure, so plain http (the embedded
+/// default on loopback) uses the bare names.
 pub const SESSION_COOKIE: &str = "sp_session";
 pub const CHALLENGE_COOKIE: &str = "sp_challenge";
 pub const SESSION_MAX_AGE_SECS: u64 = 14 * 24 * 3600;
@@ -64,9 +69,18 @@ pub fn cookie_in(headers: &http::HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// The name cookie `name` goes by on the wire (see [`SESSION_COOKIE`]).
+pub fn cookie_name(name: &str, secure: bool) -> String {
+    if secure {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
 /// The value of a request cookie.
-pub fn cookie(name: &str) -> Option<String> {
-    cookie_in(&request_parts()?.headers, name)
+pub fn cookie(name: &str, secure: bool) -> Option<String> {
+    cookie_in(&request_parts()?.headers, &cookie_name(name, secure))
 }
 
 /// Sets (or, with `max_age_secs == 0`, clears) an HttpOnly cookie on the response.
@@ -74,6 +88,7 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: u64, secure: bool) {
     let Some(res) = use_context::<ResponseOptions>() else {
         return;
     };
+    let name = cookie_name(name, secure);
     let secure = if secure { "; Secure" } else { "" };
     let header =
         format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
@@ -92,12 +107,14 @@ pub fn client_ip() -> Option<IpAddr> {
 
 /// The session token the request's cookie carries (server functions).
 pub fn session_token() -> Option<SessionToken> {
-    session_token_in(&request_parts()?.headers)
+    let secure = services().ok()?.secure_cookies;
+    session_token_in(&request_parts()?.headers, secure)
 }
 
-/// The session token a request's cookie carries (plain routes, from their headers).
-pub fn session_token_in(headers: &http::HeaderMap) -> Option<SessionToken> {
-    cookie_in(headers, SESSION_COOKIE)
+/// The session token a request's cookie carries (plain routes, from their headers); `secure` as
+/// in [`Services::secure_cookies`].
+pub fn session_token_in(headers: &http::HeaderMap, secure: bool) -> Option<SessionToken> {
+    cookie_in(headers, &cookie_name(SESSION_COOKIE, secure))
         .filter(|t| !t.is_empty())
         .map(SessionToken)
 }
@@ -144,28 +161,52 @@ impl Services {
     }
 
     /// Sign-in behind the per-account and per-address limiter. Every failure counts, whether or
-    /// not the account exists, so the limiter cannot be used to discover accounts.
+    /// not the account exists, so the limiter cannot be used to discover accounts. The attempt
+    /// is counted before the password is checked (see [`SignInLimiter::reserve`]).
     pub async fn sign_in(
         &self,
         email: &domain::Email,
         password: &str,
         ip: Option<IpAddr>,
     ) -> Result<domain::ports::SignInOutcome, AppError> {
-        self.throttle(email.as_str(), ip)?;
+        let account = email.as_str();
+        self.reserve(account, ip)?;
         let result = self.auth.sign_in(email, password).await;
         let mut limiter = self.limiter.lock().map_err(AppError::internal)?;
         match result {
             Ok(outcome) => {
-                limiter.record_success(email.as_str());
+                limiter.record_success(account, ip);
                 Ok(outcome)
             }
             Err(e) => {
-                if e == domain::AuthError::InvalidCredentials {
-                    limiter.record_failure(email.as_str(), ip, now_secs());
+                if e != domain::AuthError::InvalidCredentials {
+                    limiter.refund(account, ip);
                 }
                 Err(e.into())
             }
         }
+    }
+
+    /// Changes the signed-in user's password, with guesses of the current one throttled like
+    /// sign-ins (a stolen session must not become an unlimited password oracle).
+    pub async fn change_password(
+        &self,
+        token: &SessionToken,
+        user: &User,
+        current: &str,
+        new: &domain::NewPassword,
+        ip: Option<IpAddr>,
+    ) -> Result<(), AppError> {
+        let account = format!("password:{}", user.id.0);
+        self.reserve(&account, ip)?;
+        let result = self.auth.change_password(token, current, new).await;
+        let mut limiter = self.limiter.lock().map_err(AppError::internal)?;
+        match result {
+            Ok(()) => limiter.record_success(&account, ip),
+            Err(domain::AuthError::WrongCurrentPassword) => {}
+            Err(_) => limiter.refund(&account, ip),
+        }
+        Ok(result?)
     }
 
     /// Counts a public, unauthenticated request (`kind`: "reset", "waitlist") against the same
@@ -177,19 +218,13 @@ impl Services {
         email: &domain::Email,
         ip: Option<IpAddr>,
     ) -> Result<(), AppError> {
-        let key = format!("{kind}:{email}");
-        self.throttle(&key, ip)?;
-        self.limiter
-            .lock()
-            .map_err(AppError::internal)?
-            .record_failure(&key, ip, now_secs());
-        Ok(())
+        self.reserve(&format!("{kind}:{email}"), ip)
     }
 
-    fn throttle(&self, key: &str, ip: Option<IpAddr>) -> Result<(), AppError> {
-        let limiter = self.limiter.lock().map_err(AppError::internal)?;
+    fn reserve(&self, key: &str, ip: Option<IpAddr>) -> Result<(), AppError> {
+        let mut limiter = self.limiter.lock().map_err(AppError::internal)?;
         limiter
-            .check(key, ip, now_secs())
+            .reserve(key, ip, now_secs())
             .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
     }
 }

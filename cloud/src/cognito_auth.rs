@@ -212,6 +212,11 @@ impl CognitoAuth {
 }
 
 /// The error code of a failed Cognito call, when the service answered.
+/// The partition listing an account's outstanding reset links (sort key: each link's hash).
+fn resets_of(email: &str) -> String {
+    format!("RESETS#{email}")
+}
+
 fn code<E: ProvideErrorMetadata, R>(
     e: &aws_sdk_cognitoidentityprovider::error::SdkError<E, R>,
 ) -> Option<&str> {
@@ -473,15 +478,19 @@ impl AuthProvider for CognitoAuth {
             Err(e) => return Err(internal(e)),
         }
         let link = new_token();
-        let mut item = key(format!("RESET#{}", token_hash(&link)), "RESET");
+        let hash = token_hash(&link);
+        let expires_at = num(dp::now_secs() + self.reset_link_ttl_secs);
+        // The link, and an entry under the account naming it, so that using one link can end
+        // the others (as the local twin does).
+        let mut item = key(format!("RESET#{hash}"), "RESET");
         item.extend([
             ("email".to_owned(), text(email.as_str())),
-            (
-                "expires_at".to_owned(),
-                num(dp::now_secs() + self.reset_link_ttl_secs),
-            ),
+            ("expires_at".to_owned(), expires_at.clone()),
         ]);
         self.put(item).await?;
+        let mut entry = key(resets_of(email.as_str()), hash);
+        entry.insert("expires_at".to_owned(), expires_at);
+        self.put(entry).await?;
         let message = domain::messages::password_reset(
             email,
             &self.public_url,
@@ -492,10 +501,14 @@ impl AuthProvider for CognitoAuth {
     }
 
     async fn reset_password(&self, link_token: &str, new: &NewPassword) -> Result<(), AuthError> {
-        let pk = format!("RESET#{}", token_hash(link_token));
-        let item = self.get(pk.clone(), "RESET").await?;
-        // Spent before use, so a link works once even if two requests race.
-        self.remove(pk, "RESET").await?;
+        let hash = token_hash(link_token);
+        // Taken (read and deleted in one conditional write) before use, so of two requests
+        // racing with the same link only one gets it.
+        let item = self
+            .table
+            .take(key(format!("RESET#{hash}"), "RESET"))
+            .await
+            .map_err(store)?;
         let Some(item) =
             item.filter(|i| dp::n(i, "expires_at").is_some_and(|t| t > dp::now_secs()))
         else {
@@ -520,6 +533,19 @@ impl AuthProvider for CognitoAuth {
                 return Err(AuthError::InvalidLink)
             }
             Err(e) => return Err(internal(e)),
+        }
+        // Every other link of the account ends too: one reset answers every request.
+        for entry in self
+            .table
+            .query(&resets_of(email), "")
+            .await
+            .map_err(store)?
+        {
+            let other = dp::s(&entry, "sk").unwrap_or_default().to_owned();
+            if other != hash {
+                self.remove(format!("RESET#{other}"), "RESET").await?;
+            }
+            self.remove(resets_of(email), &other).await?;
         }
         let user = self
             .cognito

@@ -1,6 +1,7 @@
 //! `ShareLinks` on DynamoDB: the owner's record of a project's link (`sk = "SHARE#{project}"` in
 //! the owner's partition) and the link's own record (`pk = "LINK#{token}"`), which `resolve`
-//! reads without knowing the owner. Revoking deletes both, so the old link is dead for good.
+//! reads without knowing the owner. Revoking deletes both, so the old link is dead for good. The
+//! owner's record is written conditionally and is the authority: a link it does not name is dead.
 
 use std::sync::Arc;
 
@@ -41,10 +42,18 @@ impl ShareLinks for DynamoShares {
         link.insert("owner".to_owned(), text(&owner.0));
         link.insert("project".to_owned(), text(&project.0));
         self.table.put(link).await?;
+        // The owner's record is written only where none is: of shares at the same moment one
+        // wins, and the others drop their link and answer with the winner's (two records
+        // written blindly left links the owner's revoke could not see).
         let mut mine = owner_key(owner, project);
         mine.insert("token".to_owned(), text(&token));
-        self.table.put(mine).await?;
-        Ok(token)
+        if self.table.put_new(mine).await? {
+            return Ok(token);
+        }
+        self.table.delete(link_key(&token)).await?;
+        self.current(owner, project)
+            .await?
+            .ok_or_else(|| StoreError::Internal("a share link was revoked while made".into()))
     }
 
     async fn current(
@@ -79,10 +88,12 @@ impl ShareLinks for DynamoShares {
             return Ok(None);
         };
         let (owner, project) = (UserId(owner.to_owned()), ProjectId(project.to_owned()));
-        // A link to a deleted project is dead.
-        match self.projects.get(&owner, &project).await {
-            Ok(_) => Ok(Some((owner, project))),
-            Err(StoreError::NotFound) => Ok(None),
+        // Only the link the owner's record names is alive: a stray one (left by a share that
+        // lost a race before shares were conditional) is dead like a revoked one.
+        match self.current(&owner, &project).await {
+            Ok(Some(current)) if current == token => Ok(Some((owner, project))),
+            // A link to a deleted project is dead.
+            Ok(_) | Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
     }

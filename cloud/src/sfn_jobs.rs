@@ -13,6 +13,9 @@
 //! writes nothing: it answers from Step Functions and, when it sees an end not yet recorded,
 //! wakes the watcher. The watcher, or a request that changes the job anyway (launch, cancel, run
 //! again), records the end with a conditional write, and only the one that wins it mails.
+//!
+//! One job at a time per owner is kept by a slot item (`sk = "ACTIVE"`) taken with a conditional
+//! write before a job's record is written (`SfnJobs::claim`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +37,11 @@ use crate::table::{self as dp, Item, Table};
 /// Progress lines of one stage get ids `stage index × this + line number`, so ids grow along the
 /// pipeline and a page asking for events after one id misses none.
 const EVENTS_PER_STAGE: i64 = 1_000_000;
+
+/// How long a launch may take between taking the owner's one-job slot and writing its job's
+/// record (two DynamoDB writes apart); a slot older than this with no record was left by a
+/// launch that died in between.
+const CLAIM_GRACE_SECS: i64 = 120;
 
 /// Who to tell when a job ends, and how.
 pub struct JobMail {
@@ -480,18 +488,58 @@ impl SfnJobs {
         format!("{base}:{name}")
     }
 
-    /// Refuses while any job of `owner` is still running.
-    async fn one_at_a_time(&self, owner: &UserId) -> Result<(), StoreError> {
-        let items = self.table.query(&dp::owner_pk(owner), "JOB#").await?;
-        for item in &items {
-            let r = self.refreshed(owner, Self::record_from(item)?).await?;
+    /// Takes the owner's one-job slot for `execution`, or refuses while any job of `owner` is
+    /// still running. The slot (`sk = "ACTIVE"`, naming the execution that holds it) is written
+    /// on condition that it still holds what was read here, so of two launches at the same
+    /// moment — both seeing nothing running — only one gets it: a check then an unconditional
+    /// write would start both. Taken before the job's record is written; a slot whose execution
+    /// has no record yet is a launch in between, and it holds the slot for `CLAIM_GRACE_SECS` (a
+    /// launch that died there frees it when that has passed).
+    async fn claim(&self, owner: &UserId, execution: &str) -> Result<(), StoreError> {
+        let busy = || {
+            StoreError::LimitReached(
+                "one job at a time: wait for the running job or cancel it".into(),
+            )
+        };
+        let pk = dp::owner_pk(owner);
+        let slot = self.table.get(dp::key(pk.as_str(), "ACTIVE")).await?;
+        let held = slot
+            .as_ref()
+            .and_then(|i| dp::s(i, "execution"))
+            .map(str::to_owned);
+        let mut recorded = false;
+        for item in self.table.query(&pk, "JOB#").await? {
+            let r = self.refreshed(owner, Self::record_from(&item)?).await?;
             if !r.job.status.is_terminal() {
-                return Err(StoreError::LimitReached(
-                    "one job at a time: wait for the running job or cancel it".into(),
-                ));
+                return Err(busy());
             }
+            recorded |= held.as_deref() == Some(r.execution.as_str());
         }
-        Ok(())
+        let claimed_at = slot.as_ref().and_then(|i| dp::n(i, "claimed_at"));
+        let now = dp::now_secs();
+        if held.is_some() && !recorded && claimed_at.is_some_and(|t| now - t < CLAIM_GRACE_SECS) {
+            return Err(busy());
+        }
+        let mut item = dp::key(pk, "ACTIVE");
+        item.insert("execution".to_owned(), dp::text(execution));
+        item.insert("claimed_at".to_owned(), dp::num(now));
+        let put = self
+            .table
+            .client()
+            .put_item()
+            .table_name(self.table.name())
+            .set_item(Some(item));
+        let put = match &held {
+            Some(seen) => put
+                .condition_expression("execution = :seen")
+                .expression_attribute_values(":seen", dp::text(seen)),
+            None => put.condition_expression("attribute_not_exists(pk)"),
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if dp::is_condition_failure(&e) => Err(busy()),
+            Err(e) => Err(dp::internal(e)),
+        }
     }
 
     async fn archive_uploaded_at(
@@ -568,8 +616,9 @@ impl JobRunner for SfnJobs {
         if self.archive_uploaded_at(owner, project).await?.is_none() {
             return Err(invalid("photos", "upload the photos first"));
         }
-        self.one_at_a_time(owner).await?;
         let id = dp::new_id();
+        let execution = self.execution_arn(&id);
+        self.claim(owner, &execution).await?;
         let now = dp::now_secs();
         let r = Record {
             job: Job {
@@ -584,7 +633,7 @@ impl JobRunner for SfnJobs {
                 started_at: Some(now),
                 finished_at: None,
             },
-            execution: self.execution_arn(&id),
+            execution,
             attempt: 0,
         };
         // The record first: an execution nobody knows about could not be followed or stopped.
@@ -667,9 +716,9 @@ impl JobRunner for SfnJobs {
                 "new photos were uploaded since this job ran: start processing to use them",
             ));
         }
-        self.one_at_a_time(owner).await?;
         r.attempt += 1;
         r.execution = self.execution_arn(&format!("{}-r{}", r.job.id, r.attempt));
+        self.claim(owner, &r.execution).await?;
         r.job.status = JobStatus::Running;
         r.job.stage = Some(rerun.first);
         r.job.done_stages = rerun.keep;

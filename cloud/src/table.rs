@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
 use aws_sdk_dynamodb::Client;
 use domain::{StoreError, UserId};
 
@@ -141,6 +141,25 @@ impl Table {
         match out {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    /// Deletes an item and returns it: of two callers taking the same item at the same moment,
+    /// one gets it and the other `Ok(None)` (a read then a delete would give it to both).
+    pub async fn take(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(key))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(out.attributes().cloned()),
+            Err(e) if is_condition_failure(&e) => Ok(None),
             Err(e) => Err(internal(e)),
         }
     }

@@ -78,10 +78,39 @@ impl SignInLimiter {
         }
     }
 
-    /// A successful sign-in clears the account's count (not the address's: one right password
-    /// must not reset a spray across many accounts).
-    pub fn record_success(&mut self, account: &str) {
+    /// Checks and counts an attempt in one step: `Err(seconds)` to wait when locked out,
+    /// otherwise the attempt counts as a failure until [`Self::record_success`] or
+    /// [`Self::refund`] says otherwise. A check before an awaited password check and a count
+    /// after it let parallel attempts all pass the check: fifty guesses sent at once all ran.
+    pub fn reserve(&mut self, account: &str, address: Option<IpAddr>, now: u64) -> Result<(), u64> {
+        self.check(account, address, now)?;
+        self.record_failure(account, address, now);
+        Ok(())
+    }
+
+    /// Takes back a reserved attempt that turned out not to be a failure (the service could not
+    /// answer, say).
+    pub fn refund(&mut self, account: &str, address: Option<IpAddr>) {
+        self.unbump(&Key::Account(account.to_owned()));
+        if let Some(a) = address {
+            self.unbump(&Key::Address(a));
+        }
+    }
+
+    /// A successful sign-in clears the account's count and takes back the address's reserved
+    /// attempt (but not the address's earlier failures: one right password must not reset a
+    /// spray across many accounts).
+    pub fn record_success(&mut self, account: &str, address: Option<IpAddr>) {
         self.windows.remove(&Key::Account(account.to_owned()));
+        if let Some(a) = address {
+            self.unbump(&Key::Address(a));
+        }
+    }
+
+    fn unbump(&mut self, key: &Key) {
+        if let Some(w) = self.windows.get_mut(key) {
+            w.failures = w.failures.saturating_sub(1);
+        }
     }
 
     fn wait(&self, key: &Key, max: u32, now: u64) -> u64 {
@@ -159,10 +188,32 @@ mod tests {
         }
         assert!(l.check("d", Some(ip(9)), 5).is_err());
         assert!(l.check("d", Some(ip(8)), 5).is_ok());
-        l.record_success("d");
+        l.record_success("d", None);
         assert!(
             l.check("d", Some(ip(9)), 5).is_err(),
             "success does not clear the address"
+        );
+    }
+
+    #[test]
+    fn reservations_count_before_the_answer_and_are_taken_back_when_not_failures() {
+        let mut l = SignInLimiter::new(Policy::default());
+        // Five attempts in flight at once (none answered yet) use up the account's budget.
+        for _ in 0..5 {
+            assert_eq!(l.reserve("a@x.com", Some(ip(1)), 0), Ok(()));
+        }
+        assert_eq!(l.reserve("a@x.com", Some(ip(2)), 1), Err(899));
+        // One of them was the right password: the account is free again; the address keeps
+        // the other four.
+        l.record_success("a@x.com", Some(ip(1)));
+        assert_eq!(l.reserve("a@x.com", Some(ip(1)), 2), Ok(()));
+        l.refund("a@x.com", Some(ip(1)));
+        assert_eq!(l.windows[&Key::Address(ip(1))].failures, 4);
+        assert_eq!(
+            l.windows
+                .get(&Key::Account("a@x.com".into()))
+                .map(|w| w.failures),
+            Some(0)
         );
     }
 

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { invite, PASSWORD, SignInPage, uniqueEmail, WelcomePage } from './fixtures/spaceport';
 
 test('an invited user signs in, must choose a password and a handle, and lands on the dashboard', async ({ page }) => {

@@ -4,7 +4,8 @@
 // `scripts/journey-long.sh standard` runs all 11 photos with the standard preset (much longer), and
 // `scripts/journey-long.sh survey` the 75-photo caliterra drone survey with the preview preset.
 import { readdirSync } from 'node:fs';
-import { expect, test, type Page } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
 import { CALITERRA, fountainZip, photosZip } from './fixtures/photos';
 

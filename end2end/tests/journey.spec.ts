@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
 
 /** A zip of a rendered 16-view drone orbit (480×360, GPS in EXIF), made by our own CLI; only

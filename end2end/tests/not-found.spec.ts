@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 
 test('an unknown address shows a real 404 page', async ({ page }) => {
   const response = await page.goto('/no/such/place');

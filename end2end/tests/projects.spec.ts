@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { DashboardPage, gotoHydrated, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
 
 test('a user creates, renames and deletes a project, then signs out', async ({ page }) => {

@@ -1,7 +1,8 @@
 // Uploads that are interrupted, in the browser: a connection that drops (the client retries the
 // part that failed) and a page reloaded mid-upload (choosing the file again resumes); neither
 // re-sends the parts the server already has.
-import { expect, Route, test } from '@playwright/test';
+import { type Route } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
 import { fountainZip } from './fixtures/photos';
 

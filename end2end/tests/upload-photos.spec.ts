@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, Page, test } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { expect, test } from './fixtures/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
 import { FOUNTAIN } from './fixtures/photos';
 

@@ -4,7 +4,8 @@
 // to WebGL2. Each time the canvas must match the native renderer's picture (`spaceport render`,
 // lavapipe) from the same start view, the progress bar must reach 100 %, and orbit, zoom and
 // reset must change the picture the way they should.
-import { test, expect, type Page } from '@playwright/test';
+import { type Page } from '@playwright/test';
+import { test, expect } from './fixtures/test';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -25,7 +25,7 @@ pub async fn download(
         )
             .into_response();
     }
-    let token = crate::session::token(&headers);
+    let token = crate::session::token(&svc, &headers);
     match mission_file(&svc, token, &id, &file, &q).await {
         Ok(d) => crate::session::attachment(d.bytes, d.content_type, "no-store", &d.file_name),
         Err(e) => crate::session::error_response(&e),

@@ -1,7 +1,11 @@
 //! Password hashing with Argon2id (OWASP's parameters: 19 MiB, 2 passes, 1 lane), always on the
-//! blocking pool so a burst of sign-ins cannot stall the async workers.
+//! blocking pool so a burst of sign-ins cannot stall the async workers, and never more at once
+//! than the machine has cores: each costs 19 MiB, and the blocking pool would otherwise run 512
+//! of them side by side (10 GB) under a flood of sign-ins.
 
 use std::sync::OnceLock;
+
+use tokio::sync::Semaphore;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -12,15 +16,33 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// One permit per core: more at once would only queue for the CPU while holding memory.
+fn permits() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+    })
+}
+
+/// Runs one Argon2 computation on the blocking pool once a permit is free.
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let _permit = permits().acquire().await?;
+    #[cfg(test)]
+    let work = tests::counted(work);
+    tokio::task::spawn_blocking(work).await?
+}
+
 pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
+    bounded(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
     })
-    .await?
+    .await
 }
 
 /// Checks `password` against a stored hash. With `None` it checks against a fixed dummy hash, so
@@ -31,16 +53,14 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
         Some(s) => s,
         None => dummy_hash().to_owned(),
     };
-    let matches = tokio::task::spawn_blocking(move || {
+    let matches = bounded(move || {
         let parsed = PasswordHash::new(&stored)
             .map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
-        Ok::<_, anyhow::Error>(
-            argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
-        )
+        Ok(argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
     })
-    .await??;
+    .await?;
     Ok(matches && is_real)
 }
 
@@ -63,7 +83,39 @@ pub fn warm_up() {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+
+    static RUNNING: AtomicUsize = AtomicUsize::new(0);
+    static MOST: AtomicUsize = AtomicUsize::new(0);
+
+    /// `work`, counting how many run at once.
+    pub(super) fn counted<T>(
+        work: impl FnOnce() -> anyhow::Result<T>,
+    ) -> impl FnOnce() -> anyhow::Result<T> {
+        move || {
+            let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+            MOST.fetch_max(now, Ordering::SeqCst);
+            let out = work();
+            RUNNING.fetch_sub(1, Ordering::SeqCst);
+            out
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_flood_of_checks_never_runs_more_than_one_per_core() {
+        let stored = hash("a long enough passphrase".into()).await.expect("hash");
+        let checks: Vec<_> = (0..24)
+            .map(|_| tokio::spawn(verify("a guess".into(), Some(stored.clone()))))
+            .collect();
+        for check in checks {
+            assert!(!check.await.expect("join").expect("verify"));
+        }
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let most = MOST.load(Ordering::SeqCst);
+        assert!(most <= cores, "{most} Argon2 runs at once on {cores} cores");
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_unknown_accounts_never_match() {

@@ -8,13 +8,13 @@ use domain::ports::SessionToken;
 use domain::User;
 use http::HeaderMap;
 
-pub fn token(headers: &HeaderMap) -> Option<SessionToken> {
-    app::services::session_token_in(headers)
+pub fn token(svc: &Services, headers: &HeaderMap) -> Option<SessionToken> {
+    app::services::session_token_in(headers, svc.secure_cookies)
 }
 
 /// The signed-in user of a plain route (the same resolver as server functions').
 pub async fn user(svc: &Services, headers: &HeaderMap) -> Result<User, AppError> {
-    svc.require_signed_in(token(headers).as_ref()).await
+    svc.require_signed_in(token(svc, headers).as_ref()).await
 }
 
 /// An error as a plain-text reply with its status: "field: message" for field errors.

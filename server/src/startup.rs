@@ -27,7 +27,7 @@ use crate::adapters::smtp::SmtpDelivery;
 use crate::adapters::sqlite_projects::SqliteProjects;
 use crate::adapters::sqlite_waitlist::SqliteWaitlist;
 use crate::config::Config;
-use crate::security::{check_origin, origin_of, security_headers, AllowedOrigin};
+use crate::security::{check_origin, origin_of, security_headers, AllowedOrigin, HeaderPolicy};
 use crate::{db, password};
 
 /// The embedded adapters over one database, shared by the server and the admin commands.
@@ -314,7 +314,10 @@ fn router(config: &Config, services: Services) -> Router {
     let shared = services.clone();
     let shared_files = services.clone();
     let progress = services.clone();
-    let context = move || provide_context(services.clone());
+    let context = move || {
+        provide_context(services.clone());
+        crate::security::provide_nonce();
+    };
     let pages = Router::new()
         .route(
             "/api/projects/{id}/flight/{file}",
@@ -383,7 +386,12 @@ fn router(config: &Config, services: Services) -> Router {
         ))
         // The wasm bundle shrinks ~2.7x under gzip; pages and API replies compress well too.
         .layer(CompressionLayer::new())
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            HeaderPolicy {
+                https: config.secure_cookies(),
+            },
+            security_headers,
+        ))
 }
 
 /// Unfinished uploads are kept this long for the client to resume, then removed.

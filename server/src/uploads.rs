@@ -18,8 +18,11 @@
 
 use app::error::AppError;
 use app::services::Services;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -38,6 +41,47 @@ struct ETag {
 struct Create {
     file_name: String,
     size: u64,
+}
+
+/// Parts read into memory at once, across all users: each holds up to a part (8 MiB) until it is
+/// written, so this bounds what uploads can take (128 MiB); more wait their turn, unread.
+const PARTS_AT_ONCE: usize = 16;
+
+/// How long one part may take to arrive once its turn comes (8 MiB at 0.5 Mbit/s): a client
+/// that trickles bytes must not hold a slot for ever.
+const PART_READ_TIMEOUT: Duration = Duration::from_secs(150);
+
+/// Reads a part's body — at most `limit` bytes, within [`PART_READ_TIMEOUT`], no more than
+/// [`PARTS_AT_ONCE`] at a time — or says why not.
+async fn read_part(body: Body, limit: usize) -> Result<Bytes, Response> {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let slots = SLOTS.get_or_init(|| tokio::sync::Semaphore::new(PARTS_AT_ONCE));
+    let _slot = slots
+        .acquire()
+        .await
+        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE.into_response())?;
+    match tokio::time::timeout(PART_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) if too_large(&e) => {
+            Err((StatusCode::PAYLOAD_TOO_LARGE, "A part is at most 8 MiB.").into_response())
+        }
+        Ok(Err(_)) => Err((
+            StatusCode::BAD_REQUEST,
+            "The part did not arrive whole; send it again.",
+        )
+            .into_response()),
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            "The part took too long to arrive; send it again.",
+        )
+            .into_response()),
+    }
+}
+
+/// Whether reading a body stopped at its length limit.
+fn too_large(e: &axum::Error) -> bool {
+    std::error::Error::source(e)
+        .is_some_and(<dyn std::error::Error + 'static>::is::<http_body_util::LengthLimitError>)
 }
 
 /// The upload routes, with a body limit of one part (the rest of the API keeps its small one).
@@ -60,18 +104,22 @@ pub fn routes(svc: Services) -> Router {
         )
         .route(
             "/api/uploads/{upload}/parts/{n}",
-            put(move |Path((upload, n)): Path<(String, u32)>, headers: HeaderMap, body: Bytes| async move {
-                let done = async {
-                    let u = user(&s3, &headers).await?;
-                    s3.uploads.put_part(&u.id, &upload, n, &body).await.map_err(AppError::from)
-                }
-                .await;
-                match done {
+            put(move |Path((upload, n)): Path<(String, u32)>, headers: HeaderMap, body: Body| async move {
+                // Who is sending is settled before a byte of the part is read: reading first let
+                // anybody make the server hold 8 MiB per request.
+                let u = match user(&s3, &headers).await {
+                    Ok(u) => u,
+                    Err(e) => return error_response(&e),
+                };
+                let bytes = match read_part(body, part_limit).await {
+                    Ok(bytes) => bytes,
+                    Err(refused) => return refused,
+                };
+                match s3.uploads.put_part(&u.id, &upload, n, &bytes).await {
                     Ok(()) => StatusCode::NO_CONTENT.into_response(),
-                    Err(e) => error_response(&e),
+                    Err(e) => error_response(&AppError::from(e)),
                 }
-            })
-            .layer(DefaultBodyLimit::max(part_limit)),
+            }),
         )
         .route(
             "/api/uploads/{upload}/parts/{n}/url",

@@ -59,7 +59,7 @@ pub async fn complete_first_sign_in(
     handle: String,
 ) -> Result<(), AppError> {
     let svc = services()?;
-    let challenge = cookie(CHALLENGE_COOKIE)
+    let challenge = cookie(CHALLENGE_COOKIE, svc.secure_cookies)
         .filter(|c| !c.is_empty())
         .ok_or(domain::AuthError::ChallengeExpired)?;
     let handle = Handle::parse(&handle)?;
@@ -99,15 +99,13 @@ pub async fn change_password(
     new_password: String,
     new_password_confirm: String,
 ) -> Result<(), AppError> {
-    let (svc, _user, token) = crate::services::require_user().await?;
+    let (svc, user, token) = crate::services::require_user().await?;
     let new = NewPassword::parse(&new_password, "new_password")?;
     if new.expose() != new_password_confirm {
         return Err(mismatch("new_password_confirm"));
     }
-    svc.auth
-        .change_password(&token, &current_password, &new)
-        .await?;
-    Ok(())
+    svc.change_password(&token, &user, &current_password, &new, client_ip())
+        .await
 }
 
 /// Always answers the same way, whether or not the account exists.

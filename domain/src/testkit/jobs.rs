@@ -75,7 +75,32 @@ pub async fn job_runner(
         jobs.launch(stranger, &ready, preview).await,
         Err(StoreError::NotFound)
     );
-    let job = jobs.launch(owner, &ready, preview).await.expect("launch");
+    // Six launches at the same moment (a double click, two tabs): exactly one starts. Three
+    // rounds, the first two cancelled, since a race shows only some of the times it is run.
+    let burst = || async {
+        let launch = || jobs.launch(owner, &ready, preview);
+        let burst = tokio::join!(launch(), launch(), launch(), launch(), launch(), launch());
+        let mut started = Vec::new();
+        for result in [burst.0, burst.1, burst.2, burst.3, burst.4, burst.5] {
+            match result {
+                Ok(job) => started.push(job),
+                Err(StoreError::LimitReached(_)) => {}
+                Err(e) => panic!("a launch beside another one failed: {e:?}"),
+            }
+        }
+        assert_eq!(
+            started.len(),
+            1,
+            "one job at a time, even at once: {started:?}"
+        );
+        started.remove(0)
+    };
+    for _ in 0..2 {
+        let job = burst().await;
+        jobs.cancel(owner, &ready).await.expect("cancel");
+        assert_eq!(settled(ready.clone()).await.id, job.id);
+    }
+    let job = burst().await;
     assert!(!job.id.is_empty() && job.project == ready && job.params == preview);
     assert!(
         !job.status.is_terminal() && job.done_stages.is_empty(),

@@ -341,7 +341,16 @@ pub async fn share_links(
         Err(StoreError::NotFound),
         "only the owner shares"
     );
-    let token = shares.share(owner, project).await.expect("share");
+    // Four shares at the same moment (two tabs, a double click) make one link, so one revoke
+    // ends it.
+    let share = || shares.share(owner, project);
+    let burst = tokio::join!(share(), share(), share(), share());
+    let tokens = [burst.0, burst.1, burst.2, burst.3].map(|t| t.expect("share"));
+    let token = tokens[0].clone();
+    assert!(
+        tokens.iter().all(|t| *t == token),
+        "one link per project, even at once: {tokens:?}"
+    );
     assert!(token.len() >= 32, "a link cannot be guessed: {token}");
     assert_eq!(
         shares.share(owner, project).await.expect("again"),
@@ -582,28 +591,49 @@ pub async fn auth_provider(auth: &dyn crate::ports::AuthProvider, mail: &dyn Mai
         mail.last_to(&email("nobody@example.com")).await.is_none(),
         "nothing is sent to an unknown address"
     );
-    auth.request_password_reset(&alice).await.expect("reset");
-    let body = mail.last_to(&alice).await.expect("a reset mail").body;
-    let link = body
-        .split("token=")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .expect("a link")
-        .to_owned();
+    let reset_link = || async {
+        auth.request_password_reset(&alice).await.expect("reset");
+        let body = mail.last_to(&alice).await.expect("a reset mail").body;
+        body.split("token=")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .expect("a link")
+            .to_owned()
+    };
+    // Two requests (the first mail seemed lost): either link works, until one is used.
+    let earlier = reset_link().await;
+    let link = reset_link().await;
+    assert_ne!(earlier, link);
     let third = signed_in(alice.clone(), "Fresh-Horse-7-Battery").await;
     assert_eq!(
         auth.reset_password("forged", &password("Reset-Horse-6-Battery"))
             .await,
         Err(AuthError::InvalidLink)
     );
-    auth.reset_password(&link, &password("Reset-Horse-6-Battery"))
-        .await
-        .expect("reset");
+    // The same link used twice at the same moment (a double click): it works once.
+    let chosen = password("Reset-Horse-6-Battery");
+    let (first, second) = tokio::join!(
+        auth.reset_password(&link, &chosen),
+        auth.reset_password(&link, &chosen),
+    );
+    let mut outcomes = [first, second];
+    outcomes.sort_by_key(Result::is_err);
+    assert_eq!(
+        outcomes,
+        [Ok(()), Err(AuthError::InvalidLink)],
+        "a link works once, even twice at once"
+    );
     assert_eq!(
         auth.reset_password(&link, &password("Again-Horse-5-Battery"))
             .await,
         Err(AuthError::InvalidLink),
         "a link works once"
+    );
+    assert_eq!(
+        auth.reset_password(&earlier, &password("Again-Horse-5-Battery"))
+            .await,
+        Err(AuthError::InvalidLink),
+        "a reset ends the account's other links"
     );
     assert!(
         auth.session_user(&third).await.expect("session").is_none(),

@@ -510,33 +510,31 @@ impl JobRunner for LocalJobs {
                 "upload the photos first",
             )));
         }
-        let active: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND status IN ({})",
+        // One job per user, decided by the insert itself: a count and then an insert let two
+        // launches at the same moment both see none running and both start. SQLite takes the
+        // write lock before the statement reads, so the check and the write are one step.
+        let id = new_id();
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO jobs (id, owner_id, project_id, status, params, created_at) \
+             SELECT ?, ?, ?, ?, ?, ? \
+             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE owner_id = ? AND status IN ({}))",
             JobStatus::sql_list(JobStatus::active())
         ))
-        .bind(&owner.0)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)?
-        .get(0);
-        if active > 0 {
-            return Err(StoreError::LimitReached(
-                "one job at a time: wait for the running job or cancel it".into(),
-            ));
-        }
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO jobs (id, owner_id, project_id, status, params, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
         .bind(&id)
         .bind(&owner.0)
         .bind(&project.0)
         .bind(JobStatus::Queued.as_str())
         .bind(serde_json::to_string(&params).map_err(db)?)
         .bind(now_secs())
+        .bind(&owner.0)
         .execute(&self.pool)
         .await
         .map_err(db)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::LimitReached(
+                "one job at a time: wait for the running job or cancel it".into(),
+            ));
+        }
         self.wake.notify_one();
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?"))
             .bind(&id)

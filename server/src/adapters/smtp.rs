@@ -16,6 +16,9 @@ use tokio::sync::Notify;
 use crate::config::Secret;
 use ids::now_secs;
 
+/// What a sent message's body becomes in the outbox.
+pub const SENT_BODY: &str = "(removed once sent: it may have held a one-time link or password)";
+
 /// Give up on a message after this many failed attempts (it stays in the outbox with its error).
 pub const MAX_ATTEMPTS: i64 = 8;
 const RETRY_EVERY: Duration = Duration::from_secs(30);
@@ -61,11 +64,17 @@ impl SmtpDelivery {
                 .await;
             match result {
                 Ok(()) => {
-                    sqlx::query("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, error = NULL WHERE id = ?")
-                        .bind(now_secs())
-                        .bind(id)
-                        .execute(&self.pool)
-                        .await?;
+                    // The body goes once the relay has it: it may hold a one-time link or a
+                    // temporary password, which must not sit in the database in clear.
+                    sqlx::query(
+                        "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, error = NULL, \
+                         body = ? WHERE id = ?",
+                    )
+                    .bind(now_secs())
+                    .bind(SENT_BODY)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
                     sent += 1;
                 }
                 Err(e) => {

@@ -267,6 +267,80 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
 }
 
 #[tokio::test]
+async fn guesses_sent_at_once_get_no_more_tries_than_guesses_sent_one_by_one() {
+    let app = spawn_app().await;
+    app.active_user("target@example.com", "target", PASSWORD)
+        .await;
+    // Twenty guesses at the same moment, each from its own cookie jar as a script would send
+    // them: the account's five tries are counted before any password is checked.
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let b = app.browser();
+        guesses.spawn(async move {
+            let guess = format!("guess number {i}");
+            b.call(
+                "sign_in",
+                &[("email", "target@example.com"), ("password", &guess)],
+            )
+            .await
+            .status
+        });
+    }
+    let mut wrong = 0;
+    let mut refused = 0;
+    while let Some(status) = guesses.join_next().await {
+        match status.expect("a guess") {
+            StatusCode::UNAUTHORIZED => wrong += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("a guess answered {other}"),
+        }
+    }
+    assert_eq!(
+        (wrong, refused),
+        (5, 15),
+        "five guesses checked, the rest refused"
+    );
+    // Guesses at the current password through a session are throttled the same way.
+    let owner = app
+        .active_user("mover@example.com", "mover", PASSWORD)
+        .await;
+    for _ in 0..5 {
+        let r = owner
+            .call(
+                "change_password",
+                &[
+                    ("current_password", "not it"),
+                    ("new_password", "another long passphrase"),
+                    ("new_password_confirm", "another long passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.json()["Invalid"]["field"],
+            "current_password",
+            "{}",
+            r.body
+        );
+    }
+    let locked = owner
+        .call(
+            "change_password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "another long passphrase"),
+                ("new_password_confirm", "another long passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.body
+    );
+}
+
+#[tokio::test]
 async fn reset_links_work_once() {
     let app = spawn_app().await;
     let old_session = app

@@ -339,6 +339,10 @@ async fn viewer_pages_and_share_links(b: &Browser, other: &Browser, project: &st
     let page = get(&b.client, format!("/projects/{project}/view")).await;
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(page.headers()["x-frame-options"], "SAMEORIGIN");
+    assert!(page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .ends_with("frame-ancestors 'self'"));
     let html = page.text().await.unwrap();
     assert!(html.contains(&format!(
         "data-url=\"/api/projects/{project}/files/model.sog\""
@@ -384,9 +388,13 @@ async fn viewer_pages_and_share_links(b: &Browser, other: &Browser, project: &st
     let shared = get(&anonymous, path.clone()).await;
     assert_eq!(shared.status(), StatusCode::OK);
     assert!(shared.headers().get("x-frame-options").is_none());
-    assert_eq!(
-        shared.headers()["content-security-policy"],
-        "frame-ancestors *"
+    let csp = shared.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.ends_with("frame-ancestors *")
+            && csp.contains("script-src 'self' 'wasm-unsafe-eval' 'nonce-"),
+        "{csp}"
     );
     assert!(shared
         .text()
@@ -745,5 +753,43 @@ async fn a_deleted_projects_files_are_swept_from_disk() {
     }
     for f in folders(&kept, &kept_job) {
         assert!(f.is_dir(), "{} was removed", f.display());
+    }
+}
+
+#[tokio::test]
+async fn progress_streams_are_bounded_per_user_and_end_with_the_session() {
+    let app = spawn_app().await;
+    let b = app.active_user("tabs@example.com", "tabs", PASSWORD).await;
+    let project = b.create_project("Many tabs").await;
+    let url = format!("{}/api/projects/{project}/progress", b.base);
+    let mut open = Vec::new();
+    for _ in 0..server::progress::STREAMS_PER_USER {
+        let stream = b.client.get(&url).send().await.unwrap();
+        assert_eq!(stream.status(), StatusCode::OK);
+        open.push(stream);
+    }
+    let refused = b.client.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.text().await.unwrap().contains("close some tabs"));
+    // A closed tab gives its place back.
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let again = b.client.get(&url).send().await.unwrap();
+        if again.status() == StatusCode::OK {
+            open.push(again);
+            break;
+        }
+        assert!(Instant::now() < deadline, "a closed stream kept its place");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Signing out ends every stream of the session within seconds.
+    assert_eq!(b.call("sign_out", &[]).await.redirect.as_deref(), Some("/"));
+    for mut stream in open {
+        let ended = tokio::time::timeout(Duration::from_secs(30), async {
+            while stream.chunk().await.unwrap().is_some() {}
+        })
+        .await;
+        assert!(ended.is_ok(), "a stream outlived its session");
     }
 }

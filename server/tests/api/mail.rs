@@ -95,15 +95,29 @@ async fn mail_is_delivered_through_the_configured_relay() {
         reset.contains("From: Spaceport <noreply@test.example>"),
         "{reset}"
     );
-    let stored = app
-        .embedded
-        .outbox
-        .recent(Some("inbox@example.com"), 5)
-        .await
-        .unwrap();
+    let mut stored = Vec::new();
+    for _ in 0..100 {
+        stored = app
+            .embedded
+            .outbox
+            .recent(Some("inbox@example.com"), 5)
+            .await
+            .unwrap();
+        if stored.iter().all(|m| m.sent_at.is_some()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         stored.iter().all(|m| m.sent_at.is_some()),
         "the outbox records delivery"
+    );
+    // Once sent, the copy kept for the record no longer holds the one-time link.
+    assert!(
+        stored
+            .iter()
+            .all(|m| !m.body.contains("token=") && m.body.contains("removed once sent")),
+        "{stored:?}"
     );
 }
 

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::common::spawn_app;
+use crate::common::{spawn_app, spawn_app_with};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -155,4 +155,183 @@ async fn unknown_pages_are_real_404s_and_pages_render() {
         res.headers().get("x-content-type-options").unwrap(),
         "nosniff"
     );
+}
+
+/// The CSP's script nonce, and every `<script` tag of `html` that lacks it.
+fn scripts_without_nonce(csp: &str, html: &str) -> Vec<String> {
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no nonce in {csp}"));
+    html.match_indices("<script")
+        .map(|(i, _)| html[i..].split('>').next().unwrap().to_owned())
+        .filter(|tag| !tag.contains(" src=") && !tag.contains(&format!("nonce=\"{nonce}\"")))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_route_kind_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let b = app.browser();
+    let anonymous = crate::common::browser_at(&app.base);
+    let user = app.active_user("csp@example.com", "csp", PASSWORD).await;
+    let mut nonces = std::collections::HashSet::new();
+    // A visitor's page, a signed-in page rendered with its data (async SSR writes the data as
+    // inline scripts), an unknown page, a server function, a static file, the viewer page.
+    for (who, method, path) in [
+        (&anonymous, "GET", "/"),
+        (&anonymous, "GET", "/signin"),
+        (&user, "GET", "/dashboard"),
+        (&user, "GET", "/account"),
+        (&anonymous, "GET", "/no/such/page"),
+        (&b, "POST", "/api/current_user"),
+        (&anonymous, "GET", "/favicon.svg"),
+        (&anonymous, "GET", "/view?url=/m.sog"),
+    ] {
+        let res = match method {
+            "GET" => who.client.get(format!("{}{path}", app.base)),
+            _ => who.client.post(format!("{}{path}", app.base)),
+        }
+        .send()
+        .await
+        .unwrap();
+        let h = res.headers().clone();
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: no CSP"))
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let scripts = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src "))
+            .unwrap_or_else(|| panic!("{path}: no script-src in {csp}"));
+        assert!(
+            scripts.starts_with("script-src 'self' 'wasm-unsafe-eval' 'nonce-")
+                && !scripts.contains("unsafe-inline")
+                && !scripts.contains(" 'unsafe-eval'")
+                && csp.contains("object-src 'none'")
+                && csp.contains("base-uri 'none'"),
+            "{path}: {csp}"
+        );
+        // Only Spaceport's own pages may frame the viewer; nobody frames the rest.
+        let (ancestors, frame_options) = if path.starts_with("/view") {
+            ("frame-ancestors 'self'", "SAMEORIGIN")
+        } else {
+            ("frame-ancestors 'none'", "DENY")
+        };
+        assert!(
+            csp.ends_with(ancestors) && h["x-frame-options"] == frame_options,
+            "{path}: {csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "{path}: HSTS over http"
+        );
+        let html = res.text().await.unwrap();
+        let bare = scripts_without_nonce(&csp, &html);
+        assert!(
+            bare.is_empty(),
+            "{path}: inline scripts without the nonce: {bare:?}"
+        );
+        nonces.insert(csp);
+    }
+    assert_eq!(nonces.len(), 8, "a fresh nonce per response");
+    let page = user.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("<script") && page.body.contains("nonce=\""),
+        "the dashboard hydrates, its inline scripts with the nonce"
+    );
+}
+
+#[tokio::test]
+async fn over_https_browsers_are_told_to_stay_and_cookies_are_host_only() {
+    let app = spawn_app_with(&[("SPACEPORT_PUBLIC_URL", "https://spaceport.example")]).await;
+    let temporary = app.invite("pilot@example.com", domain::Role::User).await;
+    // As a browser behind the https front would send it (same origin, so the origin check
+    // passes); the reply is read by hand because a cookie jar keeps Secure cookies for https.
+    let sign_in = |password: String| {
+        let app_base = app.base.clone();
+        async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .post(format!("{app_base}/api/sign_in"))
+                .header("origin", "https://spaceport.example")
+                .form(&[
+                    ("email", "pilot@example.com"),
+                    ("password", password.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = sign_in(temporary).await;
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let set: Vec<_> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let challenge = set
+        .iter()
+        .find(|c| c.starts_with("__Host-sp_challenge="))
+        .unwrap_or_else(|| panic!("{set:?}"));
+    assert!(
+        challenge.contains("; Path=/;")
+            && challenge.contains("; Secure")
+            && !challenge.contains("Domain"),
+        "{challenge}"
+    );
+    let value = challenge["__Host-sp_challenge=".len()..]
+        .split(';')
+        .next()
+        .unwrap();
+    // The bare name is not read over https: a cookie planted by a sibling subdomain (which
+    // cannot use the prefix) is ignored.
+    let finish = |cookie: String| {
+        let app_base = app.base.clone();
+        async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .post(format!("{app_base}/api/complete_first_sign_in"))
+                .header("origin", "https://spaceport.example")
+                .header("cookie", cookie)
+                .form(&[
+                    ("password", PASSWORD),
+                    ("password_confirm", PASSWORD),
+                    ("handle", "pilot"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let planted = finish(format!("sp_challenge={value}")).await;
+    assert!(
+        !planted.status().is_redirection() && !planted.status().is_success(),
+        "the bare name was read: {}",
+        planted.status()
+    );
+    assert!(planted.headers().get("set-cookie").is_none());
+    let done = finish(format!("__Host-sp_challenge={value}")).await;
+    let session = done
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-sp_session="));
+    assert!(session.is_some(), "{:?}", done.headers());
 }

@@ -168,3 +168,65 @@ async fn uploads_are_private_and_bounded() {
         .unwrap();
     assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// Sends a part's headers and its first bytes on a raw connection — a client promising 8 MiB —
+/// and returns the status line the server answers with before the rest arrives, if any within
+/// `wait`.
+async fn answer_before_the_body(
+    base: &str,
+    path: &str,
+    cookie: &str,
+    wait: std::time::Duration,
+) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {}\r\n{cookie}\r\n",
+        8 * 1024 * 1024
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&[0u8; 4096]).await.unwrap();
+    let mut reply = vec![0u8; 256];
+    match tokio::time::timeout(wait, conn.read(&mut reply)).await {
+        Ok(Ok(n)) if n > 0 => Some(
+            String::from_utf8_lossy(&reply[..n])
+                .lines()
+                .next()?
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_part_from_nobody_is_refused_before_its_body_is_read() {
+    let app = spawn_app().await;
+    let owner = app
+        .active_user("parts@example.com", "parts", PASSWORD)
+        .await;
+    let project = owner.create_project("Guarded").await;
+    let (status, body) = create(&owner, &project, "photos.zip", 2 * PART).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let upload = serde_json::from_str::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/uploads/{upload}/parts/1");
+    let wait = std::time::Duration::from_secs(10);
+    // No session: answered at once, while the client is still "sending" (it never finishes).
+    let status = answer_before_the_body(&app.base, &path, "", wait).await;
+    assert!(
+        status.as_deref().is_some_and(|s| s.contains(" 401 ")),
+        "an unauthenticated part was read first: {status:?}"
+    );
+    // The owner's part is read (the server waits for the rest: no early answer).
+    let cookie = format!(
+        "Cookie: sp_session={}\r\n",
+        owner.cookie("sp_session").unwrap()
+    );
+    let status =
+        answer_before_the_body(&app.base, &path, &cookie, std::time::Duration::from_secs(2)).await;
+    assert_eq!(status, None, "the owner's part was refused early");
+}
