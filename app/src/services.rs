@@ -30,7 +30,14 @@ pub struct Services {
     pub auth: Arc<dyn AuthProvider>,
     pub projects: Arc<dyn ProjectStore>,
     pub waitlist: Arc<dyn Waitlist>,
+    /// Sign-in and password-change failures.
     pub limiter: Arc<Mutex<SignInLimiter>>,
+    /// Public forms (reset requests, the waitlist), counted apart from sign-in failures so that
+    /// posting them from an address cannot lock that address out of signing in.
+    pub public_limiter: Arc<Mutex<SignInLimiter>>,
+    /// The request header a trusted reverse proxy puts the client's address in
+    /// (`client_ip_header`); `None` takes the TCP peer, which behind a proxy is the proxy.
+    pub client_ip_header: Option<http::HeaderName>,
     /// Adds `Secure` to cookies; on whenever the public URL is https.
     pub secure_cookies: bool,
     /// The pipeline's job queue.
@@ -97,12 +104,34 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: u64, secure: bool) {
     }
 }
 
-/// The client's address as the listener saw it (used for rate limiting).
+/// The client's address, for rate limiting: from the trusted proxy's header when one is
+/// configured, else the TCP peer.
 pub fn client_ip() -> Option<IpAddr> {
-    request_parts()?
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
+    let parts = request_parts()?;
+    let header = services().ok().and_then(|s| s.client_ip_header);
+    client_ip_of(&parts, header.as_ref())
+}
+
+/// [`client_ip`] of a request. From `X-Forwarded-For` the right-most address is taken — the one
+/// the trusted proxy appended; those left of it came from the client and can be anything.
+pub fn client_ip_of(
+    parts: &http::request::Parts,
+    header: Option<&http::HeaderName>,
+) -> Option<IpAddr> {
+    match header {
+        Some(name) => parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .and_then(|ip| ip.trim().parse().ok()),
+        None => parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip()),
+    }
 }
 
 /// The session token the request's cookie carries (server functions).
@@ -209,20 +238,28 @@ impl Services {
         Ok(result?)
     }
 
-    /// Counts a public, unauthenticated request (`kind`: "reset", "waitlist") against the same
-    /// limiter under its own key, so nobody can flood a user's inbox with reset links or the
-    /// waitlist with junk.
+    /// Counts a public, unauthenticated request (`kind`: "reset", "waitlist") in the public
+    /// forms' limiter, so nobody can flood a user's inbox with reset links or the waitlist with
+    /// junk — nor, by posting them, lock an address out of signing in.
     pub fn throttle_public(
         &self,
         kind: &str,
         email: &domain::Email,
         ip: Option<IpAddr>,
     ) -> Result<(), AppError> {
-        self.reserve(&format!("{kind}:{email}"), ip)
+        Self::reserve_in(&self.public_limiter, &format!("{kind}:{email}"), ip)
     }
 
     fn reserve(&self, key: &str, ip: Option<IpAddr>) -> Result<(), AppError> {
-        let mut limiter = self.limiter.lock().map_err(AppError::internal)?;
+        Self::reserve_in(&self.limiter, key, ip)
+    }
+
+    fn reserve_in(
+        limiter: &Mutex<SignInLimiter>,
+        key: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<(), AppError> {
+        let mut limiter = limiter.lock().map_err(AppError::internal)?;
         limiter
             .reserve(key, ip, now_secs())
             .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })

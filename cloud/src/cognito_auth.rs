@@ -112,14 +112,7 @@ impl CognitoAuth {
         item.extend([
             ("sub".to_owned(), text(&user.id.0)),
             ("email".to_owned(), text(user.email.as_str())),
-            (
-                "role".to_owned(),
-                text(if user.role == Role::Admin {
-                    "admin"
-                } else {
-                    "user"
-                }),
-            ),
+            ("role".to_owned(), text(role_name(user.role))),
             (
                 "access".to_owned(),
                 text(tokens.access_token().unwrap_or_default()),
@@ -211,12 +204,21 @@ impl CognitoAuth {
     }
 }
 
-/// The error code of a failed Cognito call, when the service answered.
+/// How a session item stores a role.
+fn role_name(role: Role) -> &'static str {
+    if role == Role::Admin {
+        "admin"
+    } else {
+        "user"
+    }
+}
+
 /// The partition listing an account's outstanding reset links (sort key: each link's hash).
 fn resets_of(email: &str) -> String {
     format!("RESETS#{email}")
 }
 
+/// The error code of a failed Cognito call, when the service answered.
 fn code<E: ProvideErrorMetadata, R>(
     e: &aws_sdk_cognitoidentityprovider::error::SdkError<E, R>,
 ) -> Option<&str> {
@@ -388,14 +390,18 @@ impl AuthProvider for CognitoAuth {
             let Some(tokens) = tokens else {
                 return Ok(None);
             };
-            let (_, access_exp) = self.verified_user(&tokens).await?;
+            let (fresh, access_exp) = self.verified_user(&tokens).await?;
             let mut updated = item.clone();
             updated.insert(
                 "access".to_owned(),
                 text(tokens.access_token().unwrap_or_default()),
             );
             updated.insert("access_exp".to_owned(), num(access_exp));
-            self.put(updated).await?;
+            // The role as Cognito has it now: a promotion or a demotion takes effect within
+            // the access token's hour, not at the end of the session's 30 days.
+            updated.insert("role".to_owned(), text(role_name(fresh.role)));
+            self.put(updated.clone()).await?;
+            return Ok(Self::user_from(&updated));
         }
         Ok(Self::user_from(&item))
     }

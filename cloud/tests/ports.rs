@@ -372,6 +372,38 @@ async fn cognito_tokens_are_verified_and_sessions_renew_or_end() {
             .is_some(),
         "renewed"
     );
+    // The role is read again when the session renews: a promotion (or a demotion) takes effect
+    // within the access token's hour, not the session's 30 days.
+    cognito
+        .admin_add_user_to_group()
+        .user_pool_id(&settings.user_pool_id)
+        .username("alice@example.com")
+        .group_name(cloud::cognito_auth::ADMIN_GROUP)
+        .send()
+        .await
+        .expect("promote");
+    let before = auth
+        .session_user(&session)
+        .await
+        .expect("session")
+        .expect("user");
+    assert_eq!(before.role, Role::User, "the access token still holds");
+    cloud::testkit::expire_access_tokens(&settings).await;
+    let after = auth
+        .session_user(&session)
+        .await
+        .expect("session")
+        .expect("user");
+    assert_eq!(after.role, Role::Admin, "read again at renewal");
+    assert_eq!(
+        auth.session_user(&session)
+            .await
+            .expect("session")
+            .expect("user")
+            .role,
+        Role::Admin,
+        "and kept"
+    );
     cognito
         .admin_user_global_sign_out()
         .user_pool_id(&settings.user_pool_id)

@@ -30,6 +30,19 @@ impl Stage {
     /// Every stage, in the order they run.
     pub const ALL: [Self; 4] = [Self::Ingest, Self::Sfm, Self::Train, Self::Compress];
 
+    /// The longest this stage may run on one machine's CPU before the runner stops it and the
+    /// job fails with that reason: generous (several times what a big survey takes), so only a
+    /// stage that hangs (a stuck COLMAP) or a runaway reaches it, and one user's job cannot
+    /// hold the machine for ever. Training scales with its iterations (about 1 s each on a
+    /// 2-core machine at 1200 px, so 3 s each leaves room).
+    pub fn time_limit_secs(self, params: &JobParams) -> u64 {
+        match self {
+            Self::Ingest | Self::Compress => 2 * 3600,
+            Self::Sfm => 6 * 3600,
+            Self::Train => 2 * 3600 + 3 * u64::from(params.iterations),
+        }
+    }
+
     /// The stable name: in URLs, forms, databases, command lines and the state machine.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -83,7 +83,12 @@ async function capture(page: Page): Promise<Pixels> {
 
 /** What the browser shows in the canvas (the overlay's buttons hidden). */
 async function screenshot(page: Page): Promise<Pixels> {
-  await page.addStyleTag({ content: '.spv-toolbar { display: none !important; }' });
+  // Through the CSSOM: an added <style> tag would break the page's Content-Security-Policy.
+  await page.evaluate(() =>
+    document
+      .querySelectorAll<HTMLElement>('.spv-toolbar')
+      .forEach((e) => e.style.setProperty('display', 'none', 'important')),
+  );
   await page.waitForTimeout(300);
   return PNG.sync.read(await page.locator('canvas').screenshot());
 }

@@ -62,6 +62,13 @@ pub struct Config {
     pub elevation_url: Option<String>,
     /// Its API key, if it needs one (sent as `key=`; never logged).
     pub elevation_key: Option<Secret>,
+    /// A cap on every stage's run time, over the stage's own limit
+    /// (`Stage::time_limit_secs`); for operators who want jobs shorter still.
+    pub stage_time_limit_secs: Option<u64>,
+    /// The header a trusted reverse proxy sets to the client's address (`cf-connecting-ip`,
+    /// `x-forwarded-for`, …), for rate limiting; off by default, since without a proxy that
+    /// always sets it a client could name any address.
+    pub client_ip_header: Option<http::HeaderName>,
     /// Cloud mode (`mode = "aws"`): where the AWS resources are. `None` runs everything on this
     /// machine (the embedded defaults).
     pub aws: Option<cloud::AwsSettings>,
@@ -86,6 +93,8 @@ struct FileLayer {
     pipeline_bin: Option<PathBuf>,
     elevation_url: Option<String>,
     elevation_key: Option<Secret>,
+    client_ip_header: Option<String>,
+    stage_time_limit_secs: Option<u64>,
     mode: Option<String>,
     aws_region: Option<String>,
     aws_endpoint_url: Option<String>,
@@ -98,7 +107,7 @@ struct FileLayer {
 
 /// Every environment setting; cloud mode's eight come first (a test checks the deployment
 /// template sets them).
-const ENV_KEYS: [&str; 23] = [
+const ENV_KEYS: [&str; 25] = [
     "SPACEPORT_MODE",
     "SPACEPORT_AWS_REGION",
     "SPACEPORT_AWS_ENDPOINT_URL",
@@ -122,6 +131,8 @@ const ENV_KEYS: [&str; 23] = [
     "SPACEPORT_MAX_UPLOAD_BYTES",
     "SPACEPORT_PIPELINE_BIN",
     "SPACEPORT_ELEVATION_KEY",
+    "SPACEPORT_CLIENT_IP_HEADER",
+    "SPACEPORT_STAGE_TIME_LIMIT_SECS",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -291,6 +302,32 @@ impl Config {
             .cloned()
             .map(Secret::new)
             .or(file.elevation_key);
+        let client_ip_header = match env
+            .get("SPACEPORT_CLIENT_IP_HEADER")
+            .cloned()
+            .or(file.client_ip_header)
+            .filter(|h| !h.trim().is_empty())
+        {
+            None => None,
+            Some(name) => Some(http::HeaderName::try_from(name.trim()).map_err(|_| {
+                err(format!(
+                    "client_ip_header '{name}' is not a header name; use e.g. cf-connecting-ip or x-forwarded-for"
+                ))
+            })?),
+        };
+        let stage_time_limit_secs = match (
+            env.get("SPACEPORT_STAGE_TIME_LIMIT_SECS"),
+            file.stage_time_limit_secs,
+        ) {
+            (None, None) => None,
+            (_, from_file) => Some(number(
+                env,
+                "SPACEPORT_STAGE_TIME_LIMIT_SECS",
+                from_file,
+                0, // not used: one of the two is set
+                1..=30 * 24 * 3600,
+            )?),
+        };
         let pick = |key: &str, from_file: Option<String>| {
             env.get(key)
                 .cloned()
@@ -332,6 +369,8 @@ impl Config {
             max_upload_bytes,
             elevation_url,
             elevation_key,
+            stage_time_limit_secs,
+            client_ip_header,
             aws,
         })
     }

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_shares.sql"),
     include_str!("../migrations/0004_job_process.sql"),
     include_str!("../migrations/0005_event_data.sql"),
+    include_str!("../migrations/0006_job_told.sql"),
 ];
 
 pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {

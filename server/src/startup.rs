@@ -104,6 +104,7 @@ impl Ports {
             embedded.outbox.clone(),
             &config.public_url,
         );
+        jobs.cap_stage_time(config.stage_time_limit_secs);
         jobs.start().await?;
         Ok(Self {
             auth: embedded.auth.clone(),
@@ -254,6 +255,8 @@ impl Application {
             waitlist: ports.waitlist,
             shares: ports.shares,
             limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
+            public_limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
+            client_ip_header: config.client_ip_header.clone(),
             secure_cookies: config.secure_cookies(),
             uploads: ports.uploads,
             jobs: ports.jobs,

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,18 @@ pub struct LocalJobs {
     /// Tells the owner when a job delivers or fails, with a link to the project.
     notifier: Arc<dyn domain::ports::Notifier>,
     public_url: String,
+    /// `stage_time_limit_secs`: a cap on every stage's run time (0: none).
+    time_cap: AtomicU64,
+}
+
+/// A duration as the user reads it: "6 h", "2 h 20 min", "45 min", "30 s".
+fn spoken(secs: u64) -> String {
+    match (secs / 3600, secs % 3600 / 60) {
+        (0, 0) => format!("{secs} s"),
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
 }
 
 fn db(e: impl std::fmt::Display) -> StoreError {
@@ -97,7 +110,14 @@ impl LocalJobs {
             wake: Notify::new(),
             notifier,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            time_cap: AtomicU64::new(0),
         })
+    }
+
+    /// Caps every stage's run time at `secs` (`stage_time_limit_secs`), over the stage's own
+    /// limit.
+    pub fn cap_stage_time(&self, secs: Option<u64>) {
+        self.time_cap.store(secs.unwrap_or(0), Ordering::Relaxed);
     }
 
     /// Mails the owner how the job ended. A mail that cannot be queued is logged, never allowed
@@ -167,6 +187,7 @@ impl LocalJobs {
             .execute(&self.pool)
             .await
             .map_err(db)?;
+        self.tell_untold().await?;
         let me = self.clone();
         tokio::spawn(async move {
             loop {
@@ -281,47 +302,103 @@ impl LocalJobs {
                 }
                 Err(reason) => {
                     let cancelled = self.stopping(&job.id).await;
-                    let status = if cancelled {
-                        JobStatus::Cancelled
+                    let (status, error) = if cancelled {
+                        (JobStatus::Cancelled, "cancelled by the user".to_owned())
                     } else {
-                        JobStatus::Failed
+                        (JobStatus::Failed, reason)
                     };
-                    sqlx::query(
-                        "UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
-                    )
-                    .bind(status.as_str())
-                    .bind(if cancelled {
-                        "cancelled by the user".to_owned()
-                    } else {
-                        reason.clone()
-                    })
-                    .bind(now_secs())
-                    .bind(&job.id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db)?;
-                    self.set_project_status(&job, &owner, status.project_status())
-                        .await;
-                    if !cancelled {
-                        self.notify(&job, &owner, Err(&reason)).await;
-                    }
+                    self.finish(&job, &owner, status, Some(&error)).await?;
                     tracing::info!(job = %job.id, %stage, %status, "job ended");
                     return Ok(true);
                 }
             }
         }
-        sqlx::query("UPDATE jobs SET status = ?, stage = NULL, finished_at = ? WHERE id = ?")
-            .bind(JobStatus::Succeeded.as_str())
-            .bind(now_secs())
+        self.finish(&job, &owner, JobStatus::Succeeded, None)
+            .await?;
+        tracing::info!(job = %job.id, "job delivered");
+        Ok(true)
+    }
+
+    /// Records how the job ended: its status and its project's in one transaction (written one
+    /// after the other, a crash between them left a delivered job whose project could not be
+    /// shared), then tells the owner (`tell`). A crash before the mail is made good when the
+    /// server starts again (`tell_untold`), so the owner hears at least once.
+    async fn finish(
+        &self,
+        job: &Job,
+        owner: &str,
+        status: JobStatus,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let now = now_secs();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "UPDATE jobs SET status = ?, error = ?, finished_at = ?, told = ?, \
+             stage = CASE WHEN ? THEN NULL ELSE stage END WHERE id = ?",
+        )
+        .bind(status.as_str())
+        .bind(error)
+        .bind(now)
+        // A cancelled job needs no mail: the user stopped it.
+        .bind(status == JobStatus::Cancelled)
+        .bind(status == JobStatus::Succeeded)
+        .bind(&job.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("UPDATE projects SET status = ?, updated_at = ? WHERE id = ? AND owner_id = ?")
+            .bind(status.project_status().as_str())
+            .bind(now)
+            .bind(&job.project.0)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        if status != JobStatus::Cancelled {
+            let ended = Job {
+                status,
+                error: error.map(str::to_owned),
+                ..job.clone()
+            };
+            self.tell(&ended, owner).await;
+        }
+        Ok(())
+    }
+
+    /// Mails the owner how `job` ended, then notes that they were told.
+    async fn tell(&self, job: &Job, owner: &str) {
+        let outcome = match job.status {
+            JobStatus::Succeeded => Ok(()),
+            _ => Err(job.error.as_deref().unwrap_or("the pipeline failed")),
+        };
+        self.notify(job, owner, outcome).await;
+        if let Err(e) = sqlx::query("UPDATE jobs SET told = 1 WHERE id = ?")
             .bind(&job.id)
             .execute(&self.pool)
             .await
-            .map_err(db)?;
-        self.set_project_status(&job, &owner, JobStatus::Succeeded.project_status())
-            .await;
-        self.notify(&job, &owner, Ok(())).await;
-        tracing::info!(job = %job.id, "job delivered");
-        Ok(true)
+        {
+            tracing::error!(job = %job.id, error = %e, "could not note that the owner was told");
+        }
+    }
+
+    /// Tells the owners of jobs that ended while the server was going down (killed between
+    /// recording the end and queueing the mail).
+    async fn tell_untold(&self) -> Result<(), StoreError> {
+        let untold = sqlx::query(&format!(
+            "SELECT {COLUMNS}, owner_id FROM jobs WHERE told = 0 AND status IN ({})",
+            JobStatus::sql_list([JobStatus::Succeeded, JobStatus::Failed])
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        for row in untold {
+            let job = job_from_row(&row)?;
+            let owner: String = row.get(10);
+            tracing::warn!(job = %job.id, "telling the owner how a job ended before the restart");
+            self.tell(&job, &owner).await;
+        }
+        Ok(())
     }
 
     /// The pipeline's one entry, as the cloud's containers call it.
@@ -394,6 +471,11 @@ impl LocalJobs {
         });
         let mut lines = BufReader::new(stdout).lines();
         let mut check = tokio::time::interval(Duration::from_secs(1));
+        let limit = match self.time_cap.load(Ordering::Relaxed) {
+            0 => stage.time_limit_secs(&job.params),
+            cap => stage.time_limit_secs(&job.params).min(cap),
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(limit);
         loop {
             tokio::select! {
                 line = lines.next_line() => match line {
@@ -405,6 +487,19 @@ impl LocalJobs {
                         kill_group(child).await;
                         return Err("cancelled".into());
                     }
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    // A stage that hangs (a stuck COLMAP) or runs away is stopped with
+                    // everything it started, and the job says why.
+                    kill_group(child).await;
+                    let reason = format!(
+                        "the {stage} stage ran past its time limit ({}) and was stopped; \
+                         try fewer photos or a smaller preset",
+                        spoken(limit)
+                    );
+                    self.event(&job.id, stage, ProgressLine::FAILED, None, &reason, None)
+                        .await;
+                    return Err(reason);
                 }
             }
         }

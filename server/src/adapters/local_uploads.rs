@@ -218,20 +218,26 @@ impl UploadStore for LocalUploads {
             )));
         }
         tokio::fs::rename(&tmp, &archive).await.map_err(io)?;
+        // The upload's end and its project's status in one transaction: written one after the
+        // other, a crash between them left a completed upload whose project still asked for
+        // photos (and `complete` answered "already complete" without fixing it).
+        let now = now_secs();
+        let mut tx = self.pool.begin().await.map_err(db)?;
         sqlx::query("UPDATE uploads SET completed_at = ? WHERE id = ?")
-            .bind(now_secs())
+            .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
         sqlx::query("UPDATE projects SET status = ?, updated_at = ? WHERE id = ? AND owner_id = ?")
             .bind(ProjectStatus::PhotosUploaded.as_str())
-            .bind(now_secs())
+            .bind(now)
             .bind(&s.project.0)
             .bind(&owner.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
+        tx.commit().await.map_err(db)?;
         let _ = tokio::fs::remove_dir_all(&dir).await;
         self.get(owner, id).await
     }

@@ -665,3 +665,83 @@ async fn public_forms_are_throttled() {
         .await;
     assert_eq!(spam.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn a_flood_of_public_forms_never_locks_anyone_out_of_signing_in() {
+    let app = spawn_app().await;
+    let b = app
+        .active_user("regular@example.com", "regular", PASSWORD)
+        .await;
+    // Thirty waitlist sign-ups from one address (a bot, or an office behind one NAT) use up
+    // the address's budget for public forms...
+    for i in 0..30 {
+        let r = b
+            .call(
+                "join_waitlist",
+                &[("email", &format!("bot{i}@example.com")), ("note", "")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let more = b
+        .call(
+            "join_waitlist",
+            &[("email", "bot99@example.com"), ("note", "")],
+        )
+        .await;
+    assert_eq!(more.status, StatusCode::TOO_MANY_REQUESTS);
+    // ...but not its sign-ins.
+    let r = b
+        .call(
+            "sign_in",
+            &[("email", "regular@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.redirect.as_deref(), Some("/dashboard"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_counted_by_its_own_address() {
+    let app = spawn_app_with(&[("SPACEPORT_CLIENT_IP_HEADER", "x-forwarded-for")]).await;
+    app.active_user("victim@example.com", "victim", PASSWORD)
+        .await;
+    let from = |client: &'static str| {
+        let base = app.base.clone();
+        move |email: String| {
+            let base = base.clone();
+            async move {
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap()
+                    .post(format!("{base}/api/sign_in"))
+                    .header("x-forwarded-for", client)
+                    .form(&[("email", email.as_str()), ("password", "a wrong guess")])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        }
+    };
+    // One client sprays thirty accounts (what it puts left of the proxy's entry is its own
+    // invention and is ignored) and gets its address locked...
+    let sprayer = from("203.0.113.9, 198.51.100.7");
+    for i in 0..30 {
+        assert_eq!(
+            sprayer(format!("user{i}@example.com")).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sprayer("victim@example.com".into()).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ...and nobody else behind the same proxy is.
+    let neighbour = from("198.51.100.8");
+    assert_eq!(
+        neighbour("victim@example.com".into()).await,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the proxy is judged on its own"
+    );
+}

@@ -793,3 +793,33 @@ async fn progress_streams_are_bounded_per_user_and_end_with_the_session() {
         assert!(ended.is_ok(), "a stream outlived its session");
     }
 }
+
+#[tokio::test]
+async fn a_stage_past_its_time_limit_is_stopped_with_everything_it_started() {
+    // Operators may cap stages (`stage_time_limit_secs`); 3 s is shorter than SfM (COLMAP) on
+    // sixteen photos, so the job reaches a stage it cannot finish in time, as a hung one would.
+    let app = crate::common::spawn_app_with(&[("SPACEPORT_STAGE_TIME_LIMIT_SECS", "3")]).await;
+    let b = app.active_user("slow@example.com", "slow", PASSWORD).await;
+    let project = b.create_project("Slow").await;
+    let tmp = tempfile::tempdir().unwrap();
+    upload(&b, &project, &orbit_zip(tmp.path(), 16)).await;
+    assert_eq!(launch(&b, &project).await.status, StatusCode::OK);
+    let end = wait_for_end(&b, &project, Duration::from_mins(1)).await;
+    assert_eq!(end["job"]["status"], "failed", "{end}");
+    let reason = end["job"]["error"].as_str().unwrap();
+    assert!(
+        reason.contains("ran past its time limit (3 s) and was stopped"),
+        "{reason}"
+    );
+    let mail = app.last_mail("slow@example.com").await.unwrap();
+    assert!(mail.contains("time limit"), "the owner is told why: {mail}");
+    let job_id = end["job"]["id"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(job_id))
+        .collect();
+    assert!(survivors.is_empty(), "still running: {survivors:?}");
+}

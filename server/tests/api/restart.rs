@@ -232,3 +232,77 @@ async fn a_job_resumes_at_its_stage_after_a_killed_server() {
     assert!(ingest_done <= 1, "ingest ran again: {end}");
     drop(server);
 }
+
+/// The outbox's newest body to `to`, read straight from the database.
+async fn newest_mail(data: &Path, to: &str) -> Option<String> {
+    use sqlx::Row as _;
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        data.join("spaceport.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    let row = sqlx::query("SELECT body FROM outbox WHERE to_email = ? ORDER BY id DESC LIMIT 1")
+        .bind(to)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    row.map(|r| r.get(0))
+}
+
+#[tokio::test]
+async fn a_job_that_ended_as_the_server_died_is_told_when_it_starts_again() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = start(data.path(), port).await;
+    let b = pilot(data.path(), &server).await;
+    let project = b.create_project("Killed before the mail").await;
+    let tmp = tempfile::tempdir().unwrap();
+    crate::jobs::upload(&b, &project, &orbit_zip(tmp.path(), 2)).await;
+    assert_eq!(launch(&b, &project).await.status, StatusCode::OK);
+    let end = wait_for_end(&b, &project, Duration::from_mins(1)).await;
+    assert_eq!(end["job"]["status"], "failed", "{end}");
+    server.kill();
+    // As a SIGKILL right after the job's end was recorded leaves it: recorded (job and project,
+    // one transaction), the mail not yet queued.
+    {
+        let pool = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            data.path().join("spaceport.sqlite3").display()
+        ))
+        .await
+        .unwrap();
+        for sql in [
+            "UPDATE jobs SET told = 0",
+            "DELETE FROM outbox WHERE id = (SELECT MAX(id) FROM outbox)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let before = newest_mail(data.path(), "pilot@example.com")
+        .await
+        .unwrap_or_default();
+    assert!(!before.contains("at least 3 distinct photos"), "{before}");
+    let server = start(data.path(), port).await;
+    let mut mail = String::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        mail = newest_mail(data.path(), "pilot@example.com")
+            .await
+            .unwrap_or_default();
+        if mail.contains("at least 3 distinct photos") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        mail.contains("at least 3 distinct photos"),
+        "never told: {mail}"
+    );
+    let b = sign_in(&server).await;
+    let project_now = b.call("get_project", &[("id", &project)]).await.json();
+    assert_eq!(project_now["status"], "Failed");
+    drop(server);
+}
