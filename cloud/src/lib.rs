@@ -2,7 +2,7 @@
 //! Cognito ([`cognito_auth`], tokens verified in [`cognito_tokens`]), projects, share links and the waitlist on one DynamoDB table
 //! ([`dynamo_projects`], [`dynamo_shares`], [`dynamo_waitlist`] over [`table`]), photo uploads
 //! straight from the browser into S3 ([`s3_uploads`]), jobs on Step Functions ([`sfn_jobs`]) and
-//! delivered files in S3 ([`s3_delivered`]) — the start-up checks of a cloud configuration
+//! delivered files in S3 ([`s3_delivered`]), a project's deletion erasing all of it ([`erase`]) — the start-up checks of a cloud configuration
 //! ([`check`], over [`settings`]), and the Step Functions state machine ([`state_machine`]) that
 //! runs each stage of `domain::job::Stage` as a SageMaker processing job of `spaceport
 //! run-stage`, the entry the local job runner uses too. The server picks these or the embedded
@@ -14,6 +14,7 @@ pub mod cognito_tokens;
 pub mod dynamo_projects;
 pub mod dynamo_shares;
 pub mod dynamo_waitlist;
+pub mod erase;
 pub mod s3_delivered;
 pub mod s3_uploads;
 pub mod settings;

@@ -41,6 +41,71 @@ impl Bucket {
         }
     }
 
+    /// Deletes every object under `prefix` and aborts every unfinished multipart upload there;
+    /// returns how many objects went.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let mut deleted = 0;
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.name)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(s3_error)?;
+            let ids = page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .map(|k| ObjectIdentifier::builder().key(k).build().map_err(s3_error))
+                .collect::<Result<Vec<_>, _>>()?;
+            if !ids.is_empty() {
+                deleted += ids.len();
+                let batch = Delete::builder()
+                    .set_objects(Some(ids))
+                    .quiet(true)
+                    .build()
+                    .map_err(s3_error)?;
+                self.s3
+                    .delete_objects()
+                    .bucket(&self.name)
+                    .delete(batch)
+                    .send()
+                    .await
+                    .map_err(s3_error)?;
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        let uploads = self
+            .s3
+            .list_multipart_uploads()
+            .bucket(&self.name)
+            .prefix(prefix)
+            .send()
+            .await
+            .map_err(s3_error)?;
+        for u in uploads.uploads() {
+            if let (Some(key), Some(id)) = (u.key(), u.upload_id()) {
+                self.s3
+                    .abort_multipart_upload()
+                    .bucket(&self.name)
+                    .key(key)
+                    .upload_id(id)
+                    .send()
+                    .await
+                    .map_err(s3_error)?;
+            }
+        }
+        Ok(deleted)
+    }
+
     /// The object's bytes, or `None` when there is no such key.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         match self

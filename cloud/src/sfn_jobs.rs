@@ -72,6 +72,7 @@ fn invalid(field: &str, message: impl Into<String>) -> StoreError {
 }
 
 /// A job's stored record.
+#[derive(Clone)]
 struct Record {
     job: Job,
     execution: String,
@@ -435,6 +436,47 @@ impl SfnJobs {
             }
         }
         Ok((done, current))
+    }
+
+    /// Erases the project's job (its project is being deleted): stops its execution if it
+    /// still runs, deletes its folder in the bucket and its records, and frees the owner's
+    /// one-job slot if the job held it.
+    pub async fn forget(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError> {
+        let Some(r) = self.record(owner, project).await? else {
+            return Ok(());
+        };
+        if !self.observed(r.clone()).await?.job.status.is_terminal() {
+            let stopped = self
+                .sfn
+                .stop_execution()
+                .execution_arn(&r.execution)
+                .error("Deleted")
+                .cause("the project was deleted")
+                .send()
+                .await;
+            if let Err(e) = stopped {
+                // Ended on its own in the meantime: nothing left to stop.
+                tracing::warn!(job = %r.job.id, "stopping a deleted project's job: {}", describe(&e));
+            }
+        }
+        self.bucket.delete_prefix(&job_prefix(&r.job.id)).await?;
+        self.table.delete(Self::key(owner, project)).await?;
+        self.running(owner, project, false).await?;
+        let freed = self
+            .table
+            .client()
+            .delete_item()
+            .table_name(self.table.name())
+            .set_key(Some(dp::key(dp::owner_pk(owner), "ACTIVE")))
+            .condition_expression("execution = :mine")
+            .expression_attribute_values(":mine", dp::text(&r.execution))
+            .send()
+            .await;
+        match freed {
+            Ok(_) => Ok(()),
+            Err(e) if dp::is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(dp::internal(e)),
+        }
     }
 
     /// Starts an execution of `r` from `from`.

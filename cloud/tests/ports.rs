@@ -639,3 +639,159 @@ async fn sfn_jobs_pass_the_job_runner_suite() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn deleting_a_project_erases_its_job_link_and_photos() {
+    use domain::job::{JobStatus, Preset};
+    use domain::ports::{JobRunner, ShareLinks};
+    let stack = job_stack("erase", false).await;
+    let alice = UserId("alice-sub".into());
+    let table = cloud::Table::new(&stack.config, &stack.settings.table);
+    let jobs = Arc::new(stack.jobs);
+    let shares: Arc<dyn ShareLinks> = Arc::new(cloud::dynamo_shares::DynamoShares::new(
+        table.clone(),
+        stack.projects.clone(),
+    ));
+    let erasing = cloud::erase::ErasingProjects::new(
+        stack.projects.clone(),
+        jobs.clone(),
+        shares.clone(),
+        cloud::s3_delivered::Bucket::new(&stack.config, &stack.settings.bucket),
+        table.clone(),
+    );
+    let s3 = cloud::s3_uploads::s3_client(&stack.config);
+    let bucket = stack.settings.bucket.clone();
+    let keys = |prefix: String| {
+        let (s3, bucket) = (s3.clone(), bucket.clone());
+        async move {
+            let listed = s3
+                .list_objects_v2()
+                .bucket(&bucket)
+                .prefix(&prefix)
+                .send()
+                .await
+                .expect("list");
+            let uploads = s3
+                .list_multipart_uploads()
+                .bucket(&bucket)
+                .prefix(&prefix)
+                .send()
+                .await
+                .expect("list uploads");
+            (listed.contents().len(), uploads.uploads().len())
+        }
+    };
+    let photos = |project: domain::ProjectId| {
+        let uploads = &stack.uploads;
+        let alice = alice.clone();
+        async move {
+            let archive = b"photos stand-in".to_vec();
+            let s = uploads
+                .create(&alice, &project, "photos.zip", archive.len() as u64)
+                .await
+                .expect("upload");
+            uploads
+                .put_part(&alice, &s.id, 1, &archive)
+                .await
+                .expect("part");
+            uploads.complete(&alice, &s.id).await.expect("complete");
+        }
+    };
+    let title = |t: &str| ProjectTitle::parse(t).expect("title");
+
+    let doomed = erasing
+        .create(&alice, &title("Doomed"))
+        .await
+        .expect("project")
+        .id;
+    photos(doomed.clone()).await;
+    // A second upload left half-way: an unfinished multipart upload in the bucket.
+    erasing_partial_upload(&stack.uploads, &alice, &doomed).await;
+    let job = jobs
+        .launch(&alice, &doomed, Preset::Preview.params())
+        .await
+        .expect("launch");
+    s3.put_object()
+        .bucket(&bucket)
+        .key(format!("jobs/{}/progress/ingest.jsonl", job.id))
+        .body(b"{}\n".to_vec().into())
+        .send()
+        .await
+        .expect("a stage's file");
+    let link = shares.share(&alice, &doomed).await.expect("share");
+    let photos_prefix = format!("uploads/{}/{}/", alice.0, doomed.0);
+    let job_prefix = format!("jobs/{}/", job.id);
+    assert_eq!(
+        keys(photos_prefix.clone()).await,
+        (1, 1),
+        "the archive and an unfinished upload"
+    );
+    assert_eq!(keys(job_prefix.clone()).await.0, 1);
+
+    erasing.delete(&alice, &doomed).await.expect("delete");
+    // Nothing keeps running...
+    let sfn = aws_sdk_sfn::Client::new(&stack.config);
+    let execution = format!(
+        "{}:{}",
+        stack
+            .settings
+            .state_machine_arn
+            .replacen(":stateMachine:", ":execution:", 1),
+        job.id
+    );
+    let described = sfn
+        .describe_execution()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        described.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Aborted,
+        "the running execution was stopped"
+    );
+    // ...and nothing is left: photos, unfinished uploads, the job's files, its records, the link.
+    assert_eq!(keys(photos_prefix).await, (0, 0));
+    assert_eq!(keys(job_prefix).await.0, 0);
+    assert_eq!(shares.resolve(&link).await, Ok(None));
+    let left: Vec<_> = table
+        .query(&cloud::table::owner_pk(&alice), "")
+        .await
+        .expect("query")
+        .into_iter()
+        .filter(|i| {
+            i.values()
+                .any(|v| v.as_s().is_ok_and(|s| s.contains(&doomed.0)))
+        })
+        .collect();
+    assert!(left.is_empty(), "records of the deleted project: {left:?}");
+    assert_eq!(
+        erasing.delete(&alice, &doomed).await,
+        Err(StoreError::NotFound)
+    );
+    // The owner's one job went with the project: another project starts at once.
+    let next = erasing
+        .create(&alice, &title("Next"))
+        .await
+        .expect("project")
+        .id;
+    photos(next.clone()).await;
+    let started = jobs
+        .launch(&alice, &next, Preset::Preview.params())
+        .await
+        .expect("a launch right after the delete");
+    assert_ne!(started.status, JobStatus::Failed);
+}
+
+/// Starts an upload of two parts for `project` and sends only the first.
+async fn erasing_partial_upload(uploads: &S3Uploads, owner: &UserId, project: &domain::ProjectId) {
+    let part = vec![7u8; 8 << 20];
+    let s = uploads
+        .create(owner, project, "photos.zip", (part.len() + 10) as u64)
+        .await
+        .expect("upload");
+    uploads
+        .put_part(owner, &s.id, 1, &part)
+        .await
+        .expect("part");
+}

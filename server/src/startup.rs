@@ -127,6 +127,26 @@ impl Ports {
         let table = cloud::Table::new(&sdk, &aws.table);
         let projects: Arc<dyn domain::ports::ProjectStore> =
             Arc::new(cloud::dynamo_projects::DynamoProjects::new(table.clone()));
+        let jobs = Arc::new(
+            cloud::sfn_jobs::SfnJobs::new(
+                &sdk,
+                table.clone(),
+                &aws.bucket,
+                &aws.state_machine_arn,
+                projects.clone(),
+            )
+            .with_mail(cloud::sfn_jobs::JobMail {
+                notifier: embedded.outbox.clone(),
+                cognito: cloud::CognitoClient::new(&sdk),
+                user_pool_id: aws.user_pool_id.clone(),
+                public_url: config.public_url.clone(),
+            }),
+        );
+        // Jobs that end while nobody watches still move on and mail their owners.
+        jobs.watch(Duration::from_secs(30));
+        let shares: Arc<dyn domain::ports::ShareLinks> = Arc::new(
+            cloud::dynamo_shares::DynamoShares::new(table.clone(), projects.clone()),
+        );
         Self {
             auth: cloud_auth(config, aws, &sdk, embedded),
             uploads: Arc::new(cloud::s3_uploads::S3Uploads::new(
@@ -136,33 +156,18 @@ impl Ports {
                 projects.clone(),
                 config.max_upload_bytes,
             )),
-            jobs: {
-                let jobs = Arc::new(
-                    cloud::sfn_jobs::SfnJobs::new(
-                        &sdk,
-                        table.clone(),
-                        &aws.bucket,
-                        &aws.state_machine_arn,
-                        projects.clone(),
-                    )
-                    .with_mail(cloud::sfn_jobs::JobMail {
-                        notifier: embedded.outbox.clone(),
-                        cognito: cloud::CognitoClient::new(&sdk),
-                        user_pool_id: aws.user_pool_id.clone(),
-                        public_url: config.public_url.clone(),
-                    }),
-                );
-                // Jobs that end while nobody watches still move on and mail their owners.
-                jobs.watch(Duration::from_secs(30));
-                jobs
-            },
             delivered: Arc::new(cloud::s3_delivered::S3Delivered::new(&sdk, &aws.bucket)),
-            shares: Arc::new(cloud::dynamo_shares::DynamoShares::new(
+            // Deleting a project erases its job, link and photos too (`cloud::erase`).
+            projects: Arc::new(cloud::erase::ErasingProjects::new(
+                projects,
+                jobs.clone(),
+                shares.clone(),
+                cloud::s3_delivered::Bucket::new(&sdk, &aws.bucket),
                 table.clone(),
-                projects.clone(),
             )),
+            jobs,
+            shares,
             waitlist: Arc::new(cloud::dynamo_waitlist::DynamoWaitlist::new(table)),
-            projects,
         }
     }
 }
