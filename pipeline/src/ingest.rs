@@ -28,6 +28,10 @@ pub struct Limits {
     pub max_file_bytes: u64,
     /// Everything accepted, decompressed.
     pub max_total_bytes: u64,
+    /// How many times its packed size one entry may expand to. Photos barely compress (a JPEG
+    /// or a PNG ~1×, an uncompressed TIFF a few times); anything past this is a bomb, stopped
+    /// after reading that much rather than at `max_file_bytes`.
+    pub max_ratio: u64,
     /// Width × height of one photo (a 100-megapixel PNG header is a decompression bomb).
     pub max_pixels: u64,
     /// Shortest side, below which SIFT finds too little.
@@ -40,6 +44,7 @@ impl Default for Limits {
             max_files: 5_000,
             max_file_bytes: 200 << 20,
             max_total_bytes: 100 << 30,
+            max_ratio: 100,
             max_pixels: 200_000_000,
             min_side: 128,
         }
@@ -304,16 +309,24 @@ fn zip_candidates(
                 limits.max_file_bytes >> 20
             ))?
         } else {
-            // The declared size may lie: read at most one byte past the limit.
+            // The declared sizes may lie: read at most one byte past either limit (the
+            // packed size bounds what is read of the entry's compressed data).
+            let packed = entry.compressed_size().max(1);
+            let by_ratio = packed.saturating_mul(limits.max_ratio).max(64 << 10);
             let mut bytes = Vec::new();
             let read = (&mut entry)
-                .take(limits.max_file_bytes + 1)
+                .take(limits.max_file_bytes.min(by_ratio) + 1)
                 .read_to_end(&mut bytes);
             match read {
                 Err(e) => refuse(format!("corrupt archive entry: {e}"))?,
                 Ok(_) if bytes.len() as u64 > limits.max_file_bytes => refuse(format!(
                     "expands past {} MiB (a zip bomb?); skipped",
                     limits.max_file_bytes >> 20
+                ))?,
+                Ok(_) if bytes.len() as u64 > by_ratio => refuse(format!(
+                    "expands more than {} times its packed size, which no photo does (a zip \
+                     bomb?); skipped",
+                    limits.max_ratio
                 ))?,
                 Ok(n) => {
                     total += n as u64;

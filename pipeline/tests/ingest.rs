@@ -188,6 +188,27 @@ fn a_zip_bomb_is_refused_without_inflating_it() {
         m.rejected
     );
 
+    // Under the size limit but a thousand times its packed size: stopped at the ratio, after
+    // reading a hundred times the packed size, not the 8 MiB.
+    let dense = tmp.path().join("dense.zip");
+    let zeros = vec![0u8; 4 << 20];
+    zip_of(
+        &dense,
+        &[
+            ("dense.jpg", &zeros, deflated),
+            ("1.jpg", &good[0], deflated),
+            ("2.jpg", &good[1], deflated),
+            ("3.jpg", &good[2], deflated),
+        ],
+    );
+    let m = run(&dense, &tmp.path().join("job-dense"), &opts).unwrap();
+    assert_eq!(m.photos.len(), 3);
+    assert!(
+        reason_for(&m, "dense.jpg").contains("times its packed size"),
+        "{:?}",
+        m.rejected
+    );
+
     // An archive with absurdly many entries is refused as a whole.
     let many = tmp.path().join("many.zip");
     let names: Vec<String> = (0..20).map(|i| format!("{i}.jpg")).collect();

@@ -62,6 +62,11 @@ pub struct Config {
     pub elevation_url: Option<String>,
     /// Its API key, if it needs one (sent as `key=`; never logged).
     pub elevation_key: Option<Secret>,
+    /// What one user's photos may take on this machine in all (unfinished uploads included).
+    pub user_quota_bytes: u64,
+    /// Room always left free on the data disk: uploads and stages that would eat into it are
+    /// refused with a message.
+    pub min_free_bytes: u64,
     /// A cap on every stage's run time, over the stage's own limit
     /// (`Stage::time_limit_secs`); for operators who want jobs shorter still.
     pub stage_time_limit_secs: Option<u64>,
@@ -95,6 +100,8 @@ struct FileLayer {
     elevation_key: Option<Secret>,
     client_ip_header: Option<String>,
     stage_time_limit_secs: Option<u64>,
+    user_quota_bytes: Option<u64>,
+    min_free_bytes: Option<u64>,
     mode: Option<String>,
     aws_region: Option<String>,
     aws_endpoint_url: Option<String>,
@@ -107,7 +114,7 @@ struct FileLayer {
 
 /// Every environment setting; cloud mode's eight come first (a test checks the deployment
 /// template sets them).
-const ENV_KEYS: [&str; 25] = [
+const ENV_KEYS: [&str; 27] = [
     "SPACEPORT_MODE",
     "SPACEPORT_AWS_REGION",
     "SPACEPORT_AWS_ENDPOINT_URL",
@@ -133,6 +140,8 @@ const ENV_KEYS: [&str; 25] = [
     "SPACEPORT_ELEVATION_KEY",
     "SPACEPORT_CLIENT_IP_HEADER",
     "SPACEPORT_STAGE_TIME_LIMIT_SECS",
+    "SPACEPORT_USER_QUOTA_BYTES",
+    "SPACEPORT_MIN_FREE_BYTES",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -315,6 +324,20 @@ impl Config {
                 ))
             })?),
         };
+        let user_quota_bytes = number(
+            env,
+            "SPACEPORT_USER_QUOTA_BYTES",
+            file.user_quota_bytes,
+            100 << 30,
+            1 << 20..=1 << 50,
+        )?;
+        let min_free_bytes = number(
+            env,
+            "SPACEPORT_MIN_FREE_BYTES",
+            file.min_free_bytes,
+            1 << 30,
+            0..=1 << 60,
+        )?;
         let stage_time_limit_secs = match (
             env.get("SPACEPORT_STAGE_TIME_LIMIT_SECS"),
             file.stage_time_limit_secs,
@@ -369,6 +392,8 @@ impl Config {
             max_upload_bytes,
             elevation_url,
             elevation_key,
+            user_quota_bytes,
+            min_free_bytes,
             stage_time_limit_secs,
             client_ip_header,
             aws,

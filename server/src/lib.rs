@@ -6,6 +6,7 @@ pub mod adapters;
 pub mod config;
 pub mod db;
 pub mod delivered;
+pub mod disk;
 pub mod elevation;
 pub mod flight;
 pub mod orphans;

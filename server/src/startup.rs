@@ -87,11 +87,14 @@ impl Ports {
     /// SQLite, local disk and the local job runner, with their housekeeping.
     async fn embedded(config: &Config, embedded: &Embedded) -> anyhow::Result<Self> {
         let layout = crate::adapters::layout::DataLayout::new(&config.data_dir);
-        let uploads = Arc::new(crate::adapters::local_uploads::LocalUploads::new(
-            embedded.pool.clone(),
-            layout.clone(),
-            config.max_upload_bytes,
-        ));
+        let uploads = Arc::new(
+            crate::adapters::local_uploads::LocalUploads::new(
+                embedded.pool.clone(),
+                layout.clone(),
+                config.max_upload_bytes,
+            )
+            .with_limits(config.user_quota_bytes, config.min_free_bytes),
+        );
         spawn_housekeeping(embedded.auth.clone(), uploads.clone());
         spawn_orphan_sweep(embedded.pool.clone(), config.data_dir.clone());
         let jobs = crate::adapters::local_jobs::LocalJobs::new(
@@ -104,7 +107,7 @@ impl Ports {
             embedded.outbox.clone(),
             &config.public_url,
         );
-        jobs.cap_stage_time(config.stage_time_limit_secs);
+        jobs.set_limits(config.stage_time_limit_secs, config.min_free_bytes);
         jobs.start().await?;
         Ok(Self {
             auth: embedded.auth.clone(),

@@ -34,6 +34,8 @@ pub struct LocalJobs {
     public_url: String,
     /// `stage_time_limit_secs`: a cap on every stage's run time (0: none).
     time_cap: AtomicU64,
+    /// `min_free_bytes`: a stage does not start with less room than this on the data disk.
+    keep_free: AtomicU64,
 }
 
 /// A duration as the user reads it: "6 h", "2 h 20 min", "45 min", "30 s".
@@ -111,13 +113,17 @@ impl LocalJobs {
             notifier,
             public_url: public_url.trim_end_matches('/').to_owned(),
             time_cap: AtomicU64::new(0),
+            keep_free: AtomicU64::new(0),
         })
     }
 
-    /// Caps every stage's run time at `secs` (`stage_time_limit_secs`), over the stage's own
-    /// limit.
-    pub fn cap_stage_time(&self, secs: Option<u64>) {
-        self.time_cap.store(secs.unwrap_or(0), Ordering::Relaxed);
+    /// Caps every stage's run time at `time_cap` seconds (`stage_time_limit_secs`), over the
+    /// stage's own limit, and starts no stage with less than `keep_free` bytes free on the data
+    /// disk (`min_free_bytes`).
+    pub fn set_limits(&self, time_cap: Option<u64>, keep_free: u64) {
+        self.time_cap
+            .store(time_cap.unwrap_or(0), Ordering::Relaxed);
+        self.keep_free.store(keep_free, Ordering::Relaxed);
     }
 
     /// Mails the owner how the job ended. A mail that cannot be queued is logged, never allowed
@@ -414,6 +420,17 @@ impl LocalJobs {
 
     /// Runs one stage; Err carries the reason to show the user.
     async fn run_stage(&self, job: &Job, stage: Stage, dir: &Path) -> Result<(), String> {
+        // A stage that fills the disk fails half-way and takes the database's writes with it:
+        // refuse to start it instead, saying why.
+        if let Err(StoreError::LimitReached(why)) = crate::disk::check_room(
+            self.layout.root(),
+            0,
+            self.keep_free.load(Ordering::Relaxed),
+        ) {
+            self.event(&job.id, stage, ProgressLine::FAILED, None, &why, None)
+                .await;
+            return Err(why);
+        }
         let mut command = tokio::process::Command::new(&self.pipeline);
         if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
             // The training stage looks for a GPU; Mesa's Vulkan loader prints an error line

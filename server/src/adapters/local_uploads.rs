@@ -23,6 +23,10 @@ pub struct LocalUploads {
     pool: SqlitePool,
     layout: DataLayout,
     max_size: u64,
+    /// What one user's photos may take in all (`user_quota_bytes`).
+    quota: u64,
+    /// Room always left on the data disk (`min_free_bytes`).
+    keep_free: u64,
 }
 
 fn db(e: impl std::fmt::Display) -> StoreError {
@@ -43,7 +47,18 @@ impl LocalUploads {
             pool,
             layout,
             max_size,
+            quota: u64::MAX,
+            keep_free: 0,
         }
+    }
+
+    /// Limits the photos one user may keep (`quota` bytes, unfinished uploads included) and
+    /// keeps `keep_free` bytes free on the data disk.
+    #[must_use]
+    pub fn with_limits(mut self, quota: u64, keep_free: u64) -> Self {
+        self.quota = quota;
+        self.keep_free = keep_free;
+        self
     }
 
     fn part_dir(&self, id: &str) -> PathBuf {
@@ -96,21 +111,40 @@ impl UploadStore for LocalUploads {
         }
         let parts = u32::try_from(size.div_ceil(PART_SIZE))
             .map_err(|_| invalid("file", "the file is too large"))?;
+        // The parts, then the assembled archive beside them.
+        crate::disk::check_room(self.layout.root(), size.saturating_mul(2), self.keep_free)?;
         let id = new_id();
-        sqlx::query(
-            "INSERT INTO uploads (id, owner_id, project_id, file_name, size, part_size, parts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        // The quota is checked by the insert itself, so uploads started at the same moment
+        // cannot together pass it. A user's photos: every unfinished upload, and the archive
+        // each project holds (its newest completed upload; an older one was replaced).
+        let quota = i64::try_from(self.quota).unwrap_or(i64::MAX);
+        let size_i64 = i64::try_from(size).map_err(db)?;
+        let inserted = sqlx::query(
+            "INSERT INTO uploads (id, owner_id, project_id, file_name, size, part_size, parts, created_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+             WHERE ?5 + (SELECT COALESCE(SUM(size), 0) FROM uploads u WHERE owner_id = ?2 \
+                 AND (completed_at IS NULL OR completed_at = (SELECT MAX(v.completed_at) \
+                     FROM uploads v WHERE v.project_id = u.project_id))) <= ?9",
         )
         .bind(&id)
         .bind(&owner.0)
         .bind(&project.0)
         .bind(name)
-        .bind(i64::try_from(size).map_err(db)?)
+        .bind(size_i64)
         .bind(i64::try_from(PART_SIZE).map_err(db)?)
         .bind(i64::from(parts))
         .bind(now_secs())
+        .bind(quota)
         .execute(&self.pool)
         .await
         .map_err(db)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::LimitReached(format!(
+                "your photos may take {} in all, and this upload would pass that; delete a \
+                 project you no longer need, or cancel an unfinished upload",
+                crate::disk::size_text(self.quota)
+            )));
+        }
         tokio::fs::create_dir_all(self.part_dir(&id))
             .await
             .map_err(io)?;
@@ -164,6 +198,7 @@ impl UploadStore for LocalUploads {
                 format!("part {part} must be {want} bytes, got {}", bytes.len()),
             ));
         }
+        crate::disk::check_room(self.layout.root(), want, self.keep_free)?;
         let dir = self.part_dir(id);
         let path = dir.join(format!("{part:05}.part"));
         let tmp = dir.join(format!("{part:05}.tmp"));
@@ -186,6 +221,7 @@ impl UploadStore for LocalUploads {
             return Ok(s);
         }
         s.check_all_received(&s.received)?;
+        crate::disk::check_room(self.layout.root(), s.size, self.keep_free)?;
         let archive = self.layout.archive(&s.project);
         let parent = archive.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = self.part_dir(id);

@@ -230,3 +230,62 @@ async fn a_part_from_nobody_is_refused_before_its_body_is_read() {
         answer_before_the_body(&app.base, &path, &cookie, std::time::Duration::from_secs(2)).await;
     assert_eq!(status, None, "the owner's part was refused early");
 }
+
+#[tokio::test]
+async fn a_users_photos_stay_within_their_quota_even_when_sent_at_once() {
+    let app = spawn_app_with(&[("SPACEPORT_USER_QUOTA_BYTES", "20971520")]).await; // 20 MiB
+    let b = app
+        .active_user("quota@example.com", "quota", PASSWORD)
+        .await;
+    let projects = [
+        b.create_project("One").await,
+        b.create_project("Two").await,
+        b.create_project("Three").await,
+    ];
+    // Three 12 MiB uploads started at the same moment: one fits.
+    let (r1, r2, r3) = tokio::join!(
+        create(&b, &projects[0], "photos.zip", 12 << 20),
+        create(&b, &projects[1], "photos.zip", 12 << 20),
+        create(&b, &projects[2], "photos.zip", 12 << 20),
+    );
+    let replies = [r1, r2, r3];
+    let ok: Vec<_> = replies
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .collect();
+    assert_eq!(ok.len(), 1, "{replies:?}");
+    let refused = replies.iter().find(|(s, _)| *s != StatusCode::OK).unwrap();
+    assert_eq!(refused.0, StatusCode::CONFLICT);
+    assert!(
+        refused.1.contains("your photos may take 20 MiB in all")
+            && refused.1.contains("delete a project"),
+        "{}",
+        refused.1
+    );
+    // Deleting the project that holds them makes room.
+    let holder = projects
+        .iter()
+        .zip(&replies)
+        .find(|(_, (s, _))| *s == StatusCode::OK)
+        .map(|(p, _)| p.clone())
+        .unwrap();
+    let other = projects.iter().find(|p| **p != holder).unwrap();
+    let deleted = b.call("delete_project", &[("id", &holder)]).await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    let (status, body) = create(&b, other, "photos.zip", 12 << 20).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_disk_too_full_refuses_uploads_with_a_message() {
+    // Keep an exabyte free: no disk has that, so this machine's disk is "too full".
+    let app = spawn_app_with(&[("SPACEPORT_MIN_FREE_BYTES", "1152921504606846976")]).await;
+    let b = app.active_user("full@example.com", "full", PASSWORD).await;
+    let project = b.create_project("No room").await;
+    let (status, body) = create(&b, &project, "photos.zip", 3 << 20).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body.contains("short of disk space") && body.contains("try again later"),
+        "{body}"
+    );
+}
