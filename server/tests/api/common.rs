@@ -150,6 +150,18 @@ impl TestApp {
         b
     }
 
+    /// Newest outbox message to `to` once it holds `needle` (within 10 s): for mail queued
+    /// after the request that caused it has been answered (password resets).
+    pub async fn wait_for_mail(&self, to: &str, needle: &str) -> String {
+        for _ in 0..200 {
+            if let Some(mail) = self.last_mail(to).await.filter(|m| m.contains(needle)) {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no mail to {to} with {needle}");
+    }
+
     /// Newest outbox message to `to`.
     pub async fn last_mail(&self, to: &str) -> Option<String> {
         self.embedded
