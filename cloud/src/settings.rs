@@ -35,6 +35,19 @@ impl AwsSettings {
         loader.load().await
     }
 
+    /// The origins the browser reaches S3 at (presigned part uploads, delivered models), for
+    /// the pages' Content-Security-Policy: the stand-in's endpoint, or the bucket's own host
+    /// names (regional, and the global one older URLs use).
+    pub fn s3_origins(&self) -> Vec<String> {
+        match &self.endpoint_url {
+            Some(url) => vec![url.trim_end_matches('/').to_owned()],
+            None => vec![
+                format!("https://{}.s3.{}.amazonaws.com", self.bucket, self.region),
+                format!("https://{}.s3.amazonaws.com", self.bucket),
+            ],
+        }
+    }
+
     /// What the pool's tokens name as their issuer.
     pub fn issuer(&self) -> String {
         format!(

@@ -56,10 +56,13 @@ pub async fn check_origin(
 }
 
 /// How the app is served, for [`security_headers`].
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct HeaderPolicy {
     /// Served over https (the public URL's scheme): browsers are told to keep to it (HSTS).
     pub https: bool,
+    /// Origins the browser may fetch from besides this one (cloud mode: S3, where photo parts
+    /// go and models come from), space-separated.
+    pub connect_also: String,
 }
 
 /// This response's nonce for the page's own inline scripts (Leptos's hydration script and the
@@ -82,11 +85,16 @@ pub fn provide_nonce() {
 /// response's nonce (an injected `<script>` or `onclick=` does not run), WebAssembly allowed
 /// (the app and the viewer are wasm), and nothing loaded or sent elsewhere; style attributes
 /// stay allowed (progress bars set their width), style sheets only from this origin.
-fn content_security_policy(nonce: &str, frame_ancestors: &str) -> String {
+fn content_security_policy(nonce: &str, connect_also: &str, frame_ancestors: &str) -> String {
+    let connect = if connect_also.is_empty() {
+        "'self'".to_owned()
+    } else {
+        format!("'self' {connect_also}")
+    };
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'; \
          style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; \
-         connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; \
+         connect-src {connect}; worker-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors {frame_ancestors}"
     )
 }
@@ -126,7 +134,8 @@ pub async fn security_headers(
             "'none'"
         }
     };
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce, frame_ancestors)) {
+    let csp = content_security_policy(&nonce, &policy.connect_also, frame_ancestors);
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
         h.insert(HeaderName::from_static("content-security-policy"), csp);
     }
     if policy.https {

@@ -400,6 +400,11 @@ fn router(config: &Config, services: Services) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             HeaderPolicy {
                 https: config.secure_cookies(),
+                connect_also: config
+                    .aws
+                    .as_ref()
+                    .map(|aws| aws.s3_origins().join(" "))
+                    .unwrap_or_default(),
             },
             security_headers,
         ))

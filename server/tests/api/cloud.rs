@@ -148,6 +148,28 @@ async fn the_whole_journey_runs_on_the_aws_stand_in() {
     let temporary = invite(&env, data.path(), "pilot@example.com");
     let b = browser_at(&base);
     crate::common::activate(&b, "pilot@example.com", &temporary, "pilot", PASSWORD).await;
+    // Browsers send photo parts to S3 and fetch models from it: the pages' CSP lets them.
+    let page = b
+        .client
+        .get(format!("{base}/dashboard"))
+        .send()
+        .await
+        .expect("page");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let endpoint = settings
+        .endpoint_url
+        .clone()
+        .expect("the stand-in's endpoint");
+    assert!(
+        csp.contains(&format!(
+            "connect-src 'self' {}",
+            endpoint.trim_end_matches('/')
+        )),
+        "{csp}"
+    );
     let other_temporary = invite(&env, data.path(), "other@example.com");
     let other = browser_at(&base);
     crate::common::activate(
