@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): prints p50/p99 latency and throughput of listing 1,000 projects under
-# concurrent load on loopback, and the release wasm bundle's size (raw and gzip).
+# concurrent load on loopback; the same user's sign-in and listing, calm and while 200
+# unauthenticated clients hammer the upload and sign-in routes; and the release wasm bundle's
+# size (raw and gzip).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -199,8 +199,12 @@ impl Services {
         ip: Option<IpAddr>,
     ) -> Result<domain::ports::SignInOutcome, AppError> {
         let account = email.as_str();
-        self.reserve(account, ip)?;
-        let result = self.auth.sign_in(email, password).await;
+        let result = if self.reserve(account, ip)? == 0 {
+            self.auth.sign_in(email, password).await
+        } else {
+            // After failures on this account or from this address: behind clean attempts.
+            self.auth.sign_in_suspect(email, password).await
+        };
         let mut limiter = self.limiter.lock().map_err(AppError::internal)?;
         match result {
             Ok(outcome) => {
@@ -247,10 +251,11 @@ impl Services {
         email: &domain::Email,
         ip: Option<IpAddr>,
     ) -> Result<(), AppError> {
-        Self::reserve_in(&self.public_limiter, &format!("{kind}:{email}"), ip)
+        Self::reserve_in(&self.public_limiter, &format!("{kind}:{email}"), ip).map(|_| ())
     }
 
-    fn reserve(&self, key: &str, ip: Option<IpAddr>) -> Result<(), AppError> {
+    /// Counts an attempt (see [`SignInLimiter::reserve`]); the failures there were before it.
+    fn reserve(&self, key: &str, ip: Option<IpAddr>) -> Result<u32, AppError> {
         Self::reserve_in(&self.limiter, key, ip)
     }
 
@@ -258,7 +263,7 @@ impl Services {
         limiter: &Mutex<SignInLimiter>,
         key: &str,
         ip: Option<IpAddr>,
-    ) -> Result<(), AppError> {
+    ) -> Result<u32, AppError> {
         let mut limiter = limiter.lock().map_err(AppError::internal)?;
         limiter
             .reserve(key, ip, now_secs())

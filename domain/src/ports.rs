@@ -46,6 +46,17 @@ pub struct Invitation {
 pub trait AuthProvider: Send + Sync {
     /// Checks credentials. Unknown accounts and wrong passwords answer alike, in the same time.
     async fn sign_in(&self, email: &Email, password: &str) -> Result<SignInOutcome, AuthError>;
+    /// [`Self::sign_in`] for an attempt on an account, or from an address, with recent
+    /// failures: the same answer, but a provider that checks passwords on this machine runs it
+    /// behind attempts that look legitimate, so a flood of guesses cannot queue a user's own
+    /// sign-in behind it.
+    async fn sign_in_suspect(
+        &self,
+        email: &Email,
+        password: &str,
+    ) -> Result<SignInOutcome, AuthError> {
+        self.sign_in(email, password).await
+    }
     async fn complete_new_password(
         &self,
         challenge: &str,

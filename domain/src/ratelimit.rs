@@ -82,10 +82,26 @@ impl SignInLimiter {
     /// otherwise the attempt counts as a failure until [`Self::record_success`] or
     /// [`Self::refund`] says otherwise. A check before an awaited password check and a count
     /// after it let parallel attempts all pass the check: fifty guesses sent at once all ran.
-    pub fn reserve(&mut self, account: &str, address: Option<IpAddr>, now: u64) -> Result<(), u64> {
+    ///
+    /// `Ok` carries how many failures the account or the address (whichever has more) already
+    /// had in their windows: a first attempt is 0, one after failures is suspect.
+    pub fn reserve(
+        &mut self,
+        account: &str,
+        address: Option<IpAddr>,
+        now: u64,
+    ) -> Result<u32, u64> {
         self.check(account, address, now)?;
+        let failures = |key: &Key| {
+            self.windows
+                .get(key)
+                .filter(|w| w.started_at + self.policy.window_secs > now)
+                .map_or(0, |w| w.failures)
+        };
+        let before = failures(&Key::Account(account.to_owned()))
+            .max(address.map_or(0, |a| failures(&Key::Address(a))));
         self.record_failure(account, address, now);
-        Ok(())
+        Ok(before)
     }
 
     /// Takes back a reserved attempt that turned out not to be a failure (the service could not
@@ -199,14 +215,22 @@ mod tests {
     fn reservations_count_before_the_answer_and_are_taken_back_when_not_failures() {
         let mut l = SignInLimiter::new(Policy::default());
         // Five attempts in flight at once (none answered yet) use up the account's budget.
-        for _ in 0..5 {
-            assert_eq!(l.reserve("a@x.com", Some(ip(1)), 0), Ok(()));
+        for n in 0..5 {
+            assert_eq!(
+                l.reserve("a@x.com", Some(ip(1)), 0),
+                Ok(n),
+                "failures before"
+            );
         }
         assert_eq!(l.reserve("a@x.com", Some(ip(2)), 1), Err(899));
         // One of them was the right password: the account is free again; the address keeps
         // the other four.
         l.record_success("a@x.com", Some(ip(1)));
-        assert_eq!(l.reserve("a@x.com", Some(ip(1)), 2), Ok(()));
+        assert_eq!(
+            l.reserve("a@x.com", Some(ip(1)), 2),
+            Ok(4),
+            "the address's four remain"
+        );
         l.refund("a@x.com", Some(ip(1)));
         assert_eq!(l.windows[&Key::Address(ip(1))].failures, 4);
         assert_eq!(

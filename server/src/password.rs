@@ -45,6 +45,15 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
     .await
 }
 
+/// [`verify`] for an attempt after failures (on its account, or from its address): these pass
+/// one at a time through a gate before taking a core's permit, so however many guesses queue up
+/// they hold at most one permit, and a user's own sign-in waits for at most one of them.
+pub async fn verify_suspect(password: String, stored: Option<String>) -> anyhow::Result<bool> {
+    static GATE: OnceLock<Semaphore> = OnceLock::new();
+    let _turn = GATE.get_or_init(|| Semaphore::new(1)).acquire().await?;
+    verify(password, stored).await
+}
+
 /// Checks `password` against a stored hash. With `None` it checks against a fixed dummy hash, so
 /// an unknown account costs exactly as much time as a wrong password.
 pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<bool> {
@@ -101,6 +110,36 @@ mod tests {
             RUNNING.fetch_sub(1, Ordering::SeqCst);
             out
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_clean_check_passes_a_queue_of_suspect_ones() {
+        let stored = hash("a long enough passphrase".into()).await.expect("hash");
+        let done = std::sync::Arc::new(AtomicUsize::new(0));
+        let mut suspects = Vec::new();
+        for _ in 0..12 {
+            let (stored, done) = (stored.clone(), done.clone());
+            suspects.push(tokio::spawn(async move {
+                verify_suspect("a guess".into(), Some(stored))
+                    .await
+                    .expect("verify");
+                done.fetch_add(1, Ordering::SeqCst)
+            }));
+        }
+        // Let the guesses queue up, then the user's own attempt.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(verify("a long enough passphrase".into(), Some(stored))
+            .await
+            .expect("verify"));
+        let before_mine = done.load(Ordering::SeqCst);
+        for s in suspects {
+            s.await.expect("join");
+        }
+        // Without the gate it would finish behind most of the twelve (two at a time).
+        assert!(
+            before_mine <= 3,
+            "{before_mine} of 12 queued guesses were checked before the user's own attempt"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

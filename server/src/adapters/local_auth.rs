@@ -44,6 +44,60 @@ fn role_text(role: Role) -> &'static str {
 }
 
 impl LocalAuth {
+    /// Sign-in; a `suspect` attempt's password is checked behind clean ones
+    /// (`password::verify_suspect`).
+    async fn sign_in_as(
+        &self,
+        email: &Email,
+        password: &str,
+        suspect: bool,
+    ) -> Result<SignInOutcome, AuthError> {
+        let row = sqlx::query(
+            "SELECT id, password_hash, must_change_password, temp_password_expires_at, handle
+             FROM users WHERE email = ?",
+        )
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let stored = row.as_ref().map(|r| r.get::<String, _>("password_hash"));
+        // Verify even when the account is unknown (against a dummy hash): same answer, same time.
+        let checked = if suspect {
+            password::verify_suspect(password.to_owned(), stored).await
+        } else {
+            password::verify(password.to_owned(), stored).await
+        };
+        if !checked.map_err(db)? {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let Some(row) = row else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        let user_id: String = row.get("id");
+        let must_change: bool = row.get("must_change_password");
+        let handle: Option<String> = row.get("handle");
+        if must_change {
+            let expires: Option<i64> = row.get("temp_password_expires_at");
+            if expires.is_some_and(|t| t <= now_secs()) {
+                return Err(AuthError::InvitationExpired);
+            }
+        }
+        if must_change || handle.is_none() {
+            let challenge = new_token();
+            sqlx::query(
+                "INSERT INTO challenges (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
+            )
+            .bind(token_hash(&challenge))
+            .bind(&user_id)
+            .bind(now_secs() + CHALLENGE_TTL_SECS)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+            return Ok(SignInOutcome::NewPasswordRequired { challenge });
+        }
+        Ok(SignInOutcome::SignedIn(self.new_session(&user_id).await?))
+    }
+
     pub fn new(
         pool: SqlitePool,
         notifier: Arc<dyn Notifier>,
@@ -97,48 +151,15 @@ impl LocalAuth {
 #[async_trait]
 impl AuthProvider for LocalAuth {
     async fn sign_in(&self, email: &Email, password: &str) -> Result<SignInOutcome, AuthError> {
-        let row = sqlx::query(
-            "SELECT id, password_hash, must_change_password, temp_password_expires_at, handle
-             FROM users WHERE email = ?",
-        )
-        .bind(email.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        let stored = row.as_ref().map(|r| r.get::<String, _>("password_hash"));
-        // Verify even when the account is unknown (against a dummy hash): same answer, same time.
-        if !password::verify(password.to_owned(), stored)
-            .await
-            .map_err(db)?
-        {
-            return Err(AuthError::InvalidCredentials);
-        }
-        let Some(row) = row else {
-            return Err(AuthError::InvalidCredentials);
-        };
-        let user_id: String = row.get("id");
-        let must_change: bool = row.get("must_change_password");
-        let handle: Option<String> = row.get("handle");
-        if must_change {
-            let expires: Option<i64> = row.get("temp_password_expires_at");
-            if expires.is_some_and(|t| t <= now_secs()) {
-                return Err(AuthError::InvitationExpired);
-            }
-        }
-        if must_change || handle.is_none() {
-            let challenge = new_token();
-            sqlx::query(
-                "INSERT INTO challenges (token_hash, user_id, expires_at) VALUES (?, ?, ?)",
-            )
-            .bind(token_hash(&challenge))
-            .bind(&user_id)
-            .bind(now_secs() + CHALLENGE_TTL_SECS)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-            return Ok(SignInOutcome::NewPasswordRequired { challenge });
-        }
-        Ok(SignInOutcome::SignedIn(self.new_session(&user_id).await?))
+        self.sign_in_as(email, password, false).await
+    }
+
+    async fn sign_in_suspect(
+        &self,
+        email: &Email,
+        password: &str,
+    ) -> Result<SignInOutcome, AuthError> {
+        self.sign_in_as(email, password, true).await
     }
 
     async fn complete_new_password(
