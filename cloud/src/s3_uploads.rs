@@ -62,6 +62,8 @@ struct Record {
     multipart: String,
     /// The received parts, as (number, ETag), in order.
     etags: Vec<(u32, String)>,
+    /// When the session began (Unix seconds).
+    created_at: i64,
 }
 
 impl S3Uploads {
@@ -113,6 +115,7 @@ impl S3Uploads {
             received: Vec::new(),
             completed: item.contains_key("completed_at"),
         };
+        let created_at = dp::n(item, "created_at").unwrap_or(0);
         let mut etags: Vec<(u32, String)> = item
             .get("etags")
             .and_then(|v| v.as_m().ok())
@@ -127,6 +130,7 @@ impl S3Uploads {
             session,
             multipart: dp::s(item, "multipart").ok_or_else(corrupt)?.to_owned(),
             etags,
+            created_at,
         })
     }
 
@@ -318,6 +322,17 @@ impl UploadStore for S3Uploads {
     async fn complete(&self, owner: &UserId, id: &str) -> Result<UploadSession, StoreError> {
         let r = self.record(owner, id).await?;
         if r.session.completed {
+            // Asked again after a crash between recording the end and the project's status:
+            // the project still waiting for photos is moved on; one already further is not.
+            let project = self.projects.get(owner, &r.session.project).await?;
+            if matches!(
+                project.status,
+                ProjectStatus::Draft | ProjectStatus::PathDownloaded
+            ) {
+                self.projects
+                    .set_status(owner, &r.session.project, ProjectStatus::PhotosUploaded)
+                    .await?;
+            }
             return self.get(owner, id).await;
         }
         let stored = &r.etags;
@@ -333,7 +348,8 @@ impl UploadStore for S3Uploads {
                     .build()
             })
             .collect();
-        self.s3
+        let completed = self
+            .s3
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(&key)
@@ -344,17 +360,42 @@ impl UploadStore for S3Uploads {
                     .build(),
             )
             .send()
-            .await
-            .map_err(
-                |e| match e.as_service_error().and_then(ProvideErrorMetadata::code) {
-                    // A part is not what its ETag says, or too small: the client must send it again.
-                    Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall") => invalid(
-                        "parts",
-                        "S3 did not accept the parts as sent; upload the file again",
-                    ),
-                    _ => s3_error(e),
-                },
-            )?;
+            .await;
+        match completed {
+            Ok(_) => {}
+            // S3 no longer knows the upload: a first `complete` finished it there and the server
+            // died before recording it. The archive it assembled (written since this session
+            // began, checked for size below) is the answer; anything else is a real loss.
+            Err(e)
+                if e.as_service_error().and_then(ProvideErrorMetadata::code)
+                    == Some("NoSuchUpload")
+                    && self
+                        .s3
+                        .head_object()
+                        .bucket(&self.bucket)
+                        .key(&key)
+                        .send()
+                        .await
+                        .ok()
+                        .and_then(|h| {
+                            h.last_modified()
+                                .map(aws_sdk_s3::primitives::DateTime::secs)
+                        })
+                        .is_some_and(|at| at >= r.created_at) => {}
+            Err(e) => {
+                return Err(
+                    match e.as_service_error().and_then(ProvideErrorMetadata::code) {
+                        // A part is not what its ETag says, or too small: the client must send
+                        // it again.
+                        Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall") => invalid(
+                            "parts",
+                            "S3 did not accept the parts as sent; upload the file again",
+                        ),
+                        _ => s3_error(e),
+                    },
+                );
+            }
+        }
         let head = self
             .s3
             .head_object()

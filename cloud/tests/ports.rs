@@ -795,3 +795,98 @@ async fn erasing_partial_upload(uploads: &S3Uploads, owner: &UserId, project: &d
         .await
         .expect("part");
 }
+
+#[tokio::test]
+async fn completing_again_after_s3_assembled_the_archive_succeeds() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let stack = job_stack("complete", false).await;
+    let alice = UserId("alice-sub".into());
+    let title = ProjectTitle::parse("Interrupted").expect("title");
+    let project = stack
+        .projects
+        .create(&alice, &title)
+        .await
+        .expect("project")
+        .id;
+    let archive = b"photos stand-in".to_vec();
+    let s = stack
+        .uploads
+        .create(&alice, &project, "photos.zip", archive.len() as u64)
+        .await
+        .expect("upload");
+    stack
+        .uploads
+        .put_part(&alice, &s.id, 1, &archive)
+        .await
+        .expect("part");
+    // As a server killed right after S3 assembled the archive leaves it: S3 has finished the
+    // multipart upload, nothing of it is recorded. (S3, and the stand-in, answer a repeated
+    // completion of the same upload with success; where S3 has forgotten the upload id it
+    // answers NoSuchUpload, and `complete` takes the archive it finds — not reproducible here.)
+    let table = cloud::Table::new(&stack.config, &stack.settings.table);
+    let item = table
+        .get(cloud::table::key(
+            cloud::table::owner_pk(&alice),
+            format!("UPLOAD#{}", s.id),
+        ))
+        .await
+        .expect("read")
+        .expect("the upload's record");
+    let multipart = cloud::table::s(&item, "multipart")
+        .expect("upload id")
+        .to_owned();
+    let etag = item["etags"].as_m().expect("etags")["1"]
+        .as_s()
+        .expect("etag")
+        .clone();
+    cloud::s3_uploads::s3_client(&stack.config)
+        .complete_multipart_upload()
+        .bucket(&stack.settings.bucket)
+        .key(S3Uploads::archive_key(&alice, &project))
+        .upload_id(multipart)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(CompletedPart::builder().part_number(1).e_tag(etag).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("S3 completes the upload");
+    // The browser, told nothing, asks again: the upload is complete and the project moves on.
+    let done = stack
+        .uploads
+        .complete(&alice, &s.id)
+        .await
+        .expect("complete again");
+    assert!(done.completed);
+    assert_eq!(
+        stack
+            .projects
+            .get(&alice, &project)
+            .await
+            .expect("project")
+            .status,
+        domain::ProjectStatus::PhotosUploaded
+    );
+    // Killed one step later (the upload recorded complete, the project not yet moved on): the
+    // next `complete` moves it on.
+    stack
+        .projects
+        .set_status(&alice, &project, domain::ProjectStatus::Draft)
+        .await
+        .expect("as the crash left it");
+    stack
+        .uploads
+        .complete(&alice, &s.id)
+        .await
+        .expect("complete once more");
+    assert_eq!(
+        stack
+            .projects
+            .get(&alice, &project)
+            .await
+            .expect("project")
+            .status,
+        domain::ProjectStatus::PhotosUploaded
+    );
+}

@@ -710,10 +710,7 @@ async fn behind_a_trusted_proxy_each_client_is_counted_by_its_own_address() {
         move |email: String| {
             let base = base.clone();
             async move {
-                reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .unwrap()
+                crate::common::bare_client()
                     .post(format!("{base}/api/sign_in"))
                     .header("x-forwarded-for", client)
                     .form(&[("email", email.as_str()), ("password", "a wrong guess")])

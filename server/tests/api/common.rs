@@ -53,6 +53,15 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     }
 }
 
+/// A client with no cookie jar that does not follow redirects: for requests whose headers a
+/// test writes by hand (a proxy's `X-Forwarded-For`, an https front's `Origin` and cookies).
+pub fn bare_client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// A browser-like client: its own cookie jar, redirects not followed (so tests see them).
 pub struct Browser {
     pub client: Client,

@@ -107,6 +107,19 @@ pub(crate) async fn upload(b: &Browser, project: &str, bytes: &[u8]) {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
+/// No process of job `job_id` is running (its stages and COLMAP name the job's folder), half
+/// a second after it ended.
+async fn assert_nothing_left_running(job_id: &str) {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(job_id))
+        .collect();
+    assert!(survivors.is_empty(), "still running: {survivors:?}");
+}
+
 pub(crate) async fn wait_for_end(b: &Browser, project: &str, limit: Duration) -> Value {
     let started = Instant::now();
     loop {
@@ -626,15 +639,7 @@ async fn cancel_stops_the_running_stage() {
         b.call("cancel_job", &[("id", &project)]).await.status,
         StatusCode::NOT_FOUND
     );
-    let job_id = end["job"]["id"].as_str().unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let survivors: Vec<String> = std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains(job_id))
-        .collect();
-    assert!(survivors.is_empty(), "still running: {survivors:?}");
+    assert_nothing_left_running(end["job"]["id"].as_str().unwrap()).await;
 
     // Start again from SfM with lighter settings: ingest's output is kept, not redone, and
     // nobody else can restart the job.
@@ -813,13 +818,5 @@ async fn a_stage_past_its_time_limit_is_stopped_with_everything_it_started() {
     );
     let mail = app.last_mail("slow@example.com").await.unwrap();
     assert!(mail.contains("time limit"), "the owner is told why: {mail}");
-    let job_id = end["job"]["id"].as_str().unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let survivors: Vec<String> = std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains(job_id))
-        .collect();
-    assert!(survivors.is_empty(), "still running: {survivors:?}");
+    assert_nothing_left_running(end["job"]["id"].as_str().unwrap()).await;
 }

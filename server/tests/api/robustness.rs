@@ -257,10 +257,7 @@ async fn over_https_browsers_are_told_to_stay_and_cookies_are_host_only() {
     let sign_in = |password: String| {
         let app_base = app.base.clone();
         async move {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap()
+            crate::common::bare_client()
                 .post(format!("{app_base}/api/sign_in"))
                 .header("origin", "https://spaceport.example")
                 .form(&[
@@ -302,10 +299,7 @@ async fn over_https_browsers_are_told_to_stay_and_cookies_are_host_only() {
     let finish = |cookie: String| {
         let app_base = app.base.clone();
         async move {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap()
+            crate::common::bare_client()
                 .post(format!("{app_base}/api/complete_first_sign_in"))
                 .header("origin", "https://spaceport.example")
                 .header("cookie", cookie)
