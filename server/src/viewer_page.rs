@@ -99,8 +99,18 @@ async fn up_axis(svc: &Services, job: &domain::job::Job) -> &'static str {
 }
 
 pub async fn owner_view(svc: Services, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let mut res = owner_view_inner(svc, id, headers).await;
+    // The project page frames this route: its answers, errors included ("no model yet" while
+    // a job runs again), may be framed by Spaceport's own pages, so they show in the frame
+    // rather than being blocked by the default `frame-ancestors 'none'`.
+    res.headers_mut()
+        .insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
+    res
+}
+
+async fn owner_view_inner(svc: Services, id: String, headers: HeaderMap) -> Response {
     let Ok(u) = user(&svc, &headers).await else {
-        return Redirect::to("/sign-in").into_response();
+        return Redirect::to("/signin").into_response();
     };
     let Ok(project_id) = ProjectId::parse(&id) else {
         return StatusCode::NOT_FOUND.into_response();

@@ -329,3 +329,25 @@ async fn over_https_browsers_are_told_to_stay_and_cookies_are_host_only() {
         .find(|c| c.starts_with("__Host-sp_session="));
     assert!(session.is_some(), "{:?}", done.headers());
 }
+
+#[tokio::test]
+async fn the_project_pages_viewer_frame_shows_its_errors_too() {
+    let app = spawn_app().await;
+    let b = app
+        .active_user("framed@example.com", "framed", PASSWORD)
+        .await;
+    let project = b.create_project("No model yet").await;
+    // The project page frames /projects/{id}/view; while there is no model (a job running
+    // again) its answer must still be allowed in that frame, or the frame stays blank.
+    let res = b
+        .client
+        .get(format!("{}/projects/{project}/view", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.headers()["x-frame-options"], "SAMEORIGIN");
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.ends_with("frame-ancestors 'self'"), "{csp}");
+    assert!(res.text().await.unwrap().contains("no model yet"));
+}
