@@ -361,27 +361,17 @@ impl UploadStore for S3Uploads {
             )
             .send()
             .await;
-        match completed {
-            Ok(_) => {}
-            // S3 no longer knows the upload: a first `complete` finished it there and the server
-            // died before recording it. The archive it assembled (written since this session
-            // began, checked for size below) is the answer; anything else is a real loss.
+        // S3 no longer knows the upload: a first `complete` finished it there and the server
+        // died before recording it. The archive it assembled is the answer if it was written
+        // since this session began (and has the size, checked below); anything else is a loss.
+        let forgotten = match completed {
+            Ok(_) => false,
             Err(e)
                 if e.as_service_error().and_then(ProvideErrorMetadata::code)
-                    == Some("NoSuchUpload")
-                    && self
-                        .s3
-                        .head_object()
-                        .bucket(&self.bucket)
-                        .key(&key)
-                        .send()
-                        .await
-                        .ok()
-                        .and_then(|h| {
-                            h.last_modified()
-                                .map(aws_sdk_s3::primitives::DateTime::secs)
-                        })
-                        .is_some_and(|at| at >= r.created_at) => {}
+                    == Some("NoSuchUpload") =>
+            {
+                true
+            }
             Err(e) => {
                 return Err(
                     match e.as_service_error().and_then(ProvideErrorMetadata::code) {
@@ -395,7 +385,7 @@ impl UploadStore for S3Uploads {
                     },
                 );
             }
-        }
+        };
         let head = self
             .s3
             .head_object()
@@ -404,6 +394,14 @@ impl UploadStore for S3Uploads {
             .send()
             .await
             .map_err(s3_error)?;
+        let written = head
+            .last_modified()
+            .map(aws_sdk_s3::primitives::DateTime::secs);
+        if forgotten && written.is_none_or(|at| at < r.created_at) {
+            return Err(StoreError::Internal(
+                "s3: the upload is gone and no archive of it was written".into(),
+            ));
+        }
         let size = head.content_length().and_then(|n| u64::try_from(n).ok());
         if size != Some(r.session.size) {
             return Err(StoreError::Internal(format!(

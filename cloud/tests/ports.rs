@@ -852,6 +852,14 @@ async fn completing_again_after_s3_assembled_the_archive_succeeds() {
         .send()
         .await
         .expect("S3 completes the upload");
+    let status = || async {
+        stack
+            .projects
+            .get(&alice, &project)
+            .await
+            .expect("project")
+            .status
+    };
     // The browser, told nothing, asks again: the upload is complete and the project moves on.
     let done = stack
         .uploads
@@ -859,15 +867,7 @@ async fn completing_again_after_s3_assembled_the_archive_succeeds() {
         .await
         .expect("complete again");
     assert!(done.completed);
-    assert_eq!(
-        stack
-            .projects
-            .get(&alice, &project)
-            .await
-            .expect("project")
-            .status,
-        domain::ProjectStatus::PhotosUploaded
-    );
+    assert_eq!(status().await, domain::ProjectStatus::PhotosUploaded);
     // Killed one step later (the upload recorded complete, the project not yet moved on): the
     // next `complete` moves it on.
     stack
@@ -880,13 +880,5 @@ async fn completing_again_after_s3_assembled_the_archive_succeeds() {
         .complete(&alice, &s.id)
         .await
         .expect("complete once more");
-    assert_eq!(
-        stack
-            .projects
-            .get(&alice, &project)
-            .await
-            .expect("project")
-            .status,
-        domain::ProjectStatus::PhotosUploaded
-    );
+    assert_eq!(status().await, domain::ProjectStatus::PhotosUploaded);
 }
