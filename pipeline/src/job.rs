@@ -68,12 +68,9 @@ impl JobDir {
     pub fn eval(&self) -> PathBuf {
         self.train().join("eval")
     }
-    /// The latest training checkpoint: the model, and where the run was.
-    pub fn checkpoint(&self) -> (PathBuf, PathBuf) {
-        (
-            self.train().join("checkpoint.ply"),
-            self.train().join("checkpoint.json"),
-        )
+    /// The latest training checkpoint: the run's whole state (`trainer::state::State`).
+    pub fn checkpoint(&self) -> PathBuf {
+        self.train().join("checkpoint.bin")
     }
 }
 

@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
-use serde::{Deserialize, Serialize};
 use trainer::model::Gaussians;
 use trainer::raster::{Cpu, Rasterizer};
-use trainer::train::{train, Report, TrainConfig, View};
+use trainer::state::State;
+use trainer::train::{train_from, Report, TrainConfig, View};
 
 use crate::colmap_model::Reconstruction;
 use crate::job::{write_atomic, JobDir};
@@ -70,12 +70,6 @@ impl Default for TrainOptions {
             checkpoint_every: 500,
         }
     }
-}
-
-#[derive(Serialize, Deserialize)]
-struct Checkpoint {
-    iteration: u32,
-    iterations: u32,
 }
 
 /// Loads the photos as training views, optionally downscaled (intrinsics scaled to match).
@@ -234,28 +228,38 @@ pub fn run(
     let (train_views, test_views) = split(load_views(job, &model, opts.max_size)?);
     let dir = job.train();
     std::fs::create_dir_all(&dir)?;
-    let (checkpoint_ply, checkpoint_json) = job.checkpoint();
-    let mut config = TrainConfig {
+    let checkpoint = job.checkpoint();
+    let config = TrainConfig {
         max_gaussians: opts.max_gaussians,
         max_sh_degree: opts.sh_degree.min(3),
         ..TrainConfig::for_iterations(opts.iterations)
     };
-    let resumed = if opts.resume && checkpoint_json.exists() {
-        let cp: Checkpoint = serde_json::from_slice(&std::fs::read(&checkpoint_json)?)?;
-        let cloud = splat::ply::read(&std::fs::read(&checkpoint_ply)?)?;
-        if cp.iterations != opts.iterations {
-            bail!(
+    let resumed = if opts.resume && checkpoint.exists() {
+        let bytes = std::fs::read(&checkpoint)
+            .with_context(|| format!("cannot read {}", checkpoint.display()))?;
+        match State::from_bytes(&bytes, train_views.len()) {
+            Ok(state) if state.iterations() != opts.iterations => bail!(
                 "the checkpoint is of a {}-iteration run; resume with --iterations {}",
-                cp.iterations,
-                cp.iterations
-            );
+                state.iterations(),
+                state.iterations()
+            ),
+            Ok(state) => Some(state),
+            // Written atomically, a checkpoint is damaged only by the disk or by hand: training
+            // from the start is slower but sure, where failing would fail every retry too.
+            Err(e) => {
+                progress.report(Event::new(
+                    Stage::Train,
+                    "checkpoint",
+                    None,
+                    format!("the checkpoint cannot be used ({e}); training starts over"),
+                ));
+                None
+            }
         }
-        config.start_at = cp.iteration + 1;
-        Some(Gaussians::from_cloud(&cloud))
     } else {
         None
     };
-    let init = resumed.unwrap_or_else(|| {
+    let from_points = || {
         #[allow(clippy::cast_possible_truncation)]
         let points: Vec<[f32; 3]> = model
             .points
@@ -267,8 +271,9 @@ pub fn run(
             .iter()
             .map(|p| p.rgb.map(|c| f32::from(c) / 255.0))
             .collect();
-        Gaussians::from_points(&points, &colours)
-    });
+        State::new(Gaussians::from_points(&points, &colours), config.seed)
+    };
+    let state = resumed.unwrap_or_else(from_points);
     let (w, h) = train_views
         .first()
         .map_or((0, 0), |v| (v.camera.width, v.camera.height));
@@ -278,8 +283,12 @@ pub fn run(
         "start",
         Some(0.0),
         format!(
-            "{} Gaussians from SfM, {} training and {} held-out photos at {w}×{h}, {} iterations on {}",
-            init.len(),
+            "{} Gaussians {}, {} training and {} held-out photos at {w}×{h}, {} iterations on {}",
+            state.gaussians.len(),
+            match state.iteration() {
+                0 => "from SfM".to_string(),
+                it => format!("from the checkpoint at iteration {it}"),
+            },
             train_views.len(),
             test_views.len(),
             opts.iterations,
@@ -287,14 +296,15 @@ pub fn run(
         ),
     ));
     let mut checkpoint_error = None;
-    let (g, report) = train(
+    let mut saved_at = state.iteration();
+    let (g, report) = train_from(
         raster.as_ref(),
-        init,
+        state,
         &train_views,
         &test_views,
         &config,
         opts.report_every,
-        &mut |p, g| {
+        &mut |p, state| {
             let mut e = Event::new(
                 Stage::Train,
                 "iteration",
@@ -322,21 +332,17 @@ pub fn run(
                 "held_out_psnr": p.held_out_psnr,
             }));
             progress.report(e);
+            // At the first report past each multiple of `checkpoint_every` (reports come every
+            // `report_every` iterations, which need not divide it).
             if opts.checkpoint_every > 0
-                && p.iteration % opts.checkpoint_every == 0
+                && p.iteration / opts.checkpoint_every > saved_at / opts.checkpoint_every
                 && p.iteration < p.iterations
             {
-                let cp = Checkpoint {
-                    iteration: p.iteration,
-                    iterations: p.iterations,
-                };
-                let saved = write_atomic(&checkpoint_ply, &splat::ply::write(&g.to_cloud(3)))
-                    .map_err(anyhow::Error::from)
-                    .and_then(|()| Ok(write_atomic(&checkpoint_json, &serde_json::to_vec(&cp)?)?));
-                if let Err(e) = saved {
+                if let Err(e) = write_checkpoint(&checkpoint, state) {
                     checkpoint_error = Some(e);
                     return false;
                 }
+                saved_at = p.iteration;
             }
             true
         },
@@ -361,8 +367,7 @@ pub fn run(
         &job.eval(),
     )?;
     if !report.cancelled {
-        let _ = std::fs::remove_file(&checkpoint_ply);
-        let _ = std::fs::remove_file(&checkpoint_json);
+        let _ = std::fs::remove_file(&checkpoint);
     }
     let eval = report.evaluation.as_ref();
     progress.report(Event::new(
@@ -378,4 +383,16 @@ pub fn run(
         ),
     ));
     Ok(report)
+}
+
+/// Writes the run's whole state beside the model, atomically: a kill mid-write leaves the
+/// previous checkpoint in place.
+fn write_checkpoint(path: &Path, state: &State) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    state.write_to(&mut file)?;
+    file.into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }

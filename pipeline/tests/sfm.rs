@@ -118,8 +118,68 @@ fn a_synthetic_drone_orbit_is_georegistered_in_metres() {
     let last = events.0.iter().rfind(|e| e.step == "iteration").unwrap();
     assert_eq!(last.data.as_ref().unwrap()["iteration"], 150);
     assert!(
-        !job.root().join("train/checkpoint.ply").exists(),
+        !job.checkpoint().exists(),
         "checkpoints are removed when done"
+    );
+    killed_training_resumes_to_the_same_model(&job, &ply);
+}
+
+/// SIGKILL during training (the real binary, once its first checkpoint is on disk), then
+/// `--resume`: the delivered model is byte for byte the one the uninterrupted run above made
+/// with the same settings.
+fn killed_training_resumes_to_the_same_model(job: &JobDir, uninterrupted: &[u8]) {
+    let spaceport = env!("CARGO_BIN_EXE_spaceport");
+    let args = |resume: bool| {
+        let mut a = vec![
+            "train".to_string(),
+            job.root().display().to_string(),
+            "--iterations=150".into(),
+            "--max-size=320".into(),
+            "--checkpoint-every=50".into(),
+        ];
+        if resume {
+            a.push("--resume".into());
+        }
+        a
+    };
+    let mut child = std::process::Command::new(spaceport)
+        .args(args(false))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let waited = std::time::Instant::now();
+    while !job.checkpoint().exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "training ended before its first checkpoint"
+        );
+        assert!(waited.elapsed().as_secs() < 120, "no checkpoint in 2 min");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "training finished before it could be killed"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let resumed = std::process::Command::new(spaceport)
+        .args(args(true))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert!(
+        resumed.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert!(
+        stdout.contains("from the checkpoint at iteration"),
+        "it resumed rather than started over: {stdout}"
+    );
+    let ply = std::fs::read(job.delivered(domain::job::DeliveredFile::Ply)).unwrap();
+    assert!(
+        ply == uninterrupted,
+        "the resumed run's model differs from the uninterrupted run's"
     );
 }
 

@@ -14,5 +14,6 @@ pub mod loss;
 pub mod model;
 pub mod raster;
 pub mod sh;
+pub mod state;
 pub mod tile;
 pub mod train;

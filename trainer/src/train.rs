@@ -19,6 +19,7 @@ use splat::render::Camera;
 use crate::loss::{loss_and_grad, ssim};
 use crate::model::Gaussians;
 use crate::raster::{project_all, project_backward_one, One, ParamGrad, RasterError, Rasterizer};
+use crate::state::{Moments, State};
 
 /// One photo with its camera (pixels as stored, 0–1 RGB, row-major).
 #[derive(Debug, Clone)]
@@ -50,8 +51,6 @@ pub struct TrainConfig {
     /// for scenes whose pictures really have a background, such as synthetic ones.
     pub random_background: bool,
     pub seed: u64,
-    /// First iteration to run (> 1 when resuming from a checkpoint).
-    pub start_at: u32,
     /// Coarse to fine: training starts on views halved this many times and doubles their size
     /// every `resolution_every` iterations until full size (0: full size throughout).
     pub downscales: u8,
@@ -82,7 +81,6 @@ impl TrainConfig {
             background: [0.0; 3],
             random_background: true,
             seed: 42,
-            start_at: 1,
             downscales: 2,
             resolution_every: (iterations / 10).max(1),
             eval_every: (iterations / 20).max(1),
@@ -144,28 +142,8 @@ impl Rates {
     }
 }
 
-/// Parameters per Gaussian, in the optimiser's order: mean 3, log-scale 3, quaternion 4,
-/// opacity logit 1, SH 16 × 3.
-const PARAMS: usize = 59;
 /// The reference 3DGS ε (torch's default 1e-8, as OpenSplat uses, measured no better here).
 const ADAM_EPS: f32 = 1e-15;
-
-/// Adam's moments for one Gaussian's parameters, kept beside it so one pass computes a
-/// Gaussian's gradient and steps it (no model-sized gradient buffers per iteration).
-#[derive(Clone, Copy)]
-struct Moments {
-    m: [f32; PARAMS],
-    v: [f32; PARAMS],
-}
-
-impl Default for Moments {
-    fn default() -> Self {
-        Self {
-            m: [0.0; PARAMS],
-            v: [0.0; PARAMS],
-        }
-    }
-}
 
 /// Adam's step for one Gaussian: `grad` and the learning rate per parameter group.
 struct AdamStep {
@@ -412,33 +390,56 @@ pub fn evaluate(
 }
 
 /// Trains `g` on `train` views with `raster` rendering, evaluates on `test` views at the end.
-/// `progress` is called every `report_every` iterations with the current model; returning false
-/// cancels (the model so far is returned, with `cancelled` set). Fails only when the backend
-/// does (a GPU lost mid-run).
-#[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
+/// `progress` is called every `report_every` iterations with the run's whole state (what a
+/// checkpoint saves); returning false cancels (the model so far is returned, with `cancelled`
+/// set). Fails only when the backend does (a GPU lost mid-run).
 pub fn train(
     raster: &dyn Rasterizer,
-    mut g: Gaussians,
+    g: Gaussians,
     train_views: &[View],
     test_views: &[View],
     config: &TrainConfig,
     report_every: u32,
-    progress: &mut dyn FnMut(&Progress, &Gaussians) -> bool,
+    progress: &mut dyn FnMut(&Progress, &State) -> bool,
+) -> Result<(Gaussians, Report), RasterError> {
+    let state = State::new(g, config.seed);
+    train_from(
+        raster,
+        state,
+        train_views,
+        test_views,
+        config,
+        report_every,
+        progress,
+    )
+}
+
+/// [`train`] from a saved [`State`] (a checkpoint): the run goes on from the iteration after
+/// the state's, exactly as it would have had it never stopped.
+#[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
+pub fn train_from(
+    raster: &dyn Rasterizer,
+    mut s: State,
+    train_views: &[View],
+    test_views: &[View],
+    config: &TrainConfig,
+    report_every: u32,
+    progress: &mut dyn FnMut(&Progress, &State) -> bool,
 ) -> Result<(Gaussians, Report), RasterError> {
     let started = Instant::now();
     let extent = scene_extent(train_views);
     let rates = Rates::new(extent);
-    let mut rng = Rng(config.seed);
-    let mut moments: Vec<Moments> = Vec::new();
+    let mut rng = Rng(s.rng);
     let mut phases = Phases::default();
-    let mut grad_accum = vec![0.0f32; g.len()];
-    let mut grad_count = vec![0u32; g.len()];
-    let mut max_radius = vec![0.0f32; g.len()];
+    let first = s.iteration + 1;
+    s.iterations = config.iterations;
+    if s.grad_accum.len() != s.gaussians.len() {
+        s.reset_stats();
+    }
     // Resuming: the SH degree the schedule had reached.
     #[allow(clippy::cast_possible_truncation)] // at most max_sh_degree
-    let mut degree = config
-        .start_at
-        .saturating_sub(1)
+    let mut degree = s
+        .iteration
         .checked_div(config.sh_up_every)
         .map_or(0, |d| d.min(u32::from(config.max_sh_degree)) as u8);
     // Coarse levels of the training views: pyramid[l - 1] holds them halved l times.
@@ -456,28 +457,27 @@ pub fn train(
         .collect();
     let mut last_curve = 0;
     // (elapsed seconds, iteration) at the last report: the pace since then predicts the rest.
-    let mut window = (0.0f64, config.start_at.saturating_sub(1));
-    let mut order: Vec<usize> = Vec::new();
+    let mut window = (0.0f64, s.iteration);
     let mut last_loss = 0.0;
     let mut cancelled = false;
-    let mut done = 0;
-    for it in config.start_at.max(1)..=config.iterations {
+    let mut done = s.iteration;
+    for it in first..=config.iterations {
         done = it;
         if config.sh_up_every > 0 && it % config.sh_up_every == 0 && degree < config.max_sh_degree {
             degree += 1;
         }
-        if order.is_empty() {
-            order = (0..train_views.len()).collect();
-            for i in (1..order.len()).rev() {
+        if s.order.is_empty() {
+            s.order = (0..u32::try_from(train_views.len()).unwrap_or(u32::MAX)).collect();
+            for i in (1..s.order.len()).rev() {
                 #[allow(clippy::cast_possible_truncation)]
                 let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-                order.swap(i, j);
+                s.order.swap(i, j);
             }
         }
         let level = config.resolution_level(it);
-        let Some(view) = order.pop().map(|i| match level {
-            0 => &train_views[i],
-            l => &pyramid[usize::from(l) - 1][i],
+        let Some(view) = s.order.pop().map(|i| match level {
+            0 => &train_views[i as usize],
+            l => &pyramid[usize::from(l) - 1][i as usize],
         }) else {
             break;
         };
@@ -489,7 +489,7 @@ pub fn train(
             *slot += (now - clock).as_secs_f64();
             clock = now;
         };
-        let projs = project_all(&g, cam, degree);
+        let projs = project_all(&s.gaussians, cam, degree);
         lap(&mut phases.project);
         let background = if config.random_background {
             [rng.unit(), rng.unit(), rng.unit()]
@@ -516,13 +516,13 @@ pub fn train(
             if let Some(p) = p {
                 let gx = g2[i].xy[0] * w as f32 * 0.5;
                 let gy = g2[i].xy[1] * h as f32 * 0.5;
-                grad_accum[i] += gx.hypot(gy);
-                grad_count[i] += 1;
-                max_radius[i] = max_radius[i].max(p.radius);
+                s.grad_accum[i] += gx.hypot(gy);
+                s.grad_count[i] += 1;
+                s.max_radius[i] = s.max_radius[i].max(p.radius);
             }
         }
         // The chain rule to each Gaussian's parameters and its Adam step, in one pass.
-        moments.resize(g.len(), Moments::default());
+        s.moments.resize(s.gaussians.len(), Moments::default());
         let adam = AdamStep::new(
             it,
             [
@@ -535,13 +535,14 @@ pub fn train(
             ],
             degree,
         );
+        let g = &mut s.gaussians;
         g.means
             .par_iter_mut()
             .zip(g.log_scales.par_iter_mut())
             .zip(g.quats.par_iter_mut())
             .zip(g.opacity_logits.par_iter_mut())
             .zip(g.sh.par_iter_mut())
-            .zip(moments.par_iter_mut())
+            .zip(s.moments.par_iter_mut())
             .enumerate()
             .for_each(
                 |(i, (((((mean, log_scale), quat), opacity_logit), sh), st))| {
@@ -568,20 +569,8 @@ pub fn train(
         if it >= config.densify_from && it < config.densify_until && it % config.densify_every == 0
         {
             let prune_big = config.opacity_reset_every > 0 && it > config.opacity_reset_every;
-            densify(
-                &mut g,
-                &mut moments,
-                &grad_accum,
-                &grad_count,
-                &max_radius,
-                extent,
-                config,
-                prune_big,
-                &mut rng,
-            );
-            grad_accum = vec![0.0; g.len()];
-            grad_count = vec![0; g.len()];
-            max_radius = vec![0.0; g.len()];
+            densify(&mut s, extent, config, prune_big, &mut rng);
+            s.reset_stats();
             lap(&mut phases.densify);
         }
         if config.opacity_reset_every > 0
@@ -589,23 +578,32 @@ pub fn train(
             && it < config.densify_until
         {
             let cap = (0.01f32 / 0.99).ln();
-            for l in &mut g.opacity_logits {
+            for l in &mut s.gaussians.opacity_logits {
                 *l = l.min(cap);
             }
         }
+        s.iteration = it;
+        s.rng = rng.0;
         if reporting {
             let elapsed = started.elapsed().as_secs_f64();
             let per_iteration = if window.1 < it && config.resolution_level(window.1 + 1) == level {
                 (elapsed - window.0) / f64::from(it - window.1)
             } else {
-                elapsed / f64::from(it + 1 - config.start_at.max(1))
+                elapsed / f64::from(it + 1 - first)
             };
             window = (elapsed, it);
             let held_out_psnr = if config.eval_every > 0
                 && (it - last_curve >= config.eval_every || it == config.iterations)
             {
                 last_curve = it;
-                evaluate(raster, &g, &curve_views, degree, config.background)?.map(|e| e.psnr)
+                evaluate(
+                    raster,
+                    &s.gaussians,
+                    &curve_views,
+                    degree,
+                    config.background,
+                )?
+                .map(|e| e.psnr)
             } else {
                 None
             };
@@ -614,27 +612,27 @@ pub fn train(
                 iterations: config.iterations,
                 loss,
                 psnr: train_psnr,
-                gaussians: g.len(),
+                gaussians: s.gaussians.len(),
                 sh_degree: degree,
                 elapsed_s: elapsed,
                 eta_s: config.seconds_left(it, level, per_iteration),
                 held_out_psnr,
             };
-            if !progress(&p, &g) {
+            if !progress(&p, &s) {
                 cancelled = true;
                 break;
             }
         }
     }
     let seconds = started.elapsed().as_secs_f64();
+    let g = s.gaussians;
     let evaluation = evaluate(raster, &g, test_views, degree, config.background)?;
     let report = Report {
         iterations: done,
         gaussians: g.len(),
         sh_degree: degree,
         seconds,
-        iterations_per_second: f64::from(done + 1 - config.start_at.max(1).min(done + 1))
-            / seconds.max(1e-9),
+        iterations_per_second: f64::from(done + 1 - first.min(done + 1)) / seconds.max(1e-9),
         final_loss: last_loss,
         evaluation,
         cancelled,
@@ -651,18 +649,15 @@ pub fn train(
 const PRUNE_OPACITY: f32 = 0.1;
 
 /// Clone, split and prune (see the module comment).
-#[allow(clippy::too_many_arguments)]
-fn densify(
-    g: &mut Gaussians,
-    moments: &mut Vec<Moments>,
-    grad_accum: &[f32],
-    grad_count: &[u32],
-    max_radius: &[f32],
-    extent: f32,
-    config: &TrainConfig,
-    prune_big: bool,
-    rng: &mut Rng,
-) {
+fn densify(s: &mut State, extent: f32, config: &TrainConfig, prune_big: bool, rng: &mut Rng) {
+    let State {
+        gaussians: g,
+        moments,
+        grad_accum,
+        grad_count,
+        max_radius,
+        ..
+    } = s;
     let n = g.len();
     #[allow(clippy::cast_precision_loss)]
     let avg: Vec<f32> = (0..n)

@@ -8,7 +8,8 @@
 use splat::render::{render, Camera};
 use trainer::model::Gaussians;
 use trainer::raster::{project_all, rasterize, Cpu};
-use trainer::train::{train, TrainConfig, View};
+use trainer::state::State;
+use trainer::train::{train, train_from, TrainConfig, View};
 
 /// Views with their index, for the held-out split.
 type Split = Vec<(usize, View)>;
@@ -289,4 +290,54 @@ fn photos_train_to_a_model_that_is_opaque_where_they_show_something() {
     // anything behind, from another angle) then shows through.
     assert!(random < 0.01, "random backgrounds: {random}");
     assert!(black > 2.0 * random, "black {black} vs random {random}");
+}
+
+/// A run stopped mid-way (as by a kill after a checkpoint) and resumed from its saved state ends
+/// with exactly the model of the run that never stopped: same Adam moments, same densification
+/// statistics across the stop, same views, backgrounds and splits drawn afterwards.
+#[test]
+fn a_run_resumed_from_its_checkpoint_ends_as_if_it_never_stopped() {
+    let (truth, views) = synthetic();
+    let init = sfm_points(&truth, 2, 4);
+    let start = init.len();
+    let config = TrainConfig {
+        max_gaussians: 400,
+        // Random backgrounds and densification on both sides of the stop, and an SH step.
+        random_background: true,
+        densify_from: 10,
+        densify_until: 70,
+        densify_every: 10,
+        sh_up_every: 25,
+        resolution_every: 30,
+        eval_every: 0,
+        ..TrainConfig::for_iterations(80)
+    };
+    let whole = train(&Cpu, init.clone(), &views, &[], &config, 5, &mut |_, _| {
+        true
+    })
+    .unwrap()
+    .0;
+    // Stop after iteration 35: halfway between two densifications (statistics pending) and
+    // within an epoch (views left in its order), at the middle resolution.
+    let mut saved = None;
+    let (_, stopped) = train(&Cpu, init, &views, &[], &config, 5, &mut |p, state| {
+        if p.iteration == 35 {
+            saved = Some(state.to_bytes());
+            return false;
+        }
+        true
+    })
+    .unwrap();
+    assert!(stopped.cancelled);
+    let state = State::from_bytes(&saved.unwrap(), views.len()).unwrap();
+    assert_eq!((state.iteration(), state.iterations()), (35, 80));
+    let resumed = train_from(&Cpu, state, &views, &[], &config, 5, &mut |_, _| true)
+        .unwrap()
+        .0;
+    assert!(
+        whole.len() > start,
+        "the run densified: {start} → {}",
+        whole.len()
+    );
+    assert_eq!(resumed, whole);
 }

@@ -54,9 +54,12 @@ pub struct Train {
     /// Longest side of the training images, pixels (default: the working copies' size).
     #[arg(long)]
     max_size: Option<u32>,
-    /// Continue from JOB/train/checkpoint.ply (written every 500 iterations).
+    /// Continue from JOB/train/checkpoint.bin: the same model as a run that never stopped.
     #[arg(long)]
     resume: bool,
+    /// Save the run's state to JOB/train/checkpoint.bin every this many iterations (0: never).
+    #[arg(long, default_value_t = 500)]
+    checkpoint_every: u32,
 }
 
 #[derive(clap::Args)]
@@ -157,6 +160,7 @@ pub fn train(a: &Train) -> anyhow::Result<()> {
         sh_degree: a.sh_degree,
         max_size: a.max_size,
         resume: a.resume,
+        checkpoint_every: a.checkpoint_every,
         ..TrainOptions::default()
     };
     let report = pipeline::train::run(&JobDir::new(&a.job), &opts, &mut JsonLines)?;
