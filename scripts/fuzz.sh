@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (libFuzzer via cargo-fuzz, AddressSanitizer on) of the format core's
-# parsers: PLY, ZIP, the `.sog` bundle, and an unbundled SOG's meta.json + images (v1 and v2).
-# Seeds are small valid files made here by our own encoder. Each target runs FUZZ_SECONDS
-# (default 120); a crash leaves its input under splat/fuzz/artifacts/ and fails the script.
+# Coverage-guided fuzzing (libFuzzer via cargo-fuzz, AddressSanitizer on) of the parsers that
+# read untrusted bytes: the format core's (PLY, ZIP, the `.sog` bundle, an unbundled SOG's
+# meta.json + images, v1 and v2) and an uploaded photo's header and EXIF (`photo`).
+# Seeds are small valid files made here by our own encoders (and, when the shared datasets are
+# beside the project, the first 64 KiB of real camera photos: their EXIF as cameras write it).
+# Each target runs FUZZ_SECONDS (default 600); a crash leaves its input under
+# CRATE/fuzz/artifacts/ and fails the script.
 # Not part of scripts/test.sh: the stable toolchain is told to accept libFuzzer's flags
 # (RUSTC_BOOTSTRAP) and a real fuzzing run takes longer than a test should.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-SECONDS_EACH="${FUZZ_SECONDS:-120}"
+SECONDS_EACH="${FUZZ_SECONDS:-600}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
 cargo build --release --locked -p pipeline -p splat --example synthetic_cloud >/dev/null
+cargo build --release --locked -p photo --example exif_seed >/dev/null
 SEEDS="$ROOT/target/fuzz-seeds"
-rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{ply,zip,sog_bundle,sog_files}
+rm -rf "$SEEDS" && mkdir -p "$SEEDS"/{ply,zip,sog_bundle,sog_files,exif_header}
+target/release/examples/exif_seed "$SEEDS/exif_header/ours.jpg"
+for dataset in "$ROOT"/../shared/datasets/*/images; do
+  [ -d "$dataset" ] || continue
+  ls "$dataset" | grep -i '\.jpe\?g$' | head -2 | while read -r photo; do
+    head -c 65536 "$dataset/$photo" > "$SEEDS/exif_header/$(basename "$(dirname "$dataset")")-$photo"
+  done
+done
 target/release/examples/synthetic_cloud "$SEEDS/tiny.ply" 64 1 >/dev/null
 target/release/spaceport compress "$SEEDS/tiny.ply" "$SEEDS/tiny.sog" --no-report >/dev/null 2>&1
 target/release/spaceport compress "$SEEDS/tiny.ply" "$SEEDS/tiny-dir" --no-report >/dev/null 2>&1
@@ -41,16 +52,17 @@ for tag, m in (("v2", meta), ("v1", v1)):
         (seeds / "sog_files" / f"{tag}-{image}").write_bytes(data)
 PY
 
-cd splat
 export RUSTC_BOOTSTRAP=1
-for target in ply zip sog_bundle sog_files; do
-  echo "== $target (${SECONDS_EACH} s)"
-  mkdir -p "fuzz/corpus/$target"
-  cargo fuzz run -O "$target" "fuzz/corpus/$target" "$SEEDS/$target" -- \
+# FUZZ_TARGETS picks some (e.g. "photo:exif_header"); all by default.
+for pair in ${FUZZ_TARGETS:-splat:ply splat:zip splat:sog_bundle splat:sog_files photo:exif_header}; do
+  crate="${pair%%:*}" target="${pair#*:}"
+  echo "== $crate/$target (${SECONDS_EACH} s)"
+  mkdir -p "$ROOT/$crate/fuzz/corpus/$target"
+  (cd "$ROOT/$crate" && cargo fuzz run -O "$target" "fuzz/corpus/$target" "$SEEDS/$target" -- \
     -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-    2>&1 | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|thread .* panicked)" || true
-  if compgen -G "fuzz/artifacts/$target/*" >/dev/null; then
-    echo "FAILED: $target left inputs in splat/fuzz/artifacts/$target" >&2
+    2>&1 | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|thread .* panicked)" || true)
+  if compgen -G "$ROOT/$crate/fuzz/artifacts/$target/*" >/dev/null; then
+    echo "FAILED: $target left inputs in $crate/fuzz/artifacts/$target" >&2
     exit 1
   fi
 done

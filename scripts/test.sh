@@ -18,7 +18,7 @@ step() {
 }
 # The native crates, tested and linted together so that one feature resolution serves the
 # lints, the release binaries and the tests.
-NATIVE=(-p domain -p ids -p app -p server -p splat -p pipeline -p planner -p trainer -p viewer -p cloud)
+NATIVE=(-p domain -p ids -p app -p server -p splat -p photo -p pipeline -p planner -p trainer -p viewer -p cloud)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -14,9 +14,10 @@ use image::{DynamicImage, ImageReader};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::exif::{self, PhotoExif};
 use crate::job::{write_atomic, JobDir};
 use domain::job::Stage;
+use photo::exif::{self, PhotoExif};
+use photo::header::{self, Format, Header};
 
 use crate::progress::{Event, Progress};
 
@@ -131,44 +132,6 @@ fn is_system_file(path: &str) -> bool {
         || name.eq_ignore_ascii_case("desktop.ini")
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Jpeg,
-    Png,
-}
-
-fn sniff(bytes: &[u8]) -> Option<Format> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(Format::Jpeg)
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some(Format::Png)
-    } else {
-        None
-    }
-}
-
-/// A short, printable description of what a non-image file starts with.
-fn describe_content(bytes: &[u8]) -> String {
-    let head = &bytes[..bytes.len().min(64)];
-    if bytes.is_empty() {
-        "it is empty".into()
-    } else if bytes.starts_with(b"PK\x03\x04") {
-        "it is a zip archive (archives inside archives are not opened)".into()
-    } else if head
-        .iter()
-        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-    {
-        let text = String::from_utf8_lossy(&head[..head.len().min(24)]);
-        format!("it is text (\"{}…\")", text.trim().escape_default())
-    } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
-        "it is a TIFF/RAW file; export JPEGs from it".into()
-    } else if bytes.len() > 12 && &bytes[4..8] == b"ftyp" {
-        "it is HEIC or a video; export JPEGs from it".into()
-    } else {
-        "its content is not a known image format".into()
-    }
-}
-
 /// What processing one accepted photo produces.
 struct Processed {
     width: u32,
@@ -181,19 +144,12 @@ struct Processed {
 
 /// Decodes, checks and downscales one photo. `Err` is the reason it is refused.
 fn process(bytes: &[u8], opts: &IngestOptions) -> Result<Processed, String> {
-    let format = sniff(bytes)
-        .ok_or_else(|| format!("not a JPEG or PNG photo: {}", describe_content(bytes)))?;
-    let name = if format == Format::Jpeg {
-        "JPEG"
-    } else {
-        "PNG"
-    };
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| format!("unreadable {name}: {e}"))?;
-    let (w, h) = reader
-        .into_dimensions()
-        .map_err(|e| format!("corrupt {name}: {e}"))?;
+    let Header {
+        format,
+        width: w,
+        height: h,
+    } = header::read(bytes)?;
+    let name = format.name();
     let pixels = u64::from(w) * u64::from(h);
     if pixels > opts.limits.max_pixels {
         return Err(format!(
@@ -208,15 +164,13 @@ fn process(bytes: &[u8], opts: &IngestOptions) -> Result<Processed, String> {
             opts.limits.min_side
         ));
     }
-    // A truncated JPEG still decodes (the decoder pads it with grey); its missing end-of-image
-    // marker gives it away.
-    if format == Format::Jpeg && !bytes.ends_with(&[0xFF, 0xD9]) {
-        let tail = &bytes[bytes.len().saturating_sub(4096)..];
-        if !tail.windows(2).any(|w| w == [0xFF, 0xD9]) {
-            return Err("truncated JPEG: the file ends before the image does (an interrupted copy or upload?)".into());
-        }
+    if format == Format::Jpeg && header::is_truncated_jpeg(bytes) {
+        return Err(
+            "truncated JPEG: the file ends before the image does (an interrupted copy or upload?)"
+                .into(),
+        );
     }
-    reader = ImageReader::new(Cursor::new(bytes))
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| format!("unreadable {name}: {e}"))?;
     let mut limits = image::Limits::default();
@@ -683,14 +637,6 @@ mod tests {
         let distinct: std::collections::HashSet<String> =
             names.iter().map(|n| n.to_lowercase()).collect();
         assert_eq!(distinct.len(), names.len());
-    }
-
-    #[test]
-    fn content_not_extension_decides() {
-        assert!(sniff(b"hello").is_none());
-        assert!(describe_content(b"hello world, not a photo").contains("text"));
-        assert!(describe_content(b"").contains("empty"));
-        assert!(describe_content(b"PK\x03\x04rest").contains("zip"));
     }
 
     #[test]

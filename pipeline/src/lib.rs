@@ -11,8 +11,6 @@ pub mod colmap;
 pub mod colmap_model;
 pub mod compress;
 pub mod eval;
-pub mod exif;
-pub mod geo;
 pub mod ingest;
 pub mod job;
 pub mod progress;
@@ -20,3 +18,6 @@ pub mod sfm;
 pub mod stage;
 pub mod synth;
 pub mod train;
+
+// Moved to their own crate (fuzzed on its own); the old paths still name them.
+pub use photo::{exif, geo};

@@ -27,6 +27,10 @@ pub struct PhotoExif {
     pub orientation: Option<u8>,
 }
 
+/// Focal lengths a lens can have, in millimetres (a phone's is about 2, a long telephoto's
+/// a few hundred): anything else is a broken tag, and a prior that would mislead SfM.
+const FOCAL_MM: std::ops::RangeInclusive<f64> = 0.5..=5000.0;
+
 /// Reads what EXIF there is; a photo without EXIF (or with unreadable EXIF) yields the empty
 /// default — EXIF is a hint, never a reason to refuse a photo.
 pub fn read(bytes: &[u8]) -> PhotoExif {
@@ -73,10 +77,10 @@ pub fn read(bytes: &[u8]) -> PhotoExif {
     PhotoExif {
         make: text(Tag::Make),
         model: text(Tag::Model),
-        focal_mm: rational(Tag::FocalLength, 0).filter(|f| *f > 0.0),
+        focal_mm: rational(Tag::FocalLength, 0).filter(|f| FOCAL_MM.contains(f)),
         focal_35mm: uint(Tag::FocalLengthIn35mmFilm)
-            .filter(|&f| f > 0)
-            .map(f64::from),
+            .map(f64::from)
+            .filter(|f| FOCAL_MM.contains(f)),
         gps,
         captured_at: text(Tag::DateTimeOriginal).or_else(|| text(Tag::DateTime)),
         orientation: uint(Tag::Orientation)
@@ -101,7 +105,7 @@ struct Entry {
 
 /// The longest text field written back, in bytes: a camera's make or model is a few dozen; a
 /// photo that claims kilobytes must not push the EXIF segment past JPEG's 64 KiB limit.
-const MAX_TEXT: usize = 255;
+pub const MAX_TEXT: usize = 255;
 
 fn ascii(tag: u16, s: &str) -> Entry {
     let mut data: Vec<u8> = s
@@ -258,8 +262,12 @@ pub fn tiff(info: &PhotoExif) -> Vec<u8> {
 
 /// Inserts an EXIF APP1 segment right after a JPEG's start-of-image marker. A segment's length
 /// is 16 bits: a payload that would not fit (it cannot, with text fields bounded) is left out
-/// rather than written past its declared length, which would corrupt the image.
+/// rather than written past its declared length, which would corrupt the image. Bytes that
+/// are not a JPEG come back unchanged.
 pub fn insert_into_jpeg(jpeg: &[u8], info: &PhotoExif) -> Vec<u8> {
+    if !jpeg.starts_with(&[0xFF, 0xD8]) {
+        return jpeg.to_vec(); // not a JPEG: nowhere to put a segment
+    }
     let payload = tiff(info);
     let Ok(len) = u16::try_from(payload.len() + 8) else {
         return jpeg.to_vec();
@@ -335,6 +343,17 @@ mod tests {
         let back = read(&jpeg);
         assert_eq!(back.make.as_deref(), Some("M".repeat(MAX_TEXT).as_str()));
         assert_eq!(back.model.as_deref(), Some("m".repeat(MAX_TEXT).as_str()));
+    }
+
+    #[test]
+    fn a_focal_length_no_lens_has_is_ignored() {
+        let info = PhotoExif {
+            focal_mm: Some(9000.0),
+            focal_35mm: Some(20_000.0),
+            ..PhotoExif::default()
+        };
+        let back = read(&insert_into_jpeg(&tiny_jpeg(), &info));
+        assert_eq!((back.focal_mm, back.focal_35mm), (None, None));
     }
 
     #[test]
