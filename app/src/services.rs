@@ -3,10 +3,10 @@
 //! every request through Leptos context.
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use domain::ports::{AuthProvider, ProjectStore, SessionToken, Waitlist};
-use domain::ratelimit::SignInLimiter;
+use domain::ratelimit::{Limiter, Reservation};
 use domain::{Role, User};
 use http::header::{COOKIE, SET_COOKIE};
 use http::HeaderValue;
@@ -30,11 +30,11 @@ pub struct Services {
     pub auth: Arc<dyn AuthProvider>,
     pub projects: Arc<dyn ProjectStore>,
     pub waitlist: Arc<dyn Waitlist>,
-    /// Sign-in and password-change failures.
-    pub limiter: Arc<Mutex<SignInLimiter>>,
+    /// Sign-in and password-change failures (counted in a store every instance shares).
+    pub limiter: Limiter,
     /// Public forms (reset requests, the waitlist), counted apart from sign-in failures so that
     /// posting them from an address cannot lock that address out of signing in.
-    pub public_limiter: Arc<Mutex<SignInLimiter>>,
+    pub public_limiter: Limiter,
     /// The request header a trusted reverse proxy puts the client's address in
     /// (`client_ip_header`); `None` takes the TCP peer, which behind a proxy is the proxy.
     pub client_ip_header: Option<http::HeaderName>,
@@ -191,7 +191,7 @@ impl Services {
 
     /// Sign-in behind the per-account and per-address limiter. Every failure counts, whether or
     /// not the account exists, so the limiter cannot be used to discover accounts. The attempt
-    /// is counted before the password is checked (see [`SignInLimiter::reserve`]).
+    /// is counted before the password is checked (see [`Limiter::reserve`]).
     pub async fn sign_in(
         &self,
         email: &domain::Email,
@@ -199,21 +199,27 @@ impl Services {
         ip: Option<IpAddr>,
     ) -> Result<domain::ports::SignInOutcome, AppError> {
         let account = email.as_str();
-        let result = if self.reserve(account, ip)? == 0 {
+        let result = if Self::reserve(&self.limiter, account, ip).await? == 0 {
             self.auth.sign_in(email, password).await
         } else {
             // After failures on this account or from this address: behind clean attempts.
             self.auth.sign_in_suspect(email, password).await
         };
-        let mut limiter = self.limiter.lock().map_err(AppError::internal)?;
+        let limiter = &self.limiter;
         match result {
             Ok(outcome) => {
-                limiter.record_success(account, ip);
+                limiter
+                    .record_success(account, ip, now_secs())
+                    .await
+                    .map_err(AppError::internal)?;
                 Ok(outcome)
             }
             Err(e) => {
                 if e != domain::AuthError::InvalidCredentials {
-                    limiter.refund(account, ip);
+                    limiter
+                        .refund(account, ip, now_secs())
+                        .await
+                        .map_err(AppError::internal)?;
                 }
                 Err(e.into())
             }
@@ -231,42 +237,40 @@ impl Services {
         ip: Option<IpAddr>,
     ) -> Result<(), AppError> {
         let account = format!("password:{}", user.id.0);
-        self.reserve(&account, ip)?;
+        Self::reserve(&self.limiter, &account, ip).await?;
         let result = self.auth.change_password(token, current, new).await;
-        let mut limiter = self.limiter.lock().map_err(AppError::internal)?;
-        match result {
-            Ok(()) => limiter.record_success(&account, ip),
-            Err(domain::AuthError::WrongCurrentPassword) => {}
-            Err(_) => limiter.refund(&account, ip),
-        }
+        let counted = match result {
+            Ok(()) => self.limiter.record_success(&account, ip, now_secs()).await,
+            Err(domain::AuthError::WrongCurrentPassword) => Ok(()),
+            Err(_) => self.limiter.refund(&account, ip, now_secs()).await,
+        };
+        counted.map_err(AppError::internal)?;
         Ok(result?)
     }
 
     /// Counts a public, unauthenticated request (`kind`: "reset", "waitlist") in the public
     /// forms' limiter, so nobody can flood a user's inbox with reset links or the waitlist with
     /// junk — nor, by posting them, lock an address out of signing in.
-    pub fn throttle_public(
+    pub async fn throttle_public(
         &self,
         kind: &str,
         email: &domain::Email,
         ip: Option<IpAddr>,
     ) -> Result<(), AppError> {
-        Self::reserve_in(&self.public_limiter, &format!("{kind}:{email}"), ip).map(|_| ())
+        Self::reserve(&self.public_limiter, &format!("{kind}:{email}"), ip)
+            .await
+            .map(|_| ())
     }
 
-    /// Counts an attempt (see [`SignInLimiter::reserve`]); the failures there were before it.
-    fn reserve(&self, key: &str, ip: Option<IpAddr>) -> Result<u32, AppError> {
-        Self::reserve_in(&self.limiter, key, ip)
-    }
-
-    fn reserve_in(
-        limiter: &Mutex<SignInLimiter>,
-        key: &str,
-        ip: Option<IpAddr>,
-    ) -> Result<u32, AppError> {
-        let mut limiter = limiter.lock().map_err(AppError::internal)?;
-        limiter
+    /// Counts an attempt (see [`Limiter::reserve`]); the failures there were before it.
+    async fn reserve(limiter: &Limiter, key: &str, ip: Option<IpAddr>) -> Result<u32, AppError> {
+        match limiter
             .reserve(key, ip, now_secs())
-            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })
+            .await
+            .map_err(AppError::internal)?
+        {
+            Reservation::Counted { failures_before } => Ok(failures_before),
+            Reservation::Wait(retry_after_secs) => Err(AppError::RateLimited { retry_after_secs }),
+        }
     }
 }

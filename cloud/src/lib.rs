@@ -11,6 +11,7 @@
 pub mod check;
 pub mod cognito_auth;
 pub mod cognito_tokens;
+pub mod dynamo_attempts;
 pub mod dynamo_projects;
 pub mod dynamo_shares;
 pub mod dynamo_waitlist;

@@ -28,6 +28,22 @@ async fn dynamo_projects_pass_the_project_store_suite() {
     domain::testkit::project_store(&store, &alice, &bob).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamo_attempts_pass_the_attempt_store_suite_across_two_clients() {
+    use cloud::dynamo_attempts::DynamoAttempts;
+    let (_moto, settings, config) = stack("attempts").await;
+    // Two clients on one table: two backend instances.
+    let first = Arc::new(DynamoAttempts::new(cloud::Table::new(
+        &config,
+        &settings.table,
+    )));
+    let second = Arc::new(DynamoAttempts::new(cloud::Table::new(
+        &config,
+        &settings.table,
+    )));
+    domain::testkit::attempt_store(first, second).await;
+}
+
 #[tokio::test]
 async fn s3_uploads_pass_the_upload_store_suite_and_take_parts_straight_from_the_browser() {
     let (_moto, settings, config) = stack("uploads").await;

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_job_process.sql"),
     include_str!("../migrations/0005_event_data.sql"),
     include_str!("../migrations/0006_job_told.sql"),
+    include_str!("../migrations/0007_attempts.sql"),
 ];
 
 pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {

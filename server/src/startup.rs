@@ -5,14 +5,14 @@
 //! directory and talk to the real server over HTTP.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use app::services::Services;
 use app::{shell, App};
 use axum::Router;
-use domain::ratelimit::{Policy, SignInLimiter};
+use domain::ratelimit::{AttemptStore, Limiter, Policy};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -81,6 +81,8 @@ struct Ports {
     delivered: Arc<dyn domain::ports::DeliveredFiles>,
     shares: Arc<dyn domain::ports::ShareLinks>,
     waitlist: Arc<dyn domain::ports::Waitlist>,
+    /// The limiters' counters, shared by every instance on the same database or table.
+    attempts: Arc<dyn AttemptStore>,
 }
 
 impl Ports {
@@ -95,7 +97,10 @@ impl Ports {
             )
             .with_limits(config.user_quota_bytes, config.min_free_bytes),
         );
-        spawn_housekeeping(embedded.auth.clone(), uploads.clone());
+        let attempts = Arc::new(crate::adapters::sqlite_attempts::SqliteAttempts::new(
+            embedded.pool.clone(),
+        ));
+        spawn_housekeeping(embedded.auth.clone(), uploads.clone(), attempts.clone());
         spawn_orphan_sweep(embedded.pool.clone(), config.data_dir.clone());
         let jobs = crate::adapters::local_jobs::LocalJobs::new(
             embedded.pool.clone(),
@@ -121,6 +126,7 @@ impl Ports {
                 embedded.pool.clone(),
             )),
             waitlist: embedded.waitlist.clone(),
+            attempts,
         })
     }
 
@@ -170,7 +176,8 @@ impl Ports {
             )),
             jobs,
             shares,
-            waitlist: Arc::new(cloud::dynamo_waitlist::DynamoWaitlist::new(table)),
+            waitlist: Arc::new(cloud::dynamo_waitlist::DynamoWaitlist::new(table.clone())),
+            attempts: Arc::new(cloud::dynamo_attempts::DynamoAttempts::new(table)),
         }
     }
 }
@@ -262,8 +269,8 @@ impl Application {
             projects: ports.projects,
             waitlist: ports.waitlist,
             shares: ports.shares,
-            limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
-            public_limiter: Arc::new(Mutex::new(SignInLimiter::new(Policy::default()))),
+            limiter: Limiter::new(ports.attempts.clone(), Policy::default(), "signin"),
+            public_limiter: Limiter::new(ports.attempts.clone(), Policy::default(), "public"),
             client_ip_header: config.client_ip_header.clone(),
             secure_cookies: config.secure_cookies(),
             uploads: ports.uploads,
@@ -416,6 +423,7 @@ const STALE_UPLOAD_SECS: i64 = 7 * 24 * 3600;
 fn spawn_housekeeping(
     auth: Arc<LocalAuth>,
     uploads: Arc<crate::adapters::local_uploads::LocalUploads>,
+    attempts: Arc<crate::adapters::sqlite_attempts::SqliteAttempts>,
 ) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_hours(1));
@@ -432,6 +440,12 @@ fn spawn_housekeeping(
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "removing stale uploads failed"),
+            }
+            if let Err(e) = attempts
+                .sweep(u64::try_from(ids::now_secs()).unwrap_or(0))
+                .await
+            {
+                tracing::error!(error = %e, "forgetting ended sign-in windows failed");
             }
         }
     });

@@ -71,6 +71,30 @@ async fn sqlite_waitlist_and_shares_pass_their_suites() {
     domain::testkit::share_links(&shares, &projects, &alice, &bob, &project.id).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_attempts_pass_the_attempt_store_suite_across_two_pools() {
+    use server::adapters::sqlite_attempts::SqliteAttempts;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Two pools on one database file: two server processes.
+    let (first, second) = (pool(dir.path()).await, pool(dir.path()).await);
+    let attempts = std::sync::Arc::new(SqliteAttempts::new(first));
+    domain::testkit::attempt_store(
+        attempts.clone(),
+        std::sync::Arc::new(SqliteAttempts::new(second)),
+    )
+    .await;
+    // Ended windows are forgotten by the sweep, live ones kept.
+    let far = 1_000_000 + 2 * domain::ratelimit::Policy::default().window_secs;
+    assert!(attempts.sweep(1_000_000).await.expect("sweep") == 0);
+    assert!(attempts.sweep(far).await.expect("sweep") > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_memory_attempt_store_passes_the_suite() {
+    let memory = std::sync::Arc::new(domain::ratelimit::MemoryAttempts::new(1000));
+    domain::testkit::attempt_store(memory.clone(), memory).await;
+}
+
 /// The embedded outbox, read as the suite's mailbox.
 struct OutboxReader(std::sync::Arc<server::adapters::notifier::Outbox>);
 

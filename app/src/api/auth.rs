@@ -114,7 +114,7 @@ pub async fn change_password(
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     let svc = services()?;
     let email = Email::parse(&email)?;
-    svc.throttle_public("reset", &email, client_ip())?;
+    svc.throttle_public("reset", &email, client_ip()).await?;
     // Answered before the account is even looked up: a known account (a link written, a mail
     // queued) and an unknown one (nothing) then take the same time, so timing cannot tell which
     // emails have accounts. A failure is the server's to log; the page's answer is the same.
@@ -148,7 +148,7 @@ pub async fn reset_password(
 pub async fn join_waitlist(email: String, note: String) -> Result<(), AppError> {
     let svc = services()?;
     let email = Email::parse(&email)?;
-    svc.throttle_public("waitlist", &email, client_ip())?;
+    svc.throttle_public("waitlist", &email, client_ip()).await?;
     let note = note.trim();
     if note.chars().count() > 500 {
         return Err(AppError::Invalid {

@@ -4,8 +4,10 @@
 //! implementation stores things; it asserts only what callers of the port rely on. Compiled only
 //! with the `testkit` feature (a dev-dependency of the crates that run it).
 
+mod attempts;
 mod jobs;
 
+pub use attempts::attempt_store;
 pub use jobs::{delivered_files, delivered_job, job_runner, Shelf};
 
 use crate::ports::{ProjectStore, UploadStore};

@@ -11,6 +11,7 @@ pub mod local_jobs;
 pub mod local_uploads;
 pub mod notifier;
 pub mod smtp;
+pub mod sqlite_attempts;
 pub mod sqlite_projects;
 pub mod sqlite_shares;
 pub mod sqlite_waitlist;

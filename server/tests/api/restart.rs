@@ -306,3 +306,44 @@ async fn a_job_that_ended_as_the_server_died_is_told_when_it_starts_again() {
     assert_eq!(project_now["status"], "Failed");
     drop(server);
 }
+
+/// The sign-in counters live in the database, not in the server's memory: killing the server
+/// (or running a second one on the same data) does not hand a guesser a fresh five tries.
+#[tokio::test]
+async fn a_locked_account_stays_locked_after_a_killed_server() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = start(data.path(), port).await;
+    pilot(data.path(), &server).await;
+    let guess = |b: Browser| async move {
+        b.call(
+            "sign_in",
+            &[
+                ("email", "pilot@example.com"),
+                ("password", "a wrong guess"),
+            ],
+        )
+        .await
+        .status
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            guess(browser_at(&server.base)).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    server.kill();
+    let server = start(data.path(), port).await;
+    let r = browser_at(&server.base)
+        .call(
+            "sign_in",
+            &[("email", "pilot@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits out the lockout: {}",
+        r.body
+    );
+}
