@@ -74,6 +74,8 @@ pub struct Config {
     /// `x-forwarded-for`, …), for rate limiting; off by default, since without a proxy that
     /// always sets it a client could name any address.
     pub client_ip_header: Option<http::HeaderName>,
+    /// The bearer token Prometheus sends to read `/metrics`; unset, `/metrics` does not exist.
+    pub metrics_token: Option<Secret>,
     /// Cloud mode (`mode = "aws"`): where the AWS resources are. `None` runs everything on this
     /// machine (the embedded defaults).
     pub aws: Option<cloud::AwsSettings>,
@@ -99,6 +101,7 @@ struct FileLayer {
     elevation_url: Option<String>,
     elevation_key: Option<Secret>,
     client_ip_header: Option<String>,
+    metrics_token: Option<Secret>,
     stage_time_limit_secs: Option<u64>,
     user_quota_bytes: Option<u64>,
     min_free_bytes: Option<u64>,
@@ -114,7 +117,7 @@ struct FileLayer {
 
 /// Every environment setting; cloud mode's eight come first (a test checks the deployment
 /// template sets them).
-const ENV_KEYS: [&str; 27] = [
+const ENV_KEYS: [&str; 28] = [
     "SPACEPORT_MODE",
     "SPACEPORT_AWS_REGION",
     "SPACEPORT_AWS_ENDPOINT_URL",
@@ -142,6 +145,7 @@ const ENV_KEYS: [&str; 27] = [
     "SPACEPORT_STAGE_TIME_LIMIT_SECS",
     "SPACEPORT_USER_QUOTA_BYTES",
     "SPACEPORT_MIN_FREE_BYTES",
+    "SPACEPORT_METRICS_TOKEN",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -324,6 +328,20 @@ impl Config {
                 ))
             })?),
         };
+        let metrics_token = env
+            .get("SPACEPORT_METRICS_TOKEN")
+            .cloned()
+            .map(Secret::new)
+            .or(file.metrics_token)
+            .filter(|t| !t.expose().is_empty());
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
+            return Err(err(
+                "metrics_token must be at least 16 characters (make one with `openssl rand -hex 16`)",
+            ));
+        }
         let user_quota_bytes = number(
             env,
             "SPACEPORT_USER_QUOTA_BYTES",
@@ -396,6 +414,7 @@ impl Config {
             min_free_bytes,
             stage_time_limit_secs,
             client_ip_header,
+            metrics_token,
             aws,
         })
     }

@@ -9,6 +9,7 @@ pub mod delivered;
 pub mod disk;
 pub mod elevation;
 pub mod flight;
+pub mod ops;
 pub mod orphans;
 pub mod password;
 pub mod progress;

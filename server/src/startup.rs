@@ -87,7 +87,11 @@ struct Ports {
 
 impl Ports {
     /// SQLite, local disk and the local job runner, with their housekeeping.
-    async fn embedded(config: &Config, embedded: &Embedded) -> anyhow::Result<Self> {
+    async fn embedded(
+        config: &Config,
+        embedded: &Embedded,
+        metrics: Arc<crate::ops::Metrics>,
+    ) -> anyhow::Result<Self> {
         let layout = crate::adapters::layout::DataLayout::new(&config.data_dir);
         let uploads = Arc::new(
             crate::adapters::local_uploads::LocalUploads::new(
@@ -113,6 +117,7 @@ impl Ports {
             &config.public_url,
         );
         jobs.set_limits(config.stage_time_limit_secs, config.min_free_bytes);
+        jobs.set_metrics(metrics);
         jobs.start().await?;
         Ok(Self {
             auth: embedded.auth.clone(),
@@ -260,9 +265,19 @@ impl Application {
             );
         }
         password::warm_up();
+        let metrics = crate::ops::Metrics::new();
         let ports = match &config.aws {
             Some(aws) => Ports::cloud(config, aws, &embedded).await,
-            None => Ports::embedded(config, &embedded).await?,
+            None => Ports::embedded(config, &embedded, metrics.clone()).await?,
+        };
+        let ops = crate::ops::Ops {
+            metrics,
+            pool: embedded.pool.clone(),
+            data_dir: config.data_dir.clone(),
+            min_free_bytes: config.min_free_bytes,
+            metrics_token: config.metrics_token.as_ref().map(|t| t.expose().to_owned()),
+            local_jobs: config.aws.is_none(),
+            aws: config.aws.clone().map(crate::ops::CloudProbe::new),
         };
         let services = Services {
             auth: ports.auth,
@@ -282,7 +297,7 @@ impl Application {
                 config.elevation_key.clone(),
             )?,
         };
-        let router = router(config, services);
+        let router = router(config, services, ops);
         let listener = TcpListener::bind(config.addr).await.with_context(|| {
             format!(
                 "cannot listen on {}; is another program using it? Choose another with --addr",
@@ -315,7 +330,8 @@ impl Application {
     }
 }
 
-fn router(config: &Config, services: Services) -> Router {
+fn router(config: &Config, services: Services, ops: crate::ops::Ops) -> Router {
+    let metrics = ops.metrics.clone();
     let site_root = config.site_root.to_string_lossy().to_string();
     let options = LeptosOptions::builder()
         .output_name("spaceport")
@@ -398,6 +414,12 @@ fn router(config: &Config, services: Services) -> Router {
     // Upload parts carry their own (larger) body limit; everything else keeps the small one.
     uploads
         .merge(pages)
+        .merge(crate::ops::routes(ops))
+        // Route-level (it runs after routing), so it sees the route that matched.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::ops::track,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             AllowedOrigin(origin_of(&config.public_url)),
             check_origin,

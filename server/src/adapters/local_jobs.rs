@@ -36,6 +36,8 @@ pub struct LocalJobs {
     time_cap: AtomicU64,
     /// `min_free_bytes`: a stage does not start with less room than this on the data disk.
     keep_free: AtomicU64,
+    /// Where stage durations are counted (`/metrics`), once set.
+    metrics: std::sync::OnceLock<Arc<crate::ops::Metrics>>,
 }
 
 /// A duration as the user reads it: "6 h", "2 h 20 min", "45 min", "30 s".
@@ -114,6 +116,7 @@ impl LocalJobs {
             public_url: public_url.trim_end_matches('/').to_owned(),
             time_cap: AtomicU64::new(0),
             keep_free: AtomicU64::new(0),
+            metrics: std::sync::OnceLock::new(),
         })
     }
 
@@ -124,6 +127,11 @@ impl LocalJobs {
         self.time_cap
             .store(time_cap.unwrap_or(0), Ordering::Relaxed);
         self.keep_free.store(keep_free, Ordering::Relaxed);
+    }
+
+    /// Counts each stage's duration and outcome in `metrics`.
+    pub fn set_metrics(&self, metrics: Arc<crate::ops::Metrics>) {
+        let _ = self.metrics.set(metrics);
     }
 
     /// Mails the owner how the job ended. A mail that cannot be queued is logged, never allowed
@@ -295,7 +303,12 @@ impl LocalJobs {
                 .execute(&self.pool)
                 .await
                 .map_err(db)?;
-            match self.run_stage(&job, stage, &dir).await {
+            let started = std::time::Instant::now();
+            let outcome = self.run_stage(&job, stage, &dir).await;
+            if let Some(m) = self.metrics.get() {
+                m.observe_stage(stage, outcome.is_ok(), started.elapsed().as_secs_f64());
+            }
+            match outcome {
                 Ok(()) => {
                     sqlx::query(
                         "UPDATE jobs SET done_stages = done_stages || CASE WHEN done_stages = '' THEN '' ELSE ',' END || ? WHERE id = ?",

@@ -5,6 +5,7 @@ mod cloud;
 mod common;
 mod jobs;
 mod mail;
+mod ops;
 mod projects;
 mod restart;
 mod robustness;
