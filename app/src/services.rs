@@ -50,6 +50,10 @@ pub struct Services {
     pub terrain: Arc<dyn domain::ports::Terrain>,
     /// Public links to delivered models.
     pub shares: Arc<dyn domain::ports::ShareLinks>,
+    /// Where mail goes (the outbox, in both modes).
+    pub notifier: Arc<dyn domain::ports::Notifier>,
+    /// The address users reach the app at, for links in mail.
+    pub public_url: String,
 }
 
 pub fn services() -> Result<Services, AppError> {
@@ -260,6 +264,27 @@ impl Services {
         Self::reserve(&self.public_limiter, &format!("{kind}:{email}"), ip)
             .await
             .map(|_| ())
+    }
+
+    /// Mails someone who just joined the waitlist, and every admin. A mail that cannot be queued
+    /// is logged, never a failure: the address is on the list either way.
+    pub async fn tell_waitlist(&self, who: &domain::Email, note: &str) {
+        let mut mails = vec![domain::messages::waitlist_joined(who, &self.public_url)];
+        match self.auth.list_users().await {
+            Ok(users) => {
+                mails.extend(users.iter().filter(|u| u.role == Role::Admin).map(|u| {
+                    domain::messages::waitlist_notice(&u.email, who, note, &self.public_url)
+                }));
+            }
+            Err(e) => {
+                AppError::internal(format!("listing admins to tell of a waitlist entry: {e}"));
+            }
+        }
+        for mail in mails {
+            if let Err(e) = self.notifier.send(mail).await {
+                AppError::internal(format!("queueing a waitlist mail: {e}"));
+            }
+        }
     }
 
     /// Counts an attempt (see [`Limiter::reserve`]); the failures there were before it.

@@ -291,6 +291,8 @@ impl Application {
             uploads: ports.uploads,
             jobs: ports.jobs,
             delivered: ports.delivered,
+            notifier: embedded.outbox.clone(),
+            public_url: config.public_url.trim_end_matches('/').to_owned(),
             terrain: crate::elevation::load(
                 &config.data_dir,
                 config.elevation_url.as_deref(),

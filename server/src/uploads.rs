@@ -26,7 +26,8 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use domain::ProjectId;
+use domain::ports::UploadSession;
+use domain::{ProjectId, User};
 use http::{HeaderMap, StatusCode};
 
 use crate::adapters::local_uploads::PART_SIZE;
@@ -148,10 +149,41 @@ pub fn routes(svc: Services) -> Router {
         .route(
             "/api/uploads/{upload}/complete",
             post(move |Path(upload): Path<String>, headers: HeaderMap| async move {
-                reply(async { s4.uploads.complete(&user(&s4, &headers).await?.id, &upload).await.map_err(AppError::from) }.await)
+                reply(async {
+                    let u = user(&s4, &headers).await?;
+                    // `complete` may be asked again (a retry); only the first one mails.
+                    let first = !s4.uploads.get(&u.id, &upload).await?.completed;
+                    let done = s4.uploads.complete(&u.id, &upload).await?;
+                    if first {
+                        tell_photos_received(&s4, &u, &done).await;
+                    }
+                    Ok::<_, AppError>(done)
+                }.await)
             }),
         )
         .layer(tower_http::limit::RequestBodyLimitLayer::new(part_limit))
+}
+
+/// Mails the owner that a project's photos are all here. Logged, never a failure: the photos
+/// are stored either way.
+async fn tell_photos_received(svc: &Services, owner: &User, done: &UploadSession) {
+    let title = match svc.projects.get(&owner.id, &done.project).await {
+        Ok(p) => p.title.as_str().to_owned(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the project for its photos-received mail");
+            return;
+        }
+    };
+    let link = format!("{}/projects/{}", svc.public_url, done.project.0);
+    let mail = domain::messages::photos_received(
+        &owner.email,
+        &title,
+        &crate::disk::size_text(done.size),
+        &link,
+    );
+    if let Err(e) = svc.notifier.send(mail).await {
+        tracing::error!(error = %e, "queueing the photos-received mail");
+    }
 }
 
 async fn create(

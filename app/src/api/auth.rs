@@ -156,7 +156,10 @@ pub async fn join_waitlist(email: String, note: String) -> Result<(), AppError> 
             message: "Keep the note under 500 characters.".into(),
         });
     }
-    svc.waitlist.join(&email, note).await?;
+    // Mail only a new entry: joining again sends nothing, so the form mails an address once.
+    if svc.waitlist.join(&email, note).await? {
+        svc.tell_waitlist(&email, note).await;
+    }
     Ok(())
 }
 

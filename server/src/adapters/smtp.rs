@@ -7,8 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sqlx::{Row, SqlitePool};
 use tokio::sync::Notify;
@@ -93,12 +92,14 @@ impl SmtpDelivery {
     }
 
     async fn send_one(&self, to: &str, subject: String, body: String) -> anyhow::Result<()> {
+        // Plain text for every client, and the same words as HTML (links clickable) for those
+        // that prefer it.
+        let html = domain::messages::html_body(&body);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to.parse()?)
             .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)?;
+            .multipart(MultiPart::alternative_plain_html(body, html))?;
         self.transport.send(message).await?;
         Ok(())
     }

@@ -77,7 +77,8 @@ pub(crate) async fn launch(b: &Browser, project: &str) -> crate::common::Reply {
     .await
 }
 
-pub(crate) async fn upload(b: &Browser, project: &str, bytes: &[u8]) {
+/// Uploads `bytes` as the project's photos and completes the upload; returns the upload's id.
+pub(crate) async fn upload(b: &Browser, project: &str, bytes: &[u8]) -> String {
     let r = b
         .client
         .post(format!("{}/api/projects/{project}/uploads", b.base))
@@ -105,6 +106,7 @@ pub(crate) async fn upload(b: &Browser, project: &str, bytes: &[u8]) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    id.to_owned()
 }
 
 /// No process of job `job_id` is running (its stages and COLMAP name the job's folder), half

@@ -91,6 +91,10 @@ async fn mail_is_delivered_through_the_configured_relay() {
         .find(|m| m.contains("reset?token="))
         .expect("the reset mail reached the relay");
     assert!(reset.contains("To: inbox@example.com"), "{reset}");
+    // Two parts with the same words: plain text, and HTML for the clients that prefer it.
+    assert!(reset.contains("multipart/alternative"), "{reset}");
+    assert!(reset.contains("Content-Type: text/plain"), "{reset}");
+    assert!(reset.contains("Content-Type: text/html"), "{reset}");
     assert!(
         reset.contains("From: Spaceport <noreply@test.example>"),
         "{reset}"
@@ -158,4 +162,77 @@ async fn a_relay_outage_loses_nothing() {
         reset.body.contains("reset?token="),
         "the message itself is intact"
     );
+}
+
+/// Every message queued to `to`, newest first.
+async fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
+    app.embedded
+        .outbox
+        .recent(Some(to), 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body)
+        .collect()
+}
+
+#[tokio::test]
+async fn joining_the_waitlist_and_arriving_photos_are_told_by_mail_once() {
+    let app = crate::common::spawn_app().await;
+    app.invite("boss@example.com", domain::Role::Admin).await;
+    let visitor = app.browser();
+    for _ in 0..2 {
+        let r = visitor
+            .call(
+                "join_waitlist",
+                &[("email", "eager@example.com"), ("note", "Mavic 3, farms")],
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+    }
+    let notice = app
+        .wait_for_mail("boss@example.com", "eager@example.com joined")
+        .await;
+    assert!(
+        notice.contains("Mavic 3, farms") && notice.contains("/admin"),
+        "{notice}"
+    );
+    let to_visitor = mails_to(&app, "eager@example.com").await;
+    assert_eq!(
+        to_visitor.len(),
+        1,
+        "joining twice mails once: {to_visitor:?}"
+    );
+    assert!(
+        to_visitor[0].contains("on the waitlist"),
+        "{}",
+        to_visitor[0]
+    );
+
+    // All the photos of an upload arrive: the owner hears, once, even if `complete` is asked again.
+    let owner = app
+        .active_user("pilot@example.com", "pilot", PASSWORD)
+        .await;
+    let project = owner.create_project("Barn roof").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let id = crate::jobs::upload(&owner, &project, &crate::jobs::orbit_zip(tmp.path(), 3)).await;
+    let mail = app.wait_for_mail("pilot@example.com", "arrived").await;
+    assert!(
+        mail.contains("\u{201c}Barn roof\u{201d}")
+            && mail.contains(&format!("/projects/{project}")),
+        "{mail}"
+    );
+    let again = owner
+        .client
+        .post(format!("{}/api/uploads/{id}/complete", owner.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(again.status().is_success(), "completing again is safe");
+    let arrived = mails_to(&app, "pilot@example.com")
+        .await
+        .into_iter()
+        .filter(|m| m.contains("arrived"))
+        .count();
+    assert_eq!(arrived, 1);
 }
