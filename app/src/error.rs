@@ -21,6 +21,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("You don't have access to this page.")]
     Forbidden,
+    #[error(
+        "This account is disabled. Write to the person who invited you to have it enabled again."
+    )]
+    Disabled,
     #[error("We couldn't find that.")]
     NotFound,
     /// A link or step that has expired or been used; the message says what to do instead.
@@ -46,7 +50,7 @@ impl AppError {
             Self::Invalid { .. } => S::UNPROCESSABLE_ENTITY,
             Self::InvalidCredentials | Self::Unauthenticated => S::UNAUTHORIZED,
             Self::RateLimited { .. } => S::TOO_MANY_REQUESTS,
-            Self::Forbidden => S::FORBIDDEN,
+            Self::Forbidden | Self::Disabled => S::FORBIDDEN,
             Self::NotFound => S::NOT_FOUND,
             Self::Expired(_) => S::GONE,
             Self::Conflict(_) => S::CONFLICT,
@@ -115,6 +119,7 @@ impl From<AuthError> for AppError {
                 Self::Conflict("An account with that email already exists.".into())
             }
             AuthError::Unauthenticated => Self::Unauthenticated,
+            AuthError::Disabled => Self::Disabled,
             AuthError::Validation(v) => v.into(),
             AuthError::Internal(cause) => Self::internal(cause),
         }

@@ -253,6 +253,13 @@ impl AuthProvider for CognitoAuth {
             {
                 return Err(AuthError::InvitationExpired)
             }
+            // Cognito says so before it checks the password (the local twin only after).
+            Err(e)
+                if code(&e) == Some("NotAuthorizedException")
+                    && message(&e).contains("disabled") =>
+            {
+                return Err(AuthError::Disabled)
+            }
             Err(e)
                 if matches!(
                     code(&e),
@@ -479,6 +486,8 @@ impl AuthProvider for CognitoAuth {
             .send()
             .await;
         match exists {
+            // A disabled account gets no link (silently, as an unknown one).
+            Ok(user) if !user.enabled() => return Ok(()),
             Ok(_) => {}
             Err(e) if code(&e) == Some("UserNotFoundException") => return Ok(()),
             Err(e) => return Err(internal(e)),
@@ -726,6 +735,7 @@ impl AuthProvider for CognitoAuth {
                         0,
                         aws_sdk_cognitoidentityprovider::primitives::DateTime::secs,
                     ),
+                    disabled: !u.enabled(),
                     email,
                 });
             }
@@ -736,5 +746,70 @@ impl AuthProvider for CognitoAuth {
         }
         users.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
         Ok(users)
+    }
+    async fn set_disabled(&self, email: &Email, disabled: bool) -> Result<(), AuthError> {
+        let user = self
+            .cognito
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(email.as_str())
+            .send()
+            .await;
+        let user = match user {
+            Ok(u) => u,
+            Err(e) if code(&e) == Some("UserNotFoundException") => {
+                return Err(ValidationError::new("email", "No account has that email.").into())
+            }
+            Err(e) => return Err(internal(e)),
+        };
+        if !disabled {
+            self.cognito
+                .admin_enable_user()
+                .user_pool_id(&self.pool_id)
+                .username(email.as_str())
+                .send()
+                .await
+                .map_err(internal)?;
+            return Ok(());
+        }
+        self.cognito
+            .admin_disable_user()
+            .user_pool_id(&self.pool_id)
+            .username(email.as_str())
+            .send()
+            .await
+            .map_err(internal)?;
+        // Cognito's refresh tokens, then our sessions and the account's reset links.
+        if let Err(e) = self
+            .cognito
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.pool_id)
+            .username(email.as_str())
+            .send()
+            .await
+        {
+            tracing::warn!(
+                "cognito: global sign-out of a disabled account failed: {}",
+                describe(&e)
+            );
+        }
+        for entry in self
+            .table
+            .query(&resets_of(email.as_str()), "")
+            .await
+            .map_err(store)?
+        {
+            let hash = dp::s(&entry, "sk").unwrap_or_default().to_owned();
+            self.remove(format!("RESET#{hash}"), "RESET").await?;
+            self.remove(resets_of(email.as_str()), &hash).await?;
+        }
+        let sub = user
+            .user_attributes()
+            .iter()
+            .find(|a| a.name() == "sub")
+            .and_then(AttributeType::value)
+            .unwrap_or_default()
+            .to_owned();
+        self.end_sessions(&sub, None).await
     }
 }

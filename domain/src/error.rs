@@ -44,6 +44,9 @@ pub enum AuthError {
     AlreadyExists,
     #[error("you need to sign in")]
     Unauthenticated,
+    /// An admin disabled the account; said only to someone who gave its right password.
+    #[error("this account is disabled")]
+    Disabled,
     #[error(transparent)]
     Validation(#[from] ValidationError),
     #[error("internal error: {0}")]

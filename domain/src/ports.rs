@@ -80,6 +80,9 @@ pub trait AuthProvider: Send + Sync {
     /// Creates an account with a temporary password, or re-issues it for a pending account.
     async fn invite(&self, email: &Email, role: Role) -> Result<Invitation, AuthError>;
     async fn list_users(&self) -> Result<Vec<UserSummary>, AuthError>;
+    /// Disables an account (it can no longer sign in, its sessions, first-sign-in steps and
+    /// reset links end at once) or enables it again. An unknown email is a validation error.
+    async fn set_disabled(&self, email: &Email, disabled: bool) -> Result<(), AuthError>;
 }
 
 /// Projects, always addressed through their owner: an implementation must put the owner in every

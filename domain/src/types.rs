@@ -178,6 +178,9 @@ pub struct UserSummary {
     /// Still on the temporary password (has never completed first sign-in).
     pub pending: bool,
     pub created_at: i64,
+    /// Disabled by an admin: cannot sign in.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_event_data.sql"),
     include_str!("../migrations/0006_job_told.sql"),
     include_str!("../migrations/0007_attempts.sql"),
+    include_str!("../migrations/0008_user_disabled.sql"),
 ];
 
 pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {

@@ -10,6 +10,8 @@ use crate::services::require_admin;
 pub struct Overview {
     pub users: Vec<UserSummary>,
     pub waitlist: Vec<WaitlistEntry>,
+    /// The admin looking (who may not disable themselves).
+    pub me: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,10 +23,11 @@ pub struct InviteResult {
 
 #[server(prefix = "/api", endpoint = "admin_overview")]
 pub async fn admin_overview() -> Result<Overview, AppError> {
-    let (svc, _) = require_admin().await?;
+    let (svc, me) = require_admin().await?;
     Ok(Overview {
         users: svc.auth.list_users().await?,
         waitlist: svc.waitlist.list().await?,
+        me: me.email.to_string(),
     })
 }
 
@@ -45,4 +48,30 @@ pub async fn admin_invite(email: String, admin: Option<String>) -> Result<Invite
         temporary_password: inv.temporary_password,
         resent: inv.resent,
     })
+}
+
+/// Disables an account (`state` = "disabled": it is signed out everywhere at once and cannot
+/// sign in) or enables it again ("enabled"). An admin cannot disable their own account.
+#[server(prefix = "/api", endpoint = "admin_set_account")]
+pub async fn admin_set_account(email: String, state: String) -> Result<(), AppError> {
+    let (svc, me) = require_admin().await?;
+    let email = domain::Email::parse(&email)?;
+    let disabled = match state.as_str() {
+        "disabled" => true,
+        "enabled" => false,
+        _ => {
+            return Err(AppError::Invalid {
+                field: "state".into(),
+                message: "Choose enabled or disabled.".into(),
+            })
+        }
+    };
+    if disabled && email == me.email {
+        return Err(AppError::Invalid {
+            field: "email".into(),
+            message: "You can't disable your own account; ask another admin.".into(),
+        });
+    }
+    svc.auth.set_disabled(&email, disabled).await?;
+    Ok(())
 }

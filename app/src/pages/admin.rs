@@ -2,16 +2,22 @@ use domain::{format_date, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::admin::{admin_overview, AdminInvite};
+use crate::api::admin::{admin_overview, AdminInvite, AdminSetAccount};
 use crate::components::form::{outcome, FieldError, FormError};
 use crate::pages::error_view;
 
-/// Users and waitlist, and an invitation form (admins only).
+/// Users and waitlist, and an invitation form (admins only): invite from a waitlist entry in one
+/// click, re-send a pending invitation, disable or enable an account.
 #[component]
 pub fn Admin() -> impl IntoView {
     let invite = ServerAction::<AdminInvite>::new();
+    let account = ServerAction::<AdminSetAccount>::new();
     let result = outcome(invite);
-    let overview = Resource::new(move || invite.version().get(), |_| admin_overview());
+    let account_result = outcome(account);
+    let overview = Resource::new(
+        move || (invite.version().get(), account.version().get()),
+        |_| admin_overview(),
+    );
     view! {
         <Title text="Admin" />
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -38,17 +44,40 @@ pub fn Admin() -> impl IntoView {
                         </section>
                         <section class="panel">
                             <h2>"Users (" {o.users.len()} ")"</h2>
+                            <FormError result=account_result />
                             <table>
-                                <thead><tr><th>"Email"</th><th>"Handle"</th><th>"Role"</th><th>"State"</th><th>"Since"</th></tr></thead>
+                                <thead><tr><th>"Email"</th><th>"Handle"</th><th>"Role"</th><th>"State"</th><th>"Since"</th><th>"Actions"</th></tr></thead>
                                 <tbody>
-                                    {o.users.into_iter().map(|u| view! {
-                                        <tr>
-                                            <td>{u.email.to_string()}</td>
-                                            <td>{u.handle.map(|h| h.as_str().to_owned()).unwrap_or_default()}</td>
-                                            <td>{if u.role == Role::Admin { "admin" } else { "user" }}</td>
-                                            <td>{if u.pending { "invited" } else { "active" }}</td>
-                                            <td>{format_date(u.created_at)}</td>
-                                        </tr>
+                                    {o.users.into_iter().map(|u| {
+                                        let email = u.email.to_string();
+                                        let (resend_to, account_of) = (email.clone(), email.clone());
+                                        let me = email == o.me;
+                                        let state = if u.disabled { "disabled" } else if u.pending { "invited" } else { "active" };
+                                        view! {
+                                            <tr>
+                                                <td>{email}</td>
+                                                <td>{u.handle.map(|h| h.as_str().to_owned()).unwrap_or_default()}</td>
+                                                <td>{if u.role == Role::Admin { "admin" } else { "user" }}</td>
+                                                <td>{state}</td>
+                                                <td>{format_date(u.created_at)}</td>
+                                                <td class="actions">
+                                                    {(u.pending && !u.disabled).then(|| view! {
+                                                        <ActionForm action=invite attr:class="inline">
+                                                            <input type="hidden" name="email" value=resend_to />
+                                                            {(u.role == Role::Admin).then(|| view! { <input type="hidden" name="admin" value="on" /> })}
+                                                            <button type="submit" class="button small ghost">"Re-send invitation"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                    {(!me).then(|| view! {
+                                                        <ActionForm action=account attr:class="inline">
+                                                            <input type="hidden" name="email" value=account_of />
+                                                            <input type="hidden" name="state" value=if u.disabled { "enabled" } else { "disabled" } />
+                                                            <button type="submit" class="button small ghost">{if u.disabled { "Enable" } else { "Disable" }}</button>
+                                                        </ActionForm>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }
                                     }).collect_view()}
                                 </tbody>
                             </table>
@@ -56,10 +85,18 @@ pub fn Admin() -> impl IntoView {
                         <section class="panel">
                             <h2>"Waitlist (" {o.waitlist.len()} ")"</h2>
                             <table>
-                                <thead><tr><th>"Email"</th><th>"Note"</th><th>"Joined"</th></tr></thead>
+                                <thead><tr><th>"Email"</th><th>"Note"</th><th>"Joined"</th><th></th></tr></thead>
                                 <tbody>
                                     {o.waitlist.into_iter().map(|w| view! {
-                                        <tr><td>{w.email.to_string()}</td><td>{w.note}</td><td>{format_date(w.created_at)}</td></tr>
+                                        <tr>
+                                            <td>{w.email.to_string()}</td><td>{w.note}</td><td>{format_date(w.created_at)}</td>
+                                            <td class="actions">
+                                                <ActionForm action=invite attr:class="inline">
+                                                    <input type="hidden" name="email" value=w.email.to_string() />
+                                                    <button type="submit" class="button small">"Invite"</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
                                     }).collect_view()}
                                 </tbody>
                             </table>

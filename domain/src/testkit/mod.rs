@@ -642,4 +642,43 @@ pub async fn auth_provider(auth: &dyn crate::ports::AuthProvider, mail: &dyn Mai
         "a reset ends every session"
     );
     signed_in(alice.clone(), "Reset-Horse-6-Battery").await;
+
+    // Disabling an account ends its sessions and links at once and keeps it out until enabled.
+    let session = signed_in(alice.clone(), "Reset-Horse-6-Battery").await;
+    let pending_link = reset_link().await;
+    assert!(matches!(
+        auth.set_disabled(&email("nobody@example.com"), true).await,
+        Err(AuthError::Validation(_))
+    ));
+    auth.set_disabled(&alice, true).await.expect("disable");
+    assert!(
+        auth.session_user(&session)
+            .await
+            .expect("session")
+            .is_none(),
+        "a disabled account's sessions end at once"
+    );
+    assert_eq!(
+        auth.sign_in(&alice, "Reset-Horse-6-Battery").await,
+        Err(AuthError::Disabled),
+        "the right password is told the account is disabled"
+    );
+    assert_eq!(
+        auth.reset_password(&pending_link, &password("Sneaky-Horse-4-Battery"))
+            .await,
+        Err(AuthError::InvalidLink),
+        "its reset links ended"
+    );
+    let before = mail.last_to(&alice).await;
+    auth.request_password_reset(&alice).await.expect("silent");
+    assert_eq!(
+        mail.last_to(&alice).await,
+        before,
+        "a disabled account is sent no reset link"
+    );
+    let listed = auth.list_users().await.expect("list");
+    assert!(listed.iter().any(|u| u.email == alice && u.disabled));
+    assert!(listed.iter().any(|u| u.email == bob && !u.disabled));
+    auth.set_disabled(&alice, false).await.expect("enable");
+    signed_in(alice.clone(), "Reset-Horse-6-Battery").await;
 }

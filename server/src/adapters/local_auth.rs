@@ -53,7 +53,8 @@ impl LocalAuth {
         suspect: bool,
     ) -> Result<SignInOutcome, AuthError> {
         let row = sqlx::query(
-            "SELECT id, password_hash, must_change_password, temp_password_expires_at, handle
+            "SELECT id, password_hash, must_change_password, temp_password_expires_at, handle,
+                    disabled
              FROM users WHERE email = ?",
         )
         .bind(email.as_str())
@@ -73,6 +74,10 @@ impl LocalAuth {
         let Some(row) = row else {
             return Err(AuthError::InvalidCredentials);
         };
+        // Said only after the right password: a guesser learns nothing of disabled accounts.
+        if row.get::<bool, _>("disabled") {
+            return Err(AuthError::Disabled);
+        }
         let user_id: String = row.get("id");
         let must_change: bool = row.get("must_change_password");
         let handle: Option<String> = row.get("handle");
@@ -210,7 +215,7 @@ impl AuthProvider for LocalAuth {
     async fn session_user(&self, token: &SessionToken) -> Result<Option<User>, AuthError> {
         let row = sqlx::query(
             "SELECT u.id, u.email, u.handle, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ? AND s.expires_at > ?",
+             WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0",
         )
         .bind(token_hash(&token.0))
         .bind(now_secs())
@@ -250,7 +255,7 @@ impl AuthProvider for LocalAuth {
         let current_hash = token_hash(&token.0);
         let row = sqlx::query(
             "SELECT u.id, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ? AND s.expires_at > ?",
+             WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0",
         )
         .bind(&current_hash)
         .bind(now_secs())
@@ -284,11 +289,12 @@ impl AuthProvider for LocalAuth {
     }
 
     async fn request_password_reset(&self, email: &Email) -> Result<(), AuthError> {
-        let user_id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
-            .bind(email.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
+        let user_id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM users WHERE email = ? AND disabled = 0")
+                .bind(email.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
         let Some(user_id) = user_id else {
             return Ok(());
         };
@@ -410,7 +416,7 @@ impl AuthProvider for LocalAuth {
 
     async fn list_users(&self) -> Result<Vec<UserSummary>, AuthError> {
         let rows = sqlx::query(
-            "SELECT email, handle, role, must_change_password, created_at FROM users ORDER BY created_at, email",
+            "SELECT email, handle, role, must_change_password, created_at, disabled FROM users ORDER BY created_at, email",
         )
         .fetch_all(&self.pool)
         .await
@@ -427,8 +433,37 @@ impl AuthProvider for LocalAuth {
                     role: role_from(r.get("role")),
                     pending: r.get("must_change_password"),
                     created_at: r.get("created_at"),
+                    disabled: r.get("disabled"),
                 })
             })
             .collect()
+    }
+
+    async fn set_disabled(&self, email: &Email, disabled: bool) -> Result<(), AuthError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let user_id: Option<String> = sqlx::query_scalar(
+            "UPDATE users SET disabled = ?, updated_at = ? WHERE email = ? RETURNING id",
+        )
+        .bind(disabled)
+        .bind(now_secs())
+        .bind(email.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(user_id) = user_id else {
+            return Err(domain::ValidationError::new("email", "No account has that email.").into());
+        };
+        if disabled {
+            for table in ["sessions", "challenges", "reset_links"] {
+                // The table names are our own constants.
+                sqlx::query(&format!("DELETE FROM {table} WHERE user_id = ?"))
+                    .bind(&user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
     }
 }

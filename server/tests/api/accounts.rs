@@ -742,3 +742,97 @@ async fn behind_a_trusted_proxy_each_client_is_counted_by_its_own_address() {
         "another client behind the proxy is judged on its own"
     );
 }
+
+#[tokio::test]
+async fn an_admin_disables_an_account_and_its_open_sessions_end_at_once() {
+    let app = spawn_app().await;
+    let temporary = app.invite("boss@example.com", Role::Admin).await;
+    let admin = app.browser();
+    crate::common::activate(&admin, "boss@example.com", &temporary, "boss", PASSWORD).await;
+    let user = app
+        .active_user("flyer@example.com", "flyer", PASSWORD)
+        .await;
+    assert_eq!(user.call("list_projects", &[]).await.status, StatusCode::OK);
+
+    // Only admins may, and never on their own account.
+    let r = user
+        .call(
+            "admin_set_account",
+            &[("email", "boss@example.com"), ("state", "disabled")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = admin
+        .call(
+            "admin_set_account",
+            &[("email", "boss@example.com"), ("state", "disabled")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
+    let r = admin
+        .call(
+            "admin_set_account",
+            &[("email", "flyer@example.com"), ("state", "disabled")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        user.call("list_projects", &[]).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the open session ended"
+    );
+    let again = app
+        .browser()
+        .call(
+            "sign_in",
+            &[("email", "flyer@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN, "{}", again.body);
+    assert!(again.body.contains("Disabled"), "{}", again.body);
+    let wrong = app
+        .browser()
+        .call(
+            "sign_in",
+            &[
+                ("email", "flyer@example.com"),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNAUTHORIZED,
+        "a guesser learns nothing of the account"
+    );
+    let overview = admin.call("admin_overview", &[]).await.json();
+    let flyer = overview["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "flyer@example.com")
+        .unwrap()
+        .clone();
+    assert_eq!(flyer["disabled"], true, "{overview}");
+
+    admin
+        .call(
+            "admin_set_account",
+            &[("email", "flyer@example.com"), ("state", "enabled")],
+        )
+        .await;
+    let back = app
+        .browser()
+        .call(
+            "sign_in",
+            &[("email", "flyer@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        back.redirect.as_deref(),
+        Some("/dashboard"),
+        "{}",
+        back.body
+    );
+}
