@@ -724,6 +724,7 @@ impl AuthProvider for CognitoAuth {
                     continue;
                 };
                 users.push(UserSummary {
+                    id: UserId(attr("sub").unwrap_or_default().to_owned()),
                     handle: attr("preferred_username").and_then(|h| Handle::parse(h).ok()),
                     role: if u.username().is_some_and(|n| admins.iter().any(|a| a == n)) {
                         Role::Admin

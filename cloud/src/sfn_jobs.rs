@@ -688,6 +688,26 @@ impl JobRunner for SfnJobs {
         Ok(r.job)
     }
 
+    async fn active(&self) -> Result<Vec<(UserId, Job)>, StoreError> {
+        let mut jobs = Vec::new();
+        for item in self.table.query("RUNNING", "").await? {
+            let (Some(owner), Some(project)) = (dp::s(&item, "owner"), dp::s(&item, "project"))
+            else {
+                continue;
+            };
+            let (owner, project) = (UserId(owner.to_owned()), ProjectId(project.to_owned()));
+            // As Step Functions sees it now (an end the watcher has not recorded yet is an end).
+            if let Some(r) = self.record(&owner, &project).await? {
+                let r = self.observed(r).await?;
+                if !r.job.status.is_terminal() {
+                    jobs.push((owner, r.job));
+                }
+            }
+        }
+        jobs.sort_by_key(|(_, j)| j.created_at);
+        Ok(jobs)
+    }
+
     async fn latest(
         &self,
         owner: &UserId,

@@ -302,6 +302,9 @@ pub trait JobRunner: Send + Sync {
         after: i64,
     ) -> Result<Option<(Job, Vec<JobEvent>)>, StoreError>;
     async fn cancel(&self, owner: &UserId, project: &ProjectId) -> Result<(), StoreError>;
+    /// Every job not yet ended, of every owner, oldest first: the operator's view (an admin
+    /// stops one with [`Self::cancel`] under its owner).
+    async fn active(&self) -> Result<Vec<(UserId, Job)>, StoreError>;
     /// Runs the project's latest job again once it has ended (failed, cancelled or delivered),
     /// reusing what its finished stages made: from `from` when given (every stage before it must
     /// have finished), else from the first stage that did not finish. `params`, when given,

@@ -172,6 +172,8 @@ pub struct User {
 /// An account as the admin list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
+    /// The account's id (what owns projects and jobs).
+    pub id: UserId,
     pub email: Email,
     pub handle: Option<Handle>,
     pub role: Role,

@@ -2,7 +2,7 @@ use domain::{format_date, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::admin::{admin_overview, AdminInvite, AdminSetAccount};
+use crate::api::admin::{admin_overview, AdminInvite, AdminSetAccount, AdminStopJob};
 use crate::components::form::{outcome, FieldError, FormError};
 use crate::pages::error_view;
 
@@ -12,10 +12,18 @@ use crate::pages::error_view;
 pub fn Admin() -> impl IntoView {
     let invite = ServerAction::<AdminInvite>::new();
     let account = ServerAction::<AdminSetAccount>::new();
+    let stop = ServerAction::<AdminStopJob>::new();
+    let stop_result = outcome(stop);
     let result = outcome(invite);
     let account_result = outcome(account);
     let overview = Resource::new(
-        move || (invite.version().get(), account.version().get()),
+        move || {
+            (
+                invite.version().get(),
+                account.version().get(),
+                stop.version().get(),
+            )
+        },
         |_| admin_overview(),
     );
     view! {
@@ -40,6 +48,34 @@ pub fn Admin() -> impl IntoView {
                                     {if r.resent { "Invitation re-sent to " } else { "Invited " }}
                                     {r.email} ". Temporary password (shown once): " <code>{r.temporary_password}</code>
                                 </p>
+                            })}
+                        </section>
+                        <section class="panel">
+                            <h2>"Jobs running (" {o.jobs.len()} ")"</h2>
+                            <FormError result=stop_result />
+                            {o.jobs.is_empty().then(|| view! { <p class="muted">"No job is queued or running."</p> })}
+                            {(!o.jobs.is_empty()).then(|| view! {
+                                <table>
+                                    <thead><tr><th>"Owner"</th><th>"Project"</th><th>"State"</th><th>"Stage"</th><th>"For"</th><th></th></tr></thead>
+                                    <tbody>
+                                        {o.jobs.into_iter().map(|j| view! {
+                                            <tr>
+                                                <td>{j.owner_email}</td>
+                                                <td>{j.project_title}</td>
+                                                <td>{j.job.status.as_str()}</td>
+                                                <td>{j.job.stage.map_or("—", domain::job::Stage::as_str)}</td>
+                                                <td>{duration_text(j.running_secs)}</td>
+                                                <td class="actions">
+                                                    <ActionForm action=stop attr:class="inline">
+                                                        <input type="hidden" name="owner" value=j.owner_id />
+                                                        <input type="hidden" name="project" value=j.project_id />
+                                                        <button type="submit" class="button small ghost">"Stop"</button>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
                             })}
                         </section>
                         <section class="panel">
@@ -106,5 +142,16 @@ pub fn Admin() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// "2 h 5 min", "12 min", "40 s".
+fn duration_text(secs: i64) -> String {
+    let secs = secs.max(0);
+    match (secs / 3600, secs % 3600 / 60) {
+        (0, 0) => format!("{secs} s"),
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
     }
 }

@@ -130,6 +130,14 @@ pub async fn job_runner(
         ),
         "a running job cannot run again"
     );
+    // The operator sees it, under its owner.
+    let active = jobs.active().await.expect("active");
+    assert!(
+        active
+            .iter()
+            .any(|(who, j)| who == owner && j.id == job.id && j.project == ready),
+        "{active:?}"
+    );
 
     // Cancel: owners only, once.
     assert_eq!(
@@ -160,6 +168,15 @@ pub async fn job_runner(
         "a cancelled project can be processed again"
     );
     assert_eq!(jobs.cancel(owner, &ready).await, Err(StoreError::NotFound));
+    assert!(
+        !jobs
+            .active()
+            .await
+            .expect("active")
+            .iter()
+            .any(|(_, j)| j.id == job.id),
+        "an ended job leaves the operator's view"
+    );
 
     // Run again: only stages whose predecessors finished; new settings replace the old.
     invalid(

@@ -416,7 +416,7 @@ impl AuthProvider for LocalAuth {
 
     async fn list_users(&self) -> Result<Vec<UserSummary>, AuthError> {
         let rows = sqlx::query(
-            "SELECT email, handle, role, must_change_password, created_at, disabled FROM users ORDER BY created_at, email",
+            "SELECT id, email, handle, role, must_change_password, created_at, disabled FROM users ORDER BY created_at, email",
         )
         .fetch_all(&self.pool)
         .await
@@ -424,6 +424,7 @@ impl AuthProvider for LocalAuth {
         rows.iter()
             .map(|r| {
                 Ok(UserSummary {
+                    id: UserId(r.get("id")),
                     email: Email::parse(r.get("email")).map_err(db)?,
                     handle: r
                         .get::<Option<String>, _>("handle")

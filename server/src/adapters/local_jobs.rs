@@ -669,6 +669,19 @@ impl JobRunner for LocalJobs {
         job_from_row(&row)
     }
 
+    async fn active(&self) -> Result<Vec<(UserId, Job)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS}, owner_id FROM jobs WHERE status IN ('queued', 'running', 'cancelling') \
+             ORDER BY created_at, rowid"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| Ok((UserId(r.get("owner_id")), job_from_row(r)?)))
+            .collect()
+    }
+
     async fn latest(
         &self,
         owner: &UserId,

@@ -822,3 +822,35 @@ async fn a_stage_past_its_time_limit_is_stopped_with_everything_it_started() {
     assert!(mail.contains("time limit"), "the owner is told why: {mail}");
     assert_nothing_left_running(end["job"]["id"].as_str().unwrap()).await;
 }
+
+#[tokio::test]
+async fn an_admin_sees_every_running_job_and_stops_another_users() {
+    let app = spawn_app().await;
+    let temporary = app.invite("ops@example.com", domain::Role::Admin).await;
+    let admin = app.browser();
+    crate::common::activate(&admin, "ops@example.com", &temporary, "ops", PASSWORD).await;
+    let pilot = app.active_user("busy@example.com", "busy", PASSWORD).await;
+    let project = pilot.create_project("Long survey").await;
+    let tmp = tempfile::tempdir().unwrap();
+    upload(&pilot, &project, &orbit_zip(tmp.path(), 8)).await;
+    assert_eq!(launch(&pilot, &project).await.status, StatusCode::OK);
+
+    let overview = admin.call("admin_overview", &[]).await.json();
+    let jobs = overview["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "{overview}");
+    assert_eq!(jobs[0]["owner_email"], "busy@example.com");
+    assert_eq!(jobs[0]["project_title"], "Long survey");
+    // Users may not; admins may.
+    let owner_id = jobs[0]["owner_id"].as_str().unwrap().to_owned();
+    let stop = [("owner", owner_id.as_str()), ("project", project.as_str())];
+    assert_eq!(
+        pilot.call("admin_stop_job", &stop).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = admin.call("admin_stop_job", &stop).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let end = wait_for_end(&pilot, &project, Duration::from_mins(1)).await;
+    assert_eq!(end["job"]["status"], "cancelled", "{end}");
+    let after = admin.call("admin_overview", &[]).await.json();
+    assert_eq!(after["jobs"].as_array().unwrap().len(), 0, "{after}");
+}
