@@ -32,7 +32,10 @@ pub fn Admin() -> impl IntoView {
             {move || Suspend::new(async move {
                 match overview.await {
                     Err(e) => error_view(e),
-                    Ok(o) => view! {
+                    Ok(o) => {
+                        let accounts: std::collections::HashSet<String> =
+                            o.users.iter().map(|u| u.email.to_string()).collect();
+                        view! {
                         <section class="panel">
                             <h1>"Invite someone"</h1>
                             <ActionForm action=invite attr:class="new-project" attr:novalidate=true>
@@ -123,22 +126,32 @@ pub fn Admin() -> impl IntoView {
                             <table>
                                 <thead><tr><th>"Email"</th><th>"Note"</th><th>"Joined"</th><th></th></tr></thead>
                                 <tbody>
-                                    {o.waitlist.into_iter().map(|w| view! {
-                                        <tr>
-                                            <td>{w.email.to_string()}</td><td>{w.note}</td><td>{format_date(w.created_at)}</td>
-                                            <td class="actions">
-                                                <ActionForm action=invite attr:class="inline">
-                                                    <input type="hidden" name="email" value=w.email.to_string() />
-                                                    <button type="submit" class="button small">"Invite"</button>
-                                                </ActionForm>
-                                            </td>
-                                        </tr>
+                                    {o.waitlist.into_iter().map(|w| {
+                                        let has_account = accounts.contains(&w.email.to_string());
+                                        view! {
+                                            <tr>
+                                                <td>{w.email.to_string()}</td><td>{w.note}</td><td>{format_date(w.created_at)}</td>
+                                                <td class="actions">
+                                                    {if has_account {
+                                                        view! { <span class="muted">"invited"</span> }.into_any()
+                                                    } else {
+                                                        view! {
+                                                            <ActionForm action=invite attr:class="inline">
+                                                                <input type="hidden" name="email" value=w.email.to_string() />
+                                                                <button type="submit" class="button small">"Invite"</button>
+                                                            </ActionForm>
+                                                        }.into_any()
+                                                    }}
+                                                </td>
+                                            </tr>
+                                        }
                                     }).collect_view()}
                                 </tbody>
                             </table>
                         </section>
                     }
-                    .into_any(),
+                    .into_any()
+                    }
                 }
             })}
         </Suspense>
