@@ -155,6 +155,39 @@ impl CognitoAuth {
             .map_err(store)
     }
 
+    /// Ends what a reset or a disabled account must not leave open: the account's reset links
+    /// (but `keep_link`, the one being spent), Cognito's refresh tokens and our sessions.
+    async fn end_access(
+        &self,
+        email: &str,
+        sub: &str,
+        keep_link: Option<&str>,
+    ) -> Result<(), AuthError> {
+        for entry in self
+            .table
+            .query(&resets_of(email), "")
+            .await
+            .map_err(store)?
+        {
+            let link = dp::s(&entry, "sk").unwrap_or_default().to_owned();
+            if Some(link.as_str()) != keep_link {
+                self.remove(format!("RESET#{link}"), "RESET").await?;
+            }
+            self.remove(resets_of(email), &link).await?;
+        }
+        if let Err(e) = self
+            .cognito
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+        {
+            tracing::warn!("cognito: global sign-out failed: {}", describe(&e));
+        }
+        self.end_sessions(sub, None).await
+    }
+
     /// Ends every session of `sub` except the one under `keep` (a token hash).
     async fn end_sessions(&self, sub: &str, keep: Option<&str>) -> Result<(), AuthError> {
         let owner = UserId(sub.to_owned());
@@ -549,19 +582,6 @@ impl AuthProvider for CognitoAuth {
             }
             Err(e) => return Err(internal(e)),
         }
-        // Every other link of the account ends too: one reset answers every request.
-        for entry in self
-            .table
-            .query(&resets_of(email), "")
-            .await
-            .map_err(store)?
-        {
-            let other = dp::s(&entry, "sk").unwrap_or_default().to_owned();
-            if other != hash {
-                self.remove(format!("RESET#{other}"), "RESET").await?;
-            }
-            self.remove(resets_of(email), &other).await?;
-        }
         let user = self
             .cognito
             .admin_get_user()
@@ -570,27 +590,9 @@ impl AuthProvider for CognitoAuth {
             .send()
             .await
             .map_err(internal)?;
-        let sub = user
-            .user_attributes()
-            .iter()
-            .find(|a| a.name() == "sub")
-            .and_then(AttributeType::value)
-            .unwrap_or_default()
-            .to_owned();
-        if let Err(e) = self
-            .cognito
-            .admin_user_global_sign_out()
-            .user_pool_id(&self.pool_id)
-            .username(email)
-            .send()
-            .await
-        {
-            tracing::warn!(
-                "cognito: global sign-out after a reset failed: {}",
-                describe(&e)
-            );
-        }
-        self.end_sessions(&sub, None).await
+        // Every other link of the account ends too (one reset answers every request), and so
+        // does every session.
+        self.end_access(email, &sub_of(&user), Some(&hash)).await
     }
 
     async fn invite(&self, email: &Email, role: Role) -> Result<Invitation, AuthError> {
@@ -748,6 +750,7 @@ impl AuthProvider for CognitoAuth {
         users.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
         Ok(users)
     }
+
     async fn set_disabled(&self, email: &Email, disabled: bool) -> Result<(), AuthError> {
         let user = self
             .cognito
@@ -780,37 +783,18 @@ impl AuthProvider for CognitoAuth {
             .send()
             .await
             .map_err(internal)?;
-        // Cognito's refresh tokens, then our sessions and the account's reset links.
-        if let Err(e) = self
-            .cognito
-            .admin_user_global_sign_out()
-            .user_pool_id(&self.pool_id)
-            .username(email.as_str())
-            .send()
-            .await
-        {
-            tracing::warn!(
-                "cognito: global sign-out of a disabled account failed: {}",
-                describe(&e)
-            );
-        }
-        for entry in self
-            .table
-            .query(&resets_of(email.as_str()), "")
-            .await
-            .map_err(store)?
-        {
-            let hash = dp::s(&entry, "sk").unwrap_or_default().to_owned();
-            self.remove(format!("RESET#{hash}"), "RESET").await?;
-            self.remove(resets_of(email.as_str()), &hash).await?;
-        }
-        let sub = user
-            .user_attributes()
-            .iter()
-            .find(|a| a.name() == "sub")
-            .and_then(AttributeType::value)
-            .unwrap_or_default()
-            .to_owned();
-        self.end_sessions(&sub, None).await
+        self.end_access(email.as_str(), &sub_of(&user), None).await
     }
+}
+
+/// The account's id (`sub`) from Cognito's answer about it.
+fn sub_of(
+    user: &aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput,
+) -> String {
+    user.user_attributes()
+        .iter()
+        .find(|a| a.name() == "sub")
+        .and_then(AttributeType::value)
+        .unwrap_or_default()
+        .to_owned()
 }
