@@ -209,25 +209,17 @@ impl Services {
             // After failures on this account or from this address: behind clean attempts.
             self.auth.sign_in_suspect(email, password).await
         };
-        let limiter = &self.limiter;
-        match result {
-            Ok(outcome) => {
-                limiter
-                    .record_success(account, ip, now_secs())
-                    .await
-                    .map_err(AppError::internal)?;
-                Ok(outcome)
-            }
-            Err(e) => {
-                if e != domain::AuthError::InvalidCredentials {
-                    limiter
-                        .refund(account, ip, now_secs())
-                        .await
-                        .map_err(AppError::internal)?;
-                }
-                Err(e.into())
-            }
+        // The answer stands whatever happens to the bookkeeping after it: a store that fails
+        // here must not turn a signed-in user away (the session exists) or hide why not.
+        let settled = match &result {
+            Ok(_) => self.limiter.record_success(account, ip, now_secs()).await,
+            Err(domain::AuthError::InvalidCredentials) => Ok(()),
+            Err(_) => self.limiter.refund(account, ip, now_secs()).await,
+        };
+        if let Err(e) = settled {
+            AppError::internal(format!("settling a sign-in attempt: {e}"));
         }
+        Ok(result?)
     }
 
     /// Changes the signed-in user's password, with guesses of the current one throttled like
@@ -248,7 +240,9 @@ impl Services {
             Err(domain::AuthError::WrongCurrentPassword) => Ok(()),
             Err(_) => self.limiter.refund(&account, ip, now_secs()).await,
         };
-        counted.map_err(AppError::internal)?;
+        if let Err(e) = counted {
+            AppError::internal(format!("settling a password-change attempt: {e}"));
+        }
         Ok(result?)
     }
 

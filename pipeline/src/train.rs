@@ -229,6 +229,10 @@ pub fn run(
     let dir = job.train();
     std::fs::create_dir_all(&dir)?;
     let checkpoint = job.checkpoint();
+    // Checkpoints of builds before the whole state was saved cannot resume a run exactly.
+    for legacy in ["checkpoint.ply", "checkpoint.json"] {
+        let _ = std::fs::remove_file(dir.join(legacy));
+    }
     let config = TrainConfig {
         max_gaussians: opts.max_gaussians,
         max_sh_degree: opts.sh_degree.min(3),
