@@ -341,3 +341,31 @@ fn a_run_resumed_from_its_checkpoint_ends_as_if_it_never_stopped() {
     );
     assert_eq!(resumed, whole);
 }
+
+/// An opacity reset lowers opacities so that Gaussians must earn them back, and the next
+/// densification prunes those that have not: never the whole model.
+#[test]
+fn an_opacity_reset_does_not_prune_the_whole_model() {
+    let (truth, views) = synthetic();
+    let init = sfm_points(&truth, 1, 11);
+    let config = TrainConfig {
+        max_gaussians: 2000,
+        random_background: false,
+        densify_from: 20,
+        densify_until: 250,
+        densify_every: 10,
+        opacity_reset_every: 100,
+        eval_every: 0,
+        ..TrainConfig::for_iterations(300)
+    };
+    let mut counts = std::collections::BTreeMap::new();
+    train(&Cpu, init, &views, &[], &config, 5, &mut |p, _| {
+        counts.insert(p.iteration, p.gaussians);
+        true
+    })
+    .unwrap();
+    // The reset at 100, the first densification after it at 110.
+    let (before, after) = (counts[&100], counts[&115]);
+    println!("Gaussians before the reset {before}, after the next densification {after}");
+    assert!(2 * after > before, "{before} → {after}");
+}
