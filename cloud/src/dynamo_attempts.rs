@@ -80,19 +80,20 @@ impl AttemptStore for DynamoAttempts {
             let mut writes = Vec::with_capacity(keys.len());
             for (((k, old), new), version) in keys.iter().zip(&before).zip(&after).zip(&versions) {
                 // Every key read must be as read, changed or not: the decision took all of them.
-                let condition = match version {
-                    Some(_) => "version = :v",
-                    None => "attribute_not_exists(pk)",
+                let (condition, values) = match version {
+                    Some(v) => (
+                        "version = :v",
+                        Some(Item::from([(":v".to_owned(), num(v))])),
+                    ),
+                    None => ("attribute_not_exists(pk)", None),
                 };
                 let write = match (old != new, new) {
                     (false, _) => {
-                        let mut check = ConditionCheck::builder()
+                        let check = ConditionCheck::builder()
                             .table_name(self.table.name())
                             .set_key(Some(item_key(k)))
-                            .condition_expression(condition);
-                        if let Some(v) = version {
-                            check = check.expression_attribute_values(":v", num(v));
-                        }
+                            .condition_expression(condition)
+                            .set_expression_attribute_values(values.clone());
                         TransactWriteItem::builder()
                             .condition_check(check.build().map_err(bad)?)
                             .build()
@@ -103,25 +104,21 @@ impl AttemptStore for DynamoAttempts {
                         item.insert("failures".into(), num(w.failures));
                         item.insert("version".into(), num(version.unwrap_or(0) + 1));
                         item.insert("expires_at".into(), num(expires_at.max(w.started_at)));
-                        let mut put = Put::builder()
+                        let put = Put::builder()
                             .table_name(self.table.name())
                             .set_item(Some(item))
-                            .condition_expression(condition);
-                        if let Some(v) = version {
-                            put = put.expression_attribute_values(":v", num(v));
-                        }
+                            .condition_expression(condition)
+                            .set_expression_attribute_values(values.clone());
                         TransactWriteItem::builder()
                             .put(put.build().map_err(bad)?)
                             .build()
                     }
                     (true, None) => {
-                        let mut delete = Delete::builder()
+                        let delete = Delete::builder()
                             .table_name(self.table.name())
                             .set_key(Some(item_key(k)))
-                            .condition_expression(condition);
-                        if let Some(v) = version {
-                            delete = delete.expression_attribute_values(":v", num(v));
-                        }
+                            .condition_expression(condition)
+                            .set_expression_attribute_values(values.clone());
                         TransactWriteItem::builder()
                             .delete(delete.build().map_err(bad)?)
                             .build()

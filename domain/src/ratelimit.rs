@@ -155,11 +155,7 @@ impl Limiter {
                 })
                 .collect()
         };
-        let expires = now + self.policy.window_secs;
-        let before = self
-            .store
-            .update(&self.keys(account, address), expires, &decide)
-            .await?;
+        let before = self.apply(account, address, now, &decide).await?;
         Ok(match self.wait(&before, now) {
             0 => Reservation::Counted {
                 failures_before: before.iter().map(|w| self.live(*w, now)).max().unwrap_or(0),
@@ -177,14 +173,7 @@ impl Limiter {
         now: u64,
     ) -> Result<(), StoreError> {
         let decide = |windows: &[Option<Window>]| windows.iter().map(|w| less_one(*w)).collect();
-        self.store
-            .update(
-                &self.keys(account, address),
-                now + self.policy.window_secs,
-                &decide,
-            )
-            .await
-            .map(|_| ())
+        self.apply(account, address, now, &decide).await.map(|_| ())
     }
 
     /// A successful sign-in clears the account's count and takes back the address's reserved
@@ -203,14 +192,24 @@ impl Limiter {
                 .map(|(i, w)| if i == 0 { None } else { less_one(*w) })
                 .collect()
         };
+        self.apply(account, address, now, &decide).await.map(|_| ())
+    }
+
+    /// One update of the account's and the address's windows; the windows as they were.
+    async fn apply(
+        &self,
+        account: &str,
+        address: Option<IpAddr>,
+        now: u64,
+        decide: &Decide<'_>,
+    ) -> Result<Vec<Option<Window>>, StoreError> {
         self.store
             .update(
                 &self.keys(account, address),
                 now + self.policy.window_secs,
-                &decide,
+                decide,
             )
             .await
-            .map(|_| ())
     }
 }
 
