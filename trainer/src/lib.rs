@@ -12,6 +12,7 @@
 pub mod gpu;
 pub mod loss;
 pub mod model;
+pub mod pace;
 pub mod raster;
 pub mod sh;
 pub mod state;

@@ -18,6 +18,7 @@ use splat::render::Camera;
 
 use crate::loss::{loss_and_grad, ssim};
 use crate::model::Gaussians;
+use crate::pace::Pace;
 use crate::raster::{project_all, project_backward_one, One, ParamGrad, RasterError, Rasterizer};
 use crate::state::{Moments, State};
 
@@ -85,18 +86,6 @@ impl TrainConfig {
             resolution_every: (iterations / 10).max(1),
             eval_every: (iterations / 20).max(1),
         }
-    }
-
-    /// Seconds left after iteration `it`, from the measured seconds per iteration at `level`:
-    /// each finer level has 4× the pixels, and the rasterizer's time follows the pixels.
-    #[must_use]
-    pub fn seconds_left(&self, it: u32, level: u8, per_iteration: f64) -> f64 {
-        (it + 1..=self.iterations)
-            .map(|j| {
-                let finer = i32::from(level) - i32::from(self.resolution_level(j));
-                per_iteration * 4f64.powi(finer)
-            })
-            .sum()
     }
 
     /// How many times the views are halved at iteration `it` (the coarse-to-fine schedule).
@@ -277,8 +266,7 @@ pub struct Progress {
     pub gaussians: usize,
     pub sh_degree: u8,
     pub elapsed_s: f64,
-    /// Seconds left: the pace of the last report window, scaled by pixels for the finer
-    /// levels still to come.
+    /// Seconds left, from the measured pace (see `pace`).
     pub eta_s: f64,
     /// Mean PSNR (dB) over a few held-out views, every `eval_every` iterations: the curve a
     /// user should watch (None between evaluations, or with nothing held out).
@@ -456,8 +444,10 @@ pub fn train_from(
         .map(|k| test_views[k * test_views.len() / test_views.len().min(CURVE_VIEWS)].clone())
         .collect();
     let mut last_curve = 0;
-    // (elapsed seconds, iteration) at the last report: the pace since then predicts the rest.
+    // (elapsed seconds, iteration) when the last report was done: the iterations since then are
+    // the next measurement of the pace.
     let mut window = (0.0f64, s.iteration);
+    let mut pace = Pace::default();
     let mut last_loss = 0.0;
     let mut cancelled = false;
     let mut done = s.iteration;
@@ -590,12 +580,10 @@ pub fn train_from(
         s.rng = rng.0;
         if reporting {
             let elapsed = started.elapsed().as_secs_f64();
-            let per_iteration = if window.1 < it && config.resolution_level(window.1 + 1) == level {
-                (elapsed - window.0) / f64::from(it - window.1)
-            } else {
-                elapsed / f64::from(it + 1 - first)
-            };
-            window = (elapsed, it);
+            // A window across a change of resolution measures neither level.
+            if config.resolution_level(window.1 + 1) == level {
+                pace.record(it - window.1, elapsed - window.0, level);
+            }
             let held_out_psnr = if config.eval_every > 0
                 && (it - last_curve >= config.eval_every || it == config.iterations)
             {
@@ -619,13 +607,17 @@ pub fn train_from(
                 gaussians: s.gaussians.len(),
                 sh_degree: degree,
                 elapsed_s: elapsed,
-                eta_s: config.seconds_left(it, level, per_iteration),
+                eta_s: pace.seconds_left(config, it).unwrap_or_default(),
                 held_out_psnr,
             };
             if !progress(&p, &s) {
                 cancelled = true;
                 break;
             }
+            // The evaluation and whatever the caller did with the report (a checkpoint).
+            let now = started.elapsed().as_secs_f64();
+            pace.record_overhead(now - elapsed);
+            window = (now, it);
         }
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -754,20 +746,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_schedule_goes_coarse_to_fine_and_the_eta_counts_the_finer_levels() {
+    fn the_schedule_goes_coarse_to_fine() {
         let c = TrainConfig::for_iterations(1000);
         let levels: Vec<u8> = [1, 99, 100, 199, 200, 1000]
             .iter()
             .map(|&it| c.resolution_level(it))
             .collect();
         assert_eq!(levels, [2, 2, 1, 1, 0, 0]);
-        // At ¼ size, 1 s an iteration: 49 more there, 100 at ½ (4 s), 801 at full (16 s).
-        let eta = c.seconds_left(50, 2, 1.0);
-        assert!(
-            (eta - (49.0 + 100.0 * 4.0 + 801.0 * 16.0)).abs() < 1e-9,
-            "{eta}"
-        );
-        assert!(c.seconds_left(1000, 0, 1.0).abs() < 1e-12);
     }
 
     #[test]
