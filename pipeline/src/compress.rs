@@ -94,6 +94,8 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
 #[derive(Debug, Clone)]
 pub struct Compressed {
     pub splats: usize,
+    /// Splats left out for their size (`drop_larger_than`).
+    pub dropped: usize,
     pub bytes: usize,
     pub seconds: f64,
     /// Render PSNR of the compressed model against the original over the check's views: mean
@@ -112,14 +114,17 @@ pub enum Check {
 }
 
 /// Compresses `input` into `output` (`.sog`: a bundle; anything else: a folder of files), with
-/// the quality report `check` asks for.
+/// the quality report `check` asks for; `drop_larger_than` leaves out the splats larger than
+/// that many scene units (see [`splat::GaussianCloud::drop_larger_than`]).
 pub fn compress(
     input: &Path,
     output: &Path,
     check: &Check,
+    drop_larger_than: Option<f32>,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<Compressed> {
-    let cloud = load(input)?.cloud;
+    let mut cloud = load(input)?.cloud;
+    let dropped = drop_larger_than.map_or(0, |size| cloud.drop_larger_than(size));
     let started = Instant::now();
     let encoded = encode(&cloud, |stage| {
         #[allow(clippy::cast_precision_loss)]
@@ -190,6 +195,7 @@ pub fn compress(
     ));
     Ok(Compressed {
         splats: cloud.len(),
+        dropped,
         bytes,
         seconds,
         quality,
@@ -211,7 +217,7 @@ pub fn run(job: &JobDir, progress: &mut dyn Progress) -> anyhow::Result<Compress
                 .collect(),
         )
     });
-    compress(&ply, &job.delivered(DeliveredFile::Sog), &check, progress)
+    compress(&ply, &job.delivered(DeliveredFile::Sog), &check, None, progress)
 }
 
 /// `camera` with its long side shrunk to `long` pixels (intrinsics scaled to match).

@@ -54,6 +54,48 @@ impl GaussianCloud {
         )
     }
 
+    /// Keeps the splats whose `keep` is true, in order.
+    ///
+    /// # Panics
+    /// When `keep` is not one flag per splat.
+    pub fn retain(&mut self, keep: &[bool]) {
+        assert_eq!(keep.len(), self.len(), "one flag per splat");
+        fn filter<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut k = keep.iter();
+            v.retain(|_| *k.next().unwrap_or(&false));
+        }
+        filter(&mut self.positions, keep);
+        filter(&mut self.log_scales, keep);
+        filter(&mut self.rotations, keep);
+        filter(&mut self.opacity_logits, keep);
+        filter(&mut self.sh_dc, keep);
+        let stride = self.sh_rest_stride();
+        if stride > 0 {
+            let mut rest = Vec::with_capacity(self.sh_rest.len());
+            for (i, chunk) in self.sh_rest.chunks_exact(stride).enumerate() {
+                if keep[i] {
+                    rest.extend_from_slice(chunk);
+                }
+            }
+            self.sh_rest = rest;
+        }
+    }
+
+    /// Leaves out the splats whose largest axis (one standard deviation) exceeds `size` scene
+    /// units; returns how many it left out. On a drone survey these are the few large, blurry
+    /// splats that fill the edges of the photos, and look like fog from any other viewpoint.
+    pub fn drop_larger_than(&mut self, size: f32) -> usize {
+        let limit = size.ln();
+        let keep: Vec<bool> = self
+            .log_scales
+            .iter()
+            .map(|s| s.iter().fold(f32::MIN, |a, &b| a.max(b)) <= limit)
+            .collect();
+        let before = self.len();
+        self.retain(&keep);
+        before - self.len()
+    }
+
     /// Checks that every array has the length the splat count implies.
     pub fn is_consistent(&self) -> bool {
         let n = self.len();
@@ -63,5 +105,32 @@ impl GaussianCloud {
             && self.sh_dc.len() == n
             && self.sh_degree <= 3
             && self.sh_rest.len() == n * self.sh_rest_stride()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropping_large_splats_keeps_the_rest_whole_and_in_order() {
+        // Three splats at SH degree 1 (9 rest values each); the middle one is 10 units across.
+        let mut c = GaussianCloud {
+            positions: vec![[0.0; 3], [1.0; 3], [2.0; 3]],
+            log_scales: vec![[0.1f32.ln(); 3], [0.1f32.ln(), 10f32.ln(), 0.1f32.ln()], [2f32.ln(); 3]],
+            rotations: vec![[1.0, 0.0, 0.0, 0.0]; 3],
+            opacity_logits: vec![0.0, 1.0, 2.0],
+            sh_dc: vec![[0.0; 3], [1.0; 3], [2.0; 3]],
+            sh_degree: 1,
+            sh_rest: (0..27u8).map(f32::from).collect(),
+        };
+        assert_eq!(c.drop_larger_than(4.0), 1);
+        assert!(c.is_consistent());
+        assert_eq!(c.positions, [[0.0; 3], [2.0; 3]]);
+        assert_eq!(c.opacity_logits, [0.0, 2.0]);
+        let rest: Vec<f32> = (0..9u8).chain(18..27).map(f32::from).collect();
+        assert_eq!(c.sh_rest, rest);
+        // At the limit itself a splat stays.
+        assert_eq!(c.drop_larger_than(2.0), 0);
     }
 }

@@ -26,6 +26,13 @@ pub struct Compress {
     /// Skip the quality report (rendering 8 views of both clouds).
     #[arg(long)]
     no_report: bool,
+    /// Leave out the splats whose largest axis exceeds this many scene units (metres in a
+    /// georegistered model). On a drone survey these few large, blurry splats fill the edges of
+    /// the photos and look like fog from anywhere else; leaving them out costs PSNR at the edges
+    /// of the photos (caliterra, preview preset: 828 of 197,862 splats over 4 m, held out
+    /// 32.58 → 29.29 dB).
+    #[arg(long, value_name = "SIZE")]
+    drop_larger_than: Option<f32>,
 }
 
 #[derive(clap::Args)]
@@ -74,8 +81,12 @@ pub fn compress(a: &Compress) -> anyhow::Result<()> {
         } else {
             &Check::Ring
         },
+        a.drop_larger_than,
         &mut JsonLines,
     )?;
+    if done.dropped > 0 {
+        println!("left out {} splats larger than the limit", done.dropped);
+    }
     #[allow(clippy::cast_precision_loss)]
     let per_splat = done.bytes as f64 / done.splats.max(1) as f64;
     println!(
