@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds the browser side of Spaceport into target/site, which the release server serves:
-#   pkg/spaceport.js + pkg/spaceport.wasm   the app's hydration bundle (`app`, feature `hydrate`)
+#   pkg/spaceport.js + pkg/spaceport.wasm   the whole app's hydration bundle (`app`, feature
+#                                            `hydrate`), for the signed-in pages
+#   pkg/public.js + pkg/public.wasm         the pages anyone can open (`app`, feature `public`):
+#                                            every visitor's first load (`app::bundle_for`)
 #   pkg/spaceport.css                        style/main.css
 #   viewer/viewer.js + viewer_bg.wasm        the splat viewer's own wasm (`viewer`, feature `web`),
 #                                            loaded only by pages that show a model
@@ -17,9 +20,15 @@ cd "$ROOT"
 SITE="target/site"
 WASM_DIR="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release"
 
-# Both wasm libraries in one cargo run, so their shared dependencies build once.
+# Both wasm libraries in one cargo run, so their shared dependencies build once; then `app` again
+# with the public pages only (a second run: one crate cannot build twice with different features
+# in one). Each is copied out, as the next build writes the same file.
 cargo build --locked --lib --target wasm32-unknown-unknown --profile wasm-release \
   -p app --features app/hydrate -p viewer --features viewer/web
+cp "$WASM_DIR/app.wasm" "$WASM_DIR/app-whole.wasm"
+cargo build --locked --lib --target wasm32-unknown-unknown --profile wasm-release \
+  -p app --features app/public
+cp "$WASM_DIR/app.wasm" "$WASM_DIR/app-public.wasm"
 
 # The same flags cargo-leptos gave wasm-opt: -Oz, and the features rustc's wasm32 target emits.
 WASM_OPT="$ROOT/end2end/node_modules/.bin/wasm-opt"
@@ -40,11 +49,14 @@ mkdir -p "$SITE.partial/pkg" "$SITE.partial/viewer"
 cp -R public/. "$SITE.partial/"
 cp style/main.css "$SITE.partial/pkg/spaceport.css"
 
-wasm-bindgen --target web --no-typescript --out-dir "$SITE.partial/pkg" --out-name spaceport \
-  "$WASM_DIR/app.wasm"
-# The hydration script asks for `spaceport.wasm` (LEPTOS_OUTPUT_NAME is set at compile time).
-mv "$SITE.partial/pkg/spaceport_bg.wasm" "$SITE.partial/pkg/spaceport.wasm"
-optimise "$SITE.partial/pkg/spaceport.wasm"
+# The hydration script asks for `<name>.wasm` (LEPTOS_OUTPUT_NAME is set at compile time).
+for bundle in spaceport:whole public:public; do
+  name="${bundle%%:*}"
+  wasm-bindgen --target web --no-typescript --out-dir "$SITE.partial/pkg" --out-name "$name" \
+    "$WASM_DIR/app-${bundle#*:}.wasm"
+  mv "$SITE.partial/pkg/${name}_bg.wasm" "$SITE.partial/pkg/$name.wasm"
+  optimise "$SITE.partial/pkg/$name.wasm"
+done
 
 wasm-bindgen --target web --no-typescript --out-dir "$SITE.partial/viewer" --out-name viewer \
   "$WASM_DIR/viewer.wasm"
@@ -53,6 +65,7 @@ optimise "$SITE.partial/viewer/viewer_bg.wasm"
 # Swap in whole: a server reading target/site never sees half a site.
 rm -rf "$SITE"
 mv "$SITE.partial" "$SITE"
-size "app wasm" "$SITE/pkg/spaceport.wasm"
+size "app wasm (signed-in pages)" "$SITE/pkg/spaceport.wasm"
+size "public wasm (first load)" "$SITE/pkg/public.wasm"
 size "viewer wasm" "$SITE/viewer/viewer_bg.wasm"
 echo "site -> $SITE"

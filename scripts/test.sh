@@ -29,6 +29,8 @@ cargo clippy --locked "${NATIVE[@]}" --all-targets -- -D warnings   # app gets `
 step "clippy: the browser builds on wasm32 (app hydrate, the viewer, the format core)"
 cargo clippy --locked -p app -p domain -p splat -p planner -p viewer --lib \
   --features app/hydrate,viewer/web --target wasm32-unknown-unknown -- -D warnings
+# The public pages' bundle: the same crate with some pages left out (`app::Bundle`).
+cargo clippy --locked -p app --lib --features app/public --target wasm32-unknown-unknown -- -D warnings
 
 step "build: the binaries and every test in one cargo run, the browser side alongside"
 # The tests build with the `ci` profile (Cargo.toml: release, with what tests spend no time in

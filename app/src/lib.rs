@@ -17,22 +17,36 @@ pub mod services;
 pub mod upload;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::components::footer::Footer;
 use crate::components::nav::NavBar;
-use crate::pages::{account, admin, auth, dashboard, landing, not_found::NotFound, project};
+// The browser bundles leave some pages out (`from_server!`, `static_page!`).
+#[cfg_attr(feature = "hydrate", allow(unused_imports))]
+use crate::pages::{about, account, admin, auth, dashboard, landing, not_found::NotFound, project};
 
-/// The HTML document around the app (server only).
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The HTML document around the app (server only), with the script its page needs ([`Bundle`]).
+pub fn shell(mut options: LeptosOptions) -> impl IntoView {
+    let bundle = use_context::<http::request::Parts>()
+        .map_or(Bundle::Public, |parts| Bundle::for_path(parts.uri.path()));
+    let scripts = bundle.name().map(|name| {
+        options.output_name = name.into();
+        view! { <HydrationScripts options /> }
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <HydrationScripts options />
+                // Fixed for every page, so plain tags: as `leptos_meta` components they cost
+                // the public bundle code to register them again in the browser.
+                <link rel="stylesheet" id="leptos" href="/pkg/spaceport.css" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <meta name="description" content="Spaceport turns a drone flight into a 3D model anyone can open in a browser." />
+                {scripts}
                 <MetaTags />
             </head>
             <body>
@@ -42,13 +56,85 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Which script a page is served with. Every visitor's first load is a page anyone can open,
+/// so those pages get a bundle of their own, a third of the whole app's size; pages that need no
+/// script at all get none. `scripts/build-site.sh` builds both bundles and prints their sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bundle {
+    /// The whole app (`pkg/spaceport.*`, feature `hydrate`): the signed-in pages.
+    Whole,
+    /// The pages anyone can open (`pkg/public.*`, feature `public`): landing, sign-in, reset…
+    Public,
+    /// Plain HTML (About, Pricing): their links and the sign-out form work without a script.
+    None,
+}
+
+/// The signed-in pages (wrapped in [`from_server!`] in `App`) and the pages served without a
+/// script (wrapped in [`static_page!`]).
+const SIGNED_IN: [&str; 4] = ["/dashboard", "/projects", "/account", "/admin"];
+const STATIC: [&str; 2] = ["/about", "/pricing"];
+
+impl Bundle {
+    pub fn for_path(path: &str) -> Self {
+        let under = |prefixes: &[&str]| {
+            prefixes.iter().any(|p| {
+                path.strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+        };
+        if under(&SIGNED_IN) {
+            Self::Whole
+        } else if under(&STATIC) {
+            Self::None
+        } else {
+            Self::Public
+        }
+    }
+
+    /// The bundle's file name under `pkg/`.
+    pub const fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Whole => Some("spaceport"),
+            Self::Public => Some("public"),
+            Self::None => None,
+        }
+    }
+}
+
+/// A signed-in page, which the public bundle leaves out: in that bundle a client-side navigation
+/// to it loads it from the server instead, with the whole app.
+#[cfg(not(feature = "public"))]
+macro_rules! from_server {
+    ($page:path) => {
+        $page
+    };
+}
+#[cfg(feature = "public")]
+macro_rules! from_server {
+    ($page:path) => {
+        components::full_load::FullLoad
+    };
+}
+
+/// A page served without a script: in the browser, either bundle loads it from the server (its
+/// content, such as the contact address, comes from there).
+#[cfg(not(feature = "hydrate"))]
+macro_rules! static_page {
+    ($page:path) => {
+        $page
+    };
+}
+#[cfg(feature = "hydrate")]
+macro_rules! static_page {
+    ($page:path) => {
+        components::full_load::FullLoad
+    };
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/spaceport.css" />
-        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
-        <Meta name="description" content="Spaceport turns a drone flight into a 3D model anyone can open in a browser." />
         <Title formatter=|t: String| if t.is_empty() { "Spaceport".to_owned() } else { format!("{t} · Spaceport") } />
         <Router>
             <NavBar />
@@ -59,12 +145,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/welcome") view=auth::Welcome />
                     <Route path=path!("/forgot") view=auth::Forgot />
                     <Route path=path!("/reset") view=auth::Reset />
-                    <Route path=path!("/dashboard") view=dashboard::Dashboard ssr=SsrMode::Async />
-                    <Route path=path!("/projects/:id") view=project::ProjectPage ssr=SsrMode::Async />
-                    <Route path=path!("/account") view=account::Account ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=admin::Admin ssr=SsrMode::Async />
+                    <Route path=path!("/about") view=static_page!(about::About) />
+                    <Route path=path!("/pricing") view=static_page!(about::Pricing) />
+                    <Route path=path!("/dashboard") view=from_server!(dashboard::Dashboard) ssr=SsrMode::Async />
+                    <Route path=path!("/projects/:id") view=from_server!(project::ProjectPage) ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=from_server!(account::Account) ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=from_server!(admin::Admin) ssr=SsrMode::Async />
                 </Routes>
             </main>
+            <Footer />
         </Router>
     }
 }
@@ -74,12 +163,39 @@ pub fn App() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    #[cfg(not(feature = "public"))]
     console_error_panic_hook::set_once();
+    // A server function's redirect (after signing in or out, or deleting a project) loads the
+    // page from the server: the top bar then shows who is signed in now (see `Visitor`), and
+    // the page comes with the bundle that holds it. Set before the router sets its own.
+    let _ = server_fn::redirect::set_redirect_hook(|to: &str| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().assign(to);
+        }
+    });
     leptos::mount::hydrate_body(App);
     if let Some(body) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.body())
     {
         let _ = body.dataset().set("hydrated", "true");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bundle;
+
+    #[test]
+    fn each_page_gets_the_script_it_needs() {
+        for p in ["/dashboard", "/projects/abc", "/projects/abc/view", "/account", "/admin"] {
+            assert_eq!(Bundle::for_path(p), Bundle::Whole, "{p}");
+        }
+        for p in ["/about", "/pricing"] {
+            assert_eq!(Bundle::for_path(p), Bundle::None, "{p}");
+        }
+        for p in ["/", "/signin", "/welcome", "/forgot", "/reset", "/dashboards", "/nope"] {
+            assert_eq!(Bundle::for_path(p), Bundle::Public, "{p}");
+        }
     }
 }

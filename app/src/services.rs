@@ -54,6 +54,8 @@ pub struct Services {
     pub notifier: Arc<dyn domain::ports::Notifier>,
     /// The address users reach the app at, for links in mail.
     pub public_url: String,
+    /// Where people write with feedback (`contact_email`), if set.
+    pub contact_email: Option<String>,
 }
 
 pub fn services() -> Result<Services, AppError> {

@@ -76,6 +76,9 @@ pub struct Config {
     pub client_ip_header: Option<http::HeaderName>,
     /// The bearer token Prometheus sends to read `/metrics`; unset, `/metrics` does not exist.
     pub metrics_token: Option<Secret>,
+    /// Where people write with feedback or questions: the footer's "Feedback" link and the
+    /// About page. Unset, they offer no address.
+    pub contact_email: Option<String>,
     /// Cloud mode (`mode = "aws"`): where the AWS resources are. `None` runs everything on this
     /// machine (the embedded defaults).
     pub aws: Option<cloud::AwsSettings>,
@@ -102,6 +105,7 @@ struct FileLayer {
     elevation_key: Option<Secret>,
     client_ip_header: Option<String>,
     metrics_token: Option<Secret>,
+    contact_email: Option<String>,
     stage_time_limit_secs: Option<u64>,
     user_quota_bytes: Option<u64>,
     min_free_bytes: Option<u64>,
@@ -117,7 +121,7 @@ struct FileLayer {
 
 /// Every environment setting; cloud mode's eight come first (a test checks the deployment
 /// template sets them).
-const ENV_KEYS: [&str; 28] = [
+const ENV_KEYS: [&str; 29] = [
     "SPACEPORT_MODE",
     "SPACEPORT_AWS_REGION",
     "SPACEPORT_AWS_ENDPOINT_URL",
@@ -146,6 +150,7 @@ const ENV_KEYS: [&str; 28] = [
     "SPACEPORT_USER_QUOTA_BYTES",
     "SPACEPORT_MIN_FREE_BYTES",
     "SPACEPORT_METRICS_TOKEN",
+    "SPACEPORT_CONTACT_EMAIL",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -342,6 +347,20 @@ impl Config {
                 "metrics_token must be at least 16 characters (make one with `openssl rand -hex 16`)",
             ));
         }
+        let contact_email = match env
+            .get("SPACEPORT_CONTACT_EMAIL")
+            .cloned()
+            .or(file.contact_email)
+            .filter(|e| !e.trim().is_empty())
+        {
+            None => None,
+            Some(e) => Some(
+                domain::Email::parse(e.trim())
+                    .map_err(|_| err(format!("contact_email '{e}' is not an email address")))?
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
         let user_quota_bytes = number(
             env,
             "SPACEPORT_USER_QUOTA_BYTES",
@@ -415,6 +434,7 @@ impl Config {
             stage_time_limit_secs,
             client_ip_header,
             metrics_token,
+            contact_email,
             aws,
         })
     }
@@ -688,6 +708,22 @@ mod tests {
             !format!("{ok:?}").contains("hunter2"),
             "the key never prints"
         );
+    }
+
+    #[test]
+    fn the_contact_address_must_be_an_email_address() {
+        let c = Config::from_layers(
+            &env(&[("SPACEPORT_CONTACT_EMAIL", " Hello@Spaceport.example ")]),
+            &Overrides::default(),
+        )
+        .expect("valid");
+        assert_eq!(c.contact_email.as_deref(), Some("hello@spaceport.example"));
+        let e = Config::from_layers(
+            &env(&[("SPACEPORT_CONTACT_EMAIL", "write to us")]),
+            &Overrides::default(),
+        )
+        .expect_err("not an address");
+        assert!(e.to_string().contains("contact_email"), "{e}");
     }
 
     #[test]

@@ -44,3 +44,29 @@ pub fn attachment(
     }
     res
 }
+
+/// For a page request (a GET that accepts HTML), who is signed in, put in the request's
+/// extensions for the top bar to show (`app::components::nav::Visitor`). Other requests pass
+/// untouched: static files and API calls need no session lookup.
+pub async fn visitor(
+    axum::extract::State(svc): axum::extract::State<Services>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let page = req.method() == http::Method::GET
+        && req
+            .headers()
+            .get(http::header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    if page {
+        if let Some(t) = token(&svc, req.headers()) {
+            // A failed lookup shows the page as to a visitor; the page's own checks still run.
+            if let Ok(Some(user)) = svc.signed_in(&t).await {
+                req.extensions_mut()
+                    .insert(app::components::nav::Visitor::of(&user));
+            }
+        }
+    }
+    next.run(req).await
+}

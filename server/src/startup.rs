@@ -293,6 +293,7 @@ impl Application {
             delivered: ports.delivered,
             notifier: embedded.outbox.clone(),
             public_url: config.public_url.trim_end_matches('/').to_owned(),
+            contact_email: config.contact_email.clone(),
             terrain: crate::elevation::load(
                 &config.data_dir,
                 config.elevation_url.as_deref(),
@@ -350,6 +351,7 @@ fn router(config: &Config, services: Services, ops: crate::ops::Ops) -> Router {
     let shared = services.clone();
     let shared_files = services.clone();
     let progress = services.clone();
+    let visitors = services.clone();
     let context = move || {
         provide_context(services.clone());
         crate::security::provide_nonce();
@@ -412,6 +414,10 @@ fn router(config: &Config, services: Services, ops: crate::ops::Ops) -> Router {
             context, shell,
         ))
         .with_state(options)
+        .layer(axum::middleware::from_fn_with_state(
+            visitors,
+            crate::session::visitor,
+        ))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes));
     // Upload parts carry their own (larger) body limit; everything else keeps the small one.
     uploads

@@ -3,3 +3,5 @@
 pub mod form;
 pub mod nav;
 pub mod progress;
+pub mod full_load;
+pub mod footer;

@@ -1,6 +1,7 @@
 //! One module per page. Pages that need a signed-in user let the server function say so and
 //! redirect to sign-in on `Unauthenticated` (see [`error_view`]).
 
+pub mod about;
 pub mod account;
 pub mod admin;
 pub mod auth;
@@ -19,7 +20,16 @@ use crate::error::AppError;
 /// else's) things, a message otherwise.
 pub fn error_view(e: AppError) -> AnyView {
     match e {
-        AppError::Unauthenticated => view! { <Redirect path="/signin" /> }.into_any(),
+        AppError::Unauthenticated => {
+            // In the browser, a full load: the top bar then stops showing the ended session
+            // (see `components::nav::Visitor`).
+            #[cfg(feature = "hydrate")]
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().assign("/signin");
+                return ().into_any();
+            }
+            view! { <Redirect path="/signin" /> }.into_any()
+        }
         AppError::NotFound => view! { <not_found::NotFound /> }.into_any(),
         other => {
             #[cfg(feature = "ssr")]
