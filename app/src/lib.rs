@@ -188,13 +188,27 @@ mod tests {
 
     #[test]
     fn each_page_gets_the_script_it_needs() {
-        for p in ["/dashboard", "/projects/abc", "/projects/abc/view", "/account", "/admin"] {
+        for p in [
+            "/dashboard",
+            "/projects/abc",
+            "/projects/abc/view",
+            "/account",
+            "/admin",
+        ] {
             assert_eq!(Bundle::for_path(p), Bundle::Whole, "{p}");
         }
         for p in ["/about", "/pricing"] {
             assert_eq!(Bundle::for_path(p), Bundle::None, "{p}");
         }
-        for p in ["/", "/signin", "/welcome", "/forgot", "/reset", "/dashboards", "/nope"] {
+        for p in [
+            "/",
+            "/signin",
+            "/welcome",
+            "/forgot",
+            "/reset",
+            "/dashboards",
+            "/nope",
+        ] {
             assert_eq!(Bundle::for_path(p), Bundle::Public, "{p}");
         }
     }

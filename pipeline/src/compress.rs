@@ -217,7 +217,13 @@ pub fn run(job: &JobDir, progress: &mut dyn Progress) -> anyhow::Result<Compress
                 .collect(),
         )
     });
-    compress(&ply, &job.delivered(DeliveredFile::Sog), &check, None, progress)
+    compress(
+        &ply,
+        &job.delivered(DeliveredFile::Sog),
+        &check,
+        None,
+        progress,
+    )
 }
 
 /// `camera` with its long side shrunk to `long` pixels (intrinsics scaled to match).

@@ -117,7 +117,11 @@ mod tests {
         // Three splats at SH degree 1 (9 rest values each); the middle one is 10 units across.
         let mut c = GaussianCloud {
             positions: vec![[0.0; 3], [1.0; 3], [2.0; 3]],
-            log_scales: vec![[0.1f32.ln(); 3], [0.1f32.ln(), 10f32.ln(), 0.1f32.ln()], [2f32.ln(); 3]],
+            log_scales: vec![
+                [0.1f32.ln(); 3],
+                [0.1f32.ln(), 10f32.ln(), 0.1f32.ln()],
+                [2f32.ln(); 3],
+            ],
             rotations: vec![[1.0, 0.0, 0.0, 0.0]; 3],
             opacity_logits: vec![0.0, 1.0, 2.0],
             sh_dc: vec![[0.0; 3], [1.0; 3], [2.0; 3]],

@@ -1,7 +1,7 @@
 //! Small building blocks shared by pages.
 
+pub mod footer;
 pub mod form;
+pub mod full_load;
 pub mod nav;
 pub mod progress;
-pub mod full_load;
-pub mod footer;

@@ -3,7 +3,6 @@ use std::str::FromStr;
 
 use leptos::prelude::*;
 
-
 use crate::api::auth::SignOut;
 
 /// Who the top bar shows: what the server found when it rendered the page (the server puts it
