@@ -49,7 +49,7 @@ mkdir -p "$SITE.partial/pkg" "$SITE.partial/viewer"
 cp -R public/. "$SITE.partial/"
 cp style/main.css "$SITE.partial/pkg/spaceport.css"
 
-# The hydration script asks for `<name>.wasm` (LEPTOS_OUTPUT_NAME is set at compile time).
+# The server's own hydration script (`app::shell`) names the files, through pkg/assets.txt below.
 for bundle in spaceport:whole public:public; do
   name="${bundle%%:*}"
   wasm-bindgen --target web --no-typescript --out-dir "$SITE.partial/pkg" --out-name "$name" \
@@ -62,10 +62,51 @@ wasm-bindgen --target web --no-typescript --out-dir "$SITE.partial/viewer" --out
   "$WASM_DIR/viewer.wasm"
 optimise "$SITE.partial/viewer/viewer_bg.wasm"
 
+size "app wasm (signed-in pages)" "$SITE.partial/pkg/spaceport.wasm"
+size "public wasm (first load)" "$SITE.partial/pkg/public.wasm"
+size "viewer wasm" "$SITE.partial/viewer/viewer_bg.wasm"
+
+# Long-lived caching: the bundles and the stylesheet get their content's hash in their names
+# (`name.<16 hex>.ext`), and pkg/assets.txt maps each plain name to its file for the server
+# (`app::Assets`), which caches hashed names for a year (`server::assets`).
+: > "$SITE.partial/pkg/assets.txt"
+for f in spaceport.js spaceport.wasm public.js public.wasm spaceport.css; do
+  hash="$(sha256sum "$SITE.partial/pkg/$f" | cut -c1-16)"
+  hashed="${f%.*}.$hash.${f##*.}"
+  mv "$SITE.partial/pkg/$f" "$SITE.partial/pkg/$hashed"
+  echo "$f=$hashed" >> "$SITE.partial/pkg/assets.txt"
+done
+# Compressed once here, at the best levels, rather than per request: .br and .gz beside each
+# file the browser fetches, which the server sends to browsers that accept them.
+find "$SITE.partial/pkg" "$SITE.partial/viewer" -type f \( -name '*.js' -o -name '*.wasm' -o -name '*.css' \) |
+  while read -r f; do
+    gzip -9 -n -k -f "$f"
+    if command -v brotli >/dev/null 2>&1; then
+      brotli -q 11 -k -f "$f"
+    else
+      echo "build-site: no brotli (run scripts/setup.sh); $f gets gzip only" >&2
+    fi
+  done
+
+# What each page downloads on its first visit (wasm, JS, CSS; as sent: brotli where there is
+# one, and gzip for comparison): `scripts/build-site.sh` is the page-weight command.
+weight() {
+  local label="$1"; shift
+  local raw=0 gz=0 br=0
+  for f in "$@"; do
+    raw=$((raw + $(stat -c %s "$f")))
+    gz=$((gz + $(stat -c %s "$f.gz")))
+    br=$((br + $(stat -c %s "$f.br" 2>/dev/null || stat -c %s "$f.gz")))
+  done
+  echo "page weight, $label: $((raw / 1024)) KiB raw, $((gz / 1024)) KiB gzip, $((br / 1024)) KiB brotli"
+}
+asset() { echo "$SITE.partial/pkg/$(grep "^$1=" "$SITE.partial/pkg/assets.txt" | cut -d= -f2)"; }
+weight "landing, sign-in (public bundle)" "$(asset public.wasm)" "$(asset public.js)" "$(asset spaceport.css)"
+weight "signed-in pages (whole app)" "$(asset spaceport.wasm)" "$(asset spaceport.js)" "$(asset spaceport.css)"
+weight "about, pricing (no script)" "$(asset spaceport.css)"
+weight "a model's viewer (its own wasm)" "$SITE.partial/viewer/viewer_bg.wasm" "$SITE.partial/viewer/viewer.js"
+
 # Swap in whole: a server reading target/site never sees half a site.
 rm -rf "$SITE"
 mv "$SITE.partial" "$SITE"
-size "app wasm (signed-in pages)" "$SITE/pkg/spaceport.wasm"
-size "public wasm (first load)" "$SITE/pkg/public.wasm"
-size "viewer wasm" "$SITE/viewer/viewer_bg.wasm"
 echo "site -> $SITE"

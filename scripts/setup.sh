@@ -18,6 +18,7 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v colmap >/dev/null 2>&1 || missing+=(colmap)  # Structure-from-Motion (CPU build, 3.8)
+command -v brotli >/dev/null 2>&1 || missing+=(brotli)  # pre-compressed static files (build-site.sh)
 # lavapipe: Mesa's Vulkan on the CPU, for native rendering (`spaceport render`, golden tests).
 ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
 if [ ${#missing[@]} -gt 0 ]; then

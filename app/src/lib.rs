@@ -27,13 +27,48 @@ use crate::components::nav::NavBar;
 #[cfg_attr(feature = "hydrate", allow(unused_imports))]
 use crate::pages::{about, account, admin, auth, dashboard, landing, not_found::NotFound, project};
 
+/// The names the browser's files were given for caching: `pkg/assets.txt`, written by
+/// `scripts/build-site.sh` as `plain=hashed` lines (`public.wasm=public.1f0c….wasm`). A name with
+/// its content's hash can be cached for a year: a new build is a new name. Names missing from
+/// it (no manifest, as in a development build) are served as they are.
+#[derive(Debug, Clone, Default)]
+pub struct Assets(std::collections::HashMap<String, String>);
+
+impl Assets {
+    pub fn parse(manifest: &str) -> Self {
+        Self(
+            manifest
+                .lines()
+                .filter_map(|l| l.trim().split_once('='))
+                .map(|(plain, hashed)| (plain.trim().to_owned(), hashed.trim().to_owned()))
+                .collect(),
+        )
+    }
+
+    /// The path a file under `pkg/` is served at.
+    pub fn pkg(&self, plain: &str) -> String {
+        format!("/pkg/{}", self.0.get(plain).map_or(plain, String::as_str))
+    }
+}
+
 /// The HTML document around the app (server only), with the script its page needs ([`Bundle`]).
-pub fn shell(mut options: LeptosOptions) -> impl IntoView {
+pub fn shell(_options: LeptosOptions) -> impl IntoView {
     let bundle = use_context::<http::request::Parts>()
         .map_or(Bundle::Public, |parts| Bundle::for_path(parts.uri.path()));
+    let assets = use_context::<Assets>().unwrap_or_default();
+    let stylesheet = assets.pkg("spaceport.css");
     let scripts = bundle.name().map(|name| {
-        options.output_name = name.into();
-        view! { <HydrationScripts options /> }
+        let (js, wasm) = (assets.pkg(&format!("{name}.js")), assets.pkg(&format!("{name}.wasm")));
+        let nonce = leptos::nonce::use_nonce();
+        // What Leptos's `HydrationScripts` writes, with the hashed names.
+        let start = format!(
+            "import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));"
+        );
+        view! {
+            <link rel="modulepreload" href=js />
+            <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="anonymous" />
+            <script type="module" nonce=nonce>{start}</script>
+        }
     });
     view! {
         <!DOCTYPE html>
@@ -43,7 +78,7 @@ pub fn shell(mut options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 // Fixed for every page, so plain tags: as `leptos_meta` components they cost
                 // the public bundle code to register them again in the browser.
-                <link rel="stylesheet" id="leptos" href="/pkg/spaceport.css" />
+                <link rel="stylesheet" id="leptos" href=stylesheet />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <meta name="description" content="Spaceport turns a drone flight into a 3D model anyone can open in a browser." />
                 {scripts}

@@ -1,5 +1,16 @@
 import { expect, test } from './fixtures/test';
-import { gotoHydrated, invite, PASSWORD, SignInPage, uniqueEmail, WelcomePage } from './fixtures/spaceport';
+import {
+  DashboardPage,
+  gotoHydrated,
+  invite,
+  PASSWORD,
+  SignInPage,
+  signUpAndSignIn,
+  uniqueEmail,
+  waitForHydration,
+  WelcomePage,
+} from './fixtures/spaceport';
+import { orbitZip } from './fixtures/photos';
 
 test('waitlist → the admin invites from the entry → first sign-in; then the admin disables the account and its open page is signed out', async ({
   page,
@@ -59,4 +70,45 @@ test('waitlist → the admin invites from the entry → first sign-in; then the 
   await visitorSignIn.signIn(email, PASSWORD);
   await expect(landing).toHaveURL(/\/dashboard$/);
   await visitor.close();
+});
+
+test("an admin sees another user's running job and stops it", async ({ page, browser }) => {
+  test.setTimeout(3 * 60_000);
+  const zip = orbitZip(8);
+  const adminEmail = uniqueEmail('ops');
+  const signIn = new SignInPage(page);
+  await signIn.open();
+  await signIn.signIn(adminEmail, invite(adminEmail, true));
+  await new WelcomePage(page).complete(`ops${Date.now() % 100000}`, PASSWORD);
+  await expect(page).toHaveURL(/\/dashboard$/);
+
+  // A pilot starts processing (the preview preset: minutes of work on this machine).
+  const pilotContext = await browser.newContext();
+  const pilot = await pilotContext.newPage();
+  const { email } = await signUpAndSignIn(pilot, 'busy');
+  const dashboard = new DashboardPage(pilot);
+  await dashboard.createProject('Long survey');
+  await dashboard.card('Long survey').getByRole('link').click();
+  await waitForHydration(pilot);
+  await pilot.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(zip);
+  await pilot.getByRole('button', { name: 'Upload' }).click();
+  await expect(pilot.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 60_000 });
+  await waitForHydration(pilot);
+  await pilot.getByRole('button', { name: 'Start processing' }).click();
+  const job = pilot.getByTestId('job');
+  await expect(job).toHaveAttribute('data-status', /queued|running/, { timeout: 15_000 });
+
+  // The admin sees it among the running jobs, with its owner, and stops it.
+  await gotoHydrated(page, '/admin');
+  const jobs = page.locator('section', { has: page.getByRole('heading', { name: /^Jobs running/ }) });
+  const row = jobs.getByRole('row', { name: new RegExp(email) });
+  await expect(row).toContainText('Long survey');
+  await row.getByRole('button', { name: 'Stop' }).click();
+  await expect(row).toContainText('cancelling');
+
+  // The pilot's page shows the job stopped, and it leaves the admin's list.
+  await expect(job).toHaveAttribute('data-status', 'cancelled', { timeout: 30_000 });
+  await page.reload();
+  await expect(jobs).toContainText('No job is queued or running.');
+  await pilotContext.close();
 });

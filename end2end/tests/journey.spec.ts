@@ -1,27 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { expect, test } from './fixtures/test';
 import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
-
-/** A zip of a rendered 16-view drone orbit (480×360, GPS in EXIF), made by our own CLI; only
- * its first `count` photos when given. */
-function orbitZip(count = 16): string {
-  const dir = mkdtempSync(join(tmpdir(), 'spaceport-orbit-'));
-  const spaceport = resolve(process.env.E2E_BIN_DIR || resolve(__dirname, '../../target/release'), 'spaceport');
-  execFileSync(spaceport, ['synth-orbit', dir, '--images', '16', '--width', '480', '--height', '360']);
-  const zip = join(dir, 'photos.zip');
-  execFileSync('python3', [
-    '-c',
-    'import sys, zipfile, pathlib; z = zipfile.ZipFile(sys.argv[1], "w"); ' +
-      '[z.write(p, p.name) for p in sorted(pathlib.Path(sys.argv[2]).glob("*.jpg"))[:int(sys.argv[3])]]; z.close()',
-    zip,
-    join(dir, 'images'),
-    String(count),
-  ]);
-  return zip;
-}
+import { orbitZip } from './fixtures/photos';
 
 test('photos go in, a model comes out: upload, process, watch, download', async ({ page }) => {
   test.setTimeout(6 * 60_000);

@@ -3,6 +3,7 @@
 //! commands. `startup::Application` is what both the binary and the integration tests run.
 
 pub mod adapters;
+pub mod assets;
 pub mod config;
 pub mod db;
 pub mod delivered;

@@ -352,8 +352,10 @@ fn router(config: &Config, services: Services, ops: crate::ops::Ops) -> Router {
     let shared_files = services.clone();
     let progress = services.clone();
     let visitors = services.clone();
+    let assets = crate::assets::load(&config.site_root);
     let context = move || {
         provide_context(services.clone());
+        provide_context(assets.clone());
         crate::security::provide_nonce();
     };
     let pages = Router::new()
@@ -421,6 +423,7 @@ fn router(config: &Config, services: Services, ops: crate::ops::Ops) -> Router {
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes));
     // Upload parts carry their own (larger) body limit; everything else keeps the small one.
     uploads
+        .merge(crate::assets::routes(&config.site_root))
         .merge(pages)
         .merge(crate::ops::routes(ops))
         // Route-level (it runs after routing), so it sees the route that matched.

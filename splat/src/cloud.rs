@@ -59,11 +59,11 @@ impl GaussianCloud {
     /// # Panics
     /// When `keep` is not one flag per splat.
     pub fn retain(&mut self, keep: &[bool]) {
-        assert_eq!(keep.len(), self.len(), "one flag per splat");
         fn filter<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
             let mut k = keep.iter();
             v.retain(|_| *k.next().unwrap_or(&false));
         }
+        assert_eq!(keep.len(), self.len(), "one flag per splat");
         filter(&mut self.positions, keep);
         filter(&mut self.log_scales, keep);
         filter(&mut self.rotations, keep);
