@@ -1,13 +1,12 @@
 import { expect, test } from './fixtures/test';
 import {
-  DashboardPage,
   gotoHydrated,
-  invite,
   PASSWORD,
+  projectWithPhotos,
   SignInPage,
+  signUpAdmin,
   signUpAndSignIn,
   uniqueEmail,
-  waitForHydration,
   WelcomePage,
 } from './fixtures/spaceport';
 import { orbitZip } from './fixtures/photos';
@@ -17,12 +16,7 @@ test('waitlist → the admin invites from the entry → first sign-in; then the 
   browser,
 }) => {
   // An operator with the admin role.
-  const adminEmail = uniqueEmail('boss');
-  const signIn = new SignInPage(page);
-  await signIn.open();
-  await signIn.signIn(adminEmail, invite(adminEmail, true));
-  await new WelcomePage(page).complete(`boss${Date.now() % 100000}`, PASSWORD);
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await signUpAdmin(page, 'boss');
 
   // A visitor joins the waitlist from the landing page.
   const visitor = await browser.newContext();
@@ -75,25 +69,13 @@ test('waitlist → the admin invites from the entry → first sign-in; then the 
 test("an admin sees another user's running job and stops it", async ({ page, browser }) => {
   test.setTimeout(3 * 60_000);
   const zip = orbitZip(8);
-  const adminEmail = uniqueEmail('ops');
-  const signIn = new SignInPage(page);
-  await signIn.open();
-  await signIn.signIn(adminEmail, invite(adminEmail, true));
-  await new WelcomePage(page).complete(`ops${Date.now() % 100000}`, PASSWORD);
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await signUpAdmin(page, 'ops');
 
   // A pilot starts processing (the preview preset: minutes of work on this machine).
   const pilotContext = await browser.newContext();
   const pilot = await pilotContext.newPage();
   const { email } = await signUpAndSignIn(pilot, 'busy');
-  const dashboard = new DashboardPage(pilot);
-  await dashboard.createProject('Long survey');
-  await dashboard.card('Long survey').getByRole('link').click();
-  await waitForHydration(pilot);
-  await pilot.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(zip);
-  await pilot.getByRole('button', { name: 'Upload' }).click();
-  await expect(pilot.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 60_000 });
-  await waitForHydration(pilot);
+  await projectWithPhotos(pilot, 'Long survey', zip);
   await pilot.getByRole('button', { name: 'Start processing' }).click();
   const job = pilot.getByTestId('job');
   await expect(job).toHaveAttribute('data-status', /queued|running/, { timeout: 15_000 });

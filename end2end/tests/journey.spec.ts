@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from './fixtures/test';
-import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
+import { DashboardPage, projectWithPhotos, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
 import { orbitZip } from './fixtures/photos';
 
 test('photos go in, a model comes out: upload, process, watch, download', async ({ page }) => {
@@ -84,14 +84,7 @@ test('a failed job says why and can be retried from where it stopped', async ({ 
   const zip = orbitZip(2);
   await signUpAndSignIn(page, 'retry');
   await waitForHydration(page);
-  const dashboard = new DashboardPage(page);
-  await dashboard.createProject('Two photos');
-  await dashboard.card('Two photos').getByRole('link').click();
-  await waitForHydration(page);
-  await page.getByLabel('Photos: a .zip, or the photos themselves').setInputFiles(zip);
-  await page.getByRole('button', { name: 'Upload' }).click();
-  await expect(page.getByText('Photos uploaded', { exact: false }).first()).toBeVisible({ timeout: 60_000 });
-  await waitForHydration(page);
+  await projectWithPhotos(page, 'Two photos', zip);
   await page.getByRole('button', { name: 'Start processing' }).click();
 
   const job = page.getByTestId('job');
