@@ -101,7 +101,7 @@ pub enum Bundle {
     /// The pages anyone can open (`pkg/public.*`, feature `public`): landing, sign-in, reset…
     Public,
     /// Plain HTML (About, Pricing): their links and the sign-out form work without a script.
-    None,
+    NoScript,
 }
 
 /// The signed-in pages (wrapped in [`from_server!`] in `App`) and the pages served without a
@@ -120,7 +120,7 @@ impl Bundle {
         if under(&SIGNED_IN) {
             Self::Whole
         } else if under(&STATIC) {
-            Self::None
+            Self::NoScript
         } else {
             Self::Public
         }
@@ -131,7 +131,7 @@ impl Bundle {
         match self {
             Self::Whole => Some("spaceport"),
             Self::Public => Some("public"),
-            Self::None => None,
+            Self::NoScript => None,
         }
     }
 }
@@ -233,7 +233,7 @@ mod tests {
             assert_eq!(Bundle::for_path(p), Bundle::Whole, "{p}");
         }
         for p in ["/about", "/pricing"] {
-            assert_eq!(Bundle::for_path(p), Bundle::None, "{p}");
+            assert_eq!(Bundle::for_path(p), Bundle::NoScript, "{p}");
         }
         for p in [
             "/",

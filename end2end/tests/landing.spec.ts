@@ -70,6 +70,11 @@ test('the first load is the public bundle, and the model fades in over its poste
   test.info().annotations.push({ type: 'showcase', description: `live vs poster ${psnr.toFixed(1)} dB, lit ${lit(live).toFixed(2)} vs ${lit(still).toFixed(2)}` });
   expect(lit(live)).toBeGreaterThan(0.1);
   expect(psnr).toBeGreaterThan(20);
+
+  // "Open it full screen" is the viewer's own page, not one of the app's routes.
+  await page.getByRole('link', { name: 'Open it full screen' }).click();
+  await expect(page).toHaveURL(/\/view\?url=\/showcase\/model\.sog/);
+  await expect(page.locator('body.viewer-page #viewer')).toBeAttached();
 });
 
 test('About and Pricing need no script, and signing in loads the whole app', async ({ page }) => {

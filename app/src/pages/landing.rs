@@ -44,16 +44,17 @@ pub fn Landing() -> impl IntoView {
 /// `public/showcase.js`): a poster at once, then the real viewer in a frame over it, started once
 /// the page has loaded (so the viewer's wasm and the model never delay the page) and shown when
 /// it has drawn the model. Without JavaScript the poster links to the model. The model and its
-/// poster are in `public/showcase/` (see its README).
+/// poster are in `public/showcase/` (see its README). The links to the viewer's page are
+/// `rel="external"`: it is not one of the app's routes, so the router must leave them alone.
 const HERO: &str = r##"<div class="hero-text">
 <h1>From drone flight to a 3D model anyone can open.</h1>
 <p class="lead">Plan a battery-aware orbit, fly it, drop your photos in the browser. Spaceport recovers the cameras, trains a Gaussian-splat model and streams it to any browser — with live progress all the way.</p>
 <p class="cta"><a class="button" href="/signin">Sign in</a> <a class="button ghost" href="#waitlist">Join the waitlist</a></p>
 </div>
 <spaceport-showcase class="showcase">
-<a class="showcase-poster" href="/view?url=/showcase/model.sog&amp;up=z"><img src="/showcase/poster.jpg" width="960" height="640" alt="A 3D model of a construction site seen from above: new streets, building plots and earthworks"></a>
+<a class="showcase-poster" href="/view?url=/showcase/model.sog&amp;up=z" rel="external"><img src="/showcase/poster.jpg" width="960" height="640" alt="A 3D model of a construction site seen from above: new streets, building plots and earthworks"></a>
 <iframe data-src="/view?url=/showcase/model.sog&amp;up=z" title="The construction site in 3D: drag to turn it, scroll to zoom"></iframe>
-<p class="caption">Made by Spaceport from 75 drone photos of a construction site (public domain). <a href="/view?url=/showcase/model.sog&amp;up=z">Open it full screen</a></p>
+<p class="caption">Made by Spaceport from 75 drone photos of a construction site (public domain). <a href="/view?url=/showcase/model.sog&amp;up=z" rel="external">Open it full screen</a></p>
 </spaceport-showcase>"##;
 
 /// The four steps, with the flight-plan picture (`public/showcase/flight-plan.svg`).
