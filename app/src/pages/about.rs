@@ -26,7 +26,7 @@ pub fn About() -> impl IntoView {
                 <li>
                     <strong>"Cameras. "</strong>
                     "COLMAP, the standard open-source Structure-from-Motion tool, finds where each "
-                    "photo was taken from; GPS tags place the model on the map."
+                    "photo was taken from; the photos' GPS tags give the model its true scale and which way is up."
                 </li>
                 <li>
                     <strong>"Training. "</strong>
