@@ -59,6 +59,11 @@ pub struct TrainConfig {
     /// Held-out PSNR for the progress curve every this many iterations (0: never), on at
     /// most [`CURVE_VIEWS`] held-out views.
     pub eval_every: u32,
+    /// The largest a Gaussian may grow along any axis, in world units (None: no limit). Set
+    /// for nadir surveys (see `pipeline::train::survey_cap`): seen only from above, the model
+    /// otherwise fills the photos' edges with huge blobs under the ground, which every other
+    /// viewpoint sees as fog.
+    pub max_scale: Option<f32>,
 }
 
 /// Held-out views rendered for each point of the progress curve (the final evaluation uses
@@ -85,6 +90,7 @@ impl TrainConfig {
             downscales: 2,
             resolution_every: (iterations / 10).max(1),
             eval_every: (iterations / 20).max(1),
+            max_scale: None,
         }
     }
 
@@ -295,6 +301,8 @@ pub struct Report {
     pub backend: String,
     /// Where the time went, seconds per phase of an iteration (benchmarks read it).
     pub phases: Phases,
+    /// The size cap the run had ([`TrainConfig::max_scale`]), world units.
+    pub max_scale: Option<f32>,
 }
 
 /// Seconds spent in each phase of the training iterations.
@@ -525,6 +533,7 @@ pub fn train_from(
             ],
             degree,
         );
+        let log_cap = config.max_scale.map(f32::ln);
         let g = &mut s.gaussians;
         g.means
             .par_iter_mut()
@@ -552,6 +561,11 @@ pub fn train_from(
                         sh,
                     };
                     adam.apply(&d, x, st);
+                    if let Some(cap) = log_cap {
+                        for v in log_scale.iter_mut() {
+                            *v = v.min(cap);
+                        }
+                    }
                 },
             );
         lap(&mut phases.optimise);
@@ -634,6 +648,7 @@ pub fn train_from(
         cancelled,
         backend: raster.name(),
         phases,
+        max_scale: config.max_scale,
     };
     Ok((g, report))
 }

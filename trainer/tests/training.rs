@@ -369,3 +369,35 @@ fn an_opacity_reset_does_not_prune_the_whole_model() {
     println!("Gaussians before the reset {before}, after the next densification {after}");
     assert!(2 * after > before, "{before} → {after}");
 }
+
+#[test]
+fn a_size_cap_holds_every_gaussian_under_it() {
+    let (truth, views) = synthetic();
+    let init = sfm_points(&truth, 1, 11);
+    let largest = |g: &Gaussians| {
+        g.log_scales
+            .iter()
+            .flatten()
+            .fold(f32::MIN, |a, &b| a.max(b))
+            .exp()
+    };
+    let run = |max_scale| {
+        let config = TrainConfig {
+            max_gaussians: 500,
+            random_background: false,
+            max_scale,
+            ..TrainConfig::for_iterations(100)
+        };
+        train(&Cpu, init.clone(), &views, &[], &config, 50, &mut |_, _| {
+            true
+        })
+        .unwrap()
+    };
+    // The scene's blobs are 0.07–0.2 across: uncapped, the model has Gaussians larger than
+    // the cap, so the cap has something to hold.
+    let (free, _) = run(None);
+    assert!(largest(&free) > 0.06, "{}", largest(&free));
+    let (capped, report) = run(Some(0.04));
+    assert!(largest(&capped) <= 0.04 * 1.0001, "{}", largest(&capped));
+    assert_eq!(report.max_scale, Some(0.04));
+}
