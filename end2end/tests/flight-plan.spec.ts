@@ -52,6 +52,23 @@ test('a pilot plans a flight, sees the picture follow the inputs and downloads b
   expect(lines[0]).toBe(LITCHI_HEADER);
   expect(lines.length).toBe(1 + 4 * 9 + 3);
 
+  // The DJI mission for the aircraft the pilot picks: its enum values, a photo every 3 s.
+  await page.getByLabel('DJI aircraft (for the KMZ)').selectOption('mavic-3e');
+  await expect(page.getByTestId('kmz-1')).toHaveAttribute('href', /aircraft=mavic-3e/);
+  const gettingKmz = page.waitForEvent('download');
+  await page.getByTestId('kmz-1').click();
+  const kmz = await gettingKmz;
+  expect(kmz.suggestedFilename()).toBe('ridge-farm-battery-1.kmz');
+  // Written without compression: the XML reads straight out of the archive.
+  const archive = readFileSync(await kmz.path(), 'latin1');
+  expect(archive).toContain('wpmz/waylines.wpml');
+  expect(archive).toContain('<wpml:droneEnumValue>77</wpml:droneEnumValue><wpml:droneSubEnumValue>0</wpml:droneSubEnumValue>');
+  expect(archive).toContain('<wpml:payloadEnumValue>66</wpml:payloadEnumValue>');
+  expect(archive).toContain(
+    '<wpml:actionTriggerType>multipleTiming</wpml:actionTriggerType><wpml:actionTriggerParam>3</wpml:actionTriggerParam>',
+  );
+  expect(archive.match(/takePhoto/g)?.length).toBe(2); // one timed group, in each of the two files
+
   // Downloading the plan moved the project on.
   await page.reload();
   await expect(page.getByText('Flight plan downloaded').first()).toBeVisible();

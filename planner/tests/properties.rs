@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 use planner::elevation::{Elevation, FlatGround};
-use planner::export::{dji_kmz, litchi_csv, parse_dji_kmz, parse_litchi_csv, LITCHI_HEADER};
+use planner::export::{
+    dji_kmz, litchi_csv, parse_dji_kmz, parse_litchi_csv, Aircraft, LITCHI_HEADER,
+};
 use planner::plan::{plan, Inputs, Kind, Plan, RIDGE_CLEARANCE_FT};
 use proptest::prelude::*;
 
@@ -69,7 +71,7 @@ fn check(plan: &Plan) -> Result<(), TestCaseError> {
         let csv = litchi_csv(plan, b);
         prop_assert!(csv.starts_with(LITCHI_HEADER));
         let from_csv = parse_litchi_csv(&csv).unwrap();
-        let from_kmz = parse_dji_kmz(&dji_kmz(plan, b).unwrap()).unwrap();
+        let from_kmz = parse_dji_kmz(&dji_kmz(plan, b, Aircraft::default()).unwrap()).unwrap();
         prop_assert_eq!(from_csv.len(), b.waypoints.len());
         prop_assert_eq!(from_kmz.len(), b.waypoints.len());
         for ((w, c), z) in b.waypoints.iter().zip(&from_csv).zip(&from_kmz) {
@@ -163,7 +165,7 @@ fn ridge_safety_waypoints_are_kept_in_every_battery_file() {
             b.waypoints.len() + 1,
             "every waypoint, ridge ones included, is in the CSV"
         );
-        let kmz = parse_dji_kmz(&dji_kmz(&p, b).unwrap()).unwrap();
+        let kmz = parse_dji_kmz(&dji_kmz(&p, b, Aircraft::default()).unwrap()).unwrap();
         assert_eq!(kmz.len(), b.waypoints.len());
         for w in b.waypoints.iter().filter(|w| w.kind == Kind::RidgeSafety) {
             assert!(w.altitude_ft >= w.ground_ft + RIDGE_CLEARANCE_FT.max(i.min_height_ft) - 1e-6);

@@ -91,6 +91,7 @@ pub use server_side::*;
 mod server_side {
     use domain::ports::SessionToken;
     use domain::{FlightInputs, ProjectId, ProjectStatus};
+    use planner::export::Aircraft;
 
     use super::{plan_for, MissionFile};
     use crate::error::AppError;
@@ -104,6 +105,9 @@ mod server_side {
         pub batteries: String,
         pub min_height_ft: String,
         pub max_height_ft: String,
+        /// The DJI aircraft a KMZ is for (`Aircraft::slug`); a Mini 4 Pro when absent.
+        #[serde(default)]
+        pub aircraft: Option<String>,
     }
 
     /// Plans on the server's terrain. The planner asks for heights point by point; a web
@@ -173,7 +177,16 @@ mod server_side {
         let bytes = match which {
             MissionFile::LitchiCsv(_) => planner::export::litchi_csv(&plan, battery).into_bytes(),
             MissionFile::DjiKmz(_) => {
-                planner::export::dji_kmz(&plan, battery).map_err(AppError::internal)?
+                let aircraft = match q.aircraft.as_deref() {
+                    None => Aircraft::default(),
+                    Some(slug) => Aircraft::parse(slug).ok_or_else(|| {
+                        AppError::BadRequest(format!(
+                            "no aircraft is called \"{slug}\"; choose one of {}",
+                            Aircraft::ALL.map(Aircraft::slug).join(", ")
+                        ))
+                    })?,
+                };
+                planner::export::dji_kmz(&plan, battery, aircraft).map_err(AppError::internal)?
             }
         };
         if p.status == ProjectStatus::Draft {

@@ -152,6 +152,7 @@ fn FlightForm(
     let max_h =
         RwSignal::new(flight.map_or_else(|| "350".to_owned(), |f| f.max_height_ft.to_string()));
     let profile_battery = RwSignal::new(0usize);
+    let aircraft = RwSignal::new(planner::export::Aircraft::default());
     let plan = Memo::new(move |_| {
         preview(
             (
@@ -180,7 +181,12 @@ fn FlightForm(
                 {(1..=p.batteries)
                     .map(|n| {
                         let csv = MissionFile::url(&id, n, "csv", &query);
-                        let kmz = MissionFile::url(&id, n, "kmz", &query);
+                        let kmz = MissionFile::url(
+                            &id,
+                            n,
+                            "kmz",
+                            &format!("{query}&aircraft={}", aircraft.get().slug()),
+                        );
                         view! {
                             <li>
                                 <span class="swatch" style=format!("background:{}", planner::svg::battery_colour(n - 1))></span>
@@ -274,7 +280,28 @@ fn FlightForm(
                 }.into_any(),
             }}
             <h3>"Mission files"</h3>
-            <p class="muted small">"One file per battery, for the plan shown. Heights are above the take-off point at the centre; with terrain data installed on the server they follow rising ground."</p>
+            <p class="muted small">"One file per battery, for the plan shown. Heights are above the take-off point at the centre; with terrain data installed on the server they follow rising ground. Both take a photo every 3 seconds along the whole path."</p>
+            <label for="aircraft">"DJI aircraft (for the KMZ)"</label>
+            <select
+                id="aircraft"
+                on:change:target=move |ev| {
+                    if let Some(a) = planner::export::Aircraft::parse(&ev.target().value()) {
+                        aircraft.set(a);
+                    }
+                }
+            >
+                {planner::export::Aircraft::ALL
+                    .map(|a| view! {
+                        <option value=a.slug() selected=move || aircraft.get() == a>
+                            {format!(
+                                "{} ({})",
+                                a.name(),
+                                if a.is_dji_fly() { "DJI Fly" } else { "DJI Pilot 2" }
+                            )}
+                        </option>
+                    })
+                    .collect_view()}
+            </select>
             {downloads}
         </section>
     }

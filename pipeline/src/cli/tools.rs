@@ -94,6 +94,21 @@ pub struct Plan {
     /// A folder of SRTM .hgt tiles for terrain following (default: flat ground).
     #[arg(long)]
     dem: Option<PathBuf>,
+    /// The DJI aircraft the KMZ files are for: mini-4-pro, mini-5-pro, air-3, air-3s,
+    /// mavic-3-pro, mavic-3e, mavic-3t, mavic-3m, matrice-3d, matrice-3td, matrice-30,
+    /// matrice-30t.
+    #[arg(long, default_value = "mini-4-pro", value_parser = parse_aircraft)]
+    aircraft: planner::export::Aircraft,
+}
+
+fn parse_aircraft(text: &str) -> Result<planner::export::Aircraft, String> {
+    planner::export::Aircraft::parse(text).ok_or_else(|| {
+        let known: Vec<&str> = planner::export::Aircraft::ALL
+            .iter()
+            .map(|a| a.slug())
+            .collect();
+        format!("unknown aircraft; one of {}", known.join(", "))
+    })
 }
 
 #[derive(clap::Args)]
@@ -313,7 +328,7 @@ pub fn plan(a: &Plan) -> anyhow::Result<()> {
         )?;
         std::fs::write(
             out.join(format!("battery-{n}.kmz")),
-            planner::export::dji_kmz(&plan, battery)?,
+            planner::export::dji_kmz(&plan, battery, a.aircraft)?,
         )?;
         println!(
             "battery {n}: {} waypoints, {:.0} ft, {:.1} min of path",

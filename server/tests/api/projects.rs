@@ -227,6 +227,15 @@ async fn mission_files_download_for_the_owner_and_mark_the_plan_downloaded() {
     let r = alice.get(&url("battery-4.csv")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("there is no battery 4"), "{}", r.body);
+    let r = alice
+        .get(&format!("{}&aircraft=phantom-2", url("battery-1.kmz")))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body.contains("no aircraft is called \"phantom-2\"") && r.body.contains("mavic-3e"),
+        "{}",
+        r.body
+    );
     assert_eq!(
         alice.get(&url("battery-1.exe")).await.status,
         StatusCode::NOT_FOUND
