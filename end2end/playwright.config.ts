@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
 // environment so every worker talks to the same server and data directory.
 process.env.E2E_DATA_DIR ||= mkdtempSync(join(tmpdir(), 'spaceport-e2e-'));
 process.env.E2E_PORT ||= '3107';
+// Tests never reach the internet: no terrain tiles, so flight plans are on flat ground (and the
+// flight page says so).
+process.env.SPACEPORT_TERRAIN_TILES_URL ||= 'off';
 // The binaries under test: the release build, or another profile's (scripts/test.sh: target/ci).
 process.env.E2E_BIN_DIR ||= resolve(__dirname, '../target/release');
 process.env.E2E_SERVER_BIN ||= resolve(process.env.E2E_BIN_DIR, 'server');

@@ -140,6 +140,12 @@ pub trait Terrain: Send + Sync {
     /// Metres above sea level at each (latitude, longitude), in order; `None` where the source
     /// has no data. `Err` is a message for the pilot (the service is down, the key is refused).
     async fn elevations_m(&self, points: &[(f64, f64)]) -> Result<Vec<Option<f64>>, String>;
+
+    /// Why every plan is on flat ground, when this is no source at all (the operator has none
+    /// configured): the flight page says it to the pilot.
+    fn flat_because(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A resumable upload of one file into a project, in fixed-size parts.

@@ -191,10 +191,103 @@ impl Elevation for Prefetched {
     }
 }
 
+/// Terrarium-encoded terrain tiles (the public "elevation tiles" of OSM-style web maps):
+/// 256×256 PNG tiles in Web Mercator, each pixel's height `R·256 + G + B/256 − 32768` metres.
+/// The server fetches and caches them; this is the arithmetic.
+pub mod terrarium {
+    /// Tile side, pixels.
+    pub const SIDE: usize = 256;
+
+    /// The tile (x, y) at `zoom` holding (lat, lon), and the point's position in it in pixels
+    /// (0 ≤ px, py < 256).
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )] // tile indices are small and non-negative after the clamp
+    pub fn locate(lat: f64, lon: f64, zoom: u8) -> (u32, u32, f64, f64) {
+        let n = f64::from(1u32 << zoom);
+        let lat = lat.clamp(-85.051_128, 85.051_128).to_radians();
+        let fx = ((lon + 180.0) / 360.0 * n).clamp(0.0, n - 1e-9);
+        let fy = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
+            .clamp(0.0, n - 1e-9);
+        let (x, y) = (fx.floor(), fy.floor());
+        let side = SIDE as f64;
+        (x as u32, y as u32, (fx - x) * side, (fy - y) * side)
+    }
+
+    /// Metres from a pixel's colour.
+    pub fn height(r: u8, g: u8, b: u8) -> f64 {
+        f64::from(r) * 256.0 + f64::from(g) + f64::from(b) / 256.0 - 32768.0
+    }
+
+    /// One decoded tile: heights row by row.
+    pub struct Tile {
+        heights: Vec<f32>,
+    }
+
+    impl Tile {
+        /// From the tile's RGB pixels (256×256×3 bytes); None for any other size.
+        #[allow(clippy::cast_possible_truncation)] // metres fit an f32 to a millimetre
+        pub fn from_rgb(rgb: &[u8]) -> Option<Self> {
+            (rgb.len() == SIDE * SIDE * 3).then(|| Self {
+                heights: rgb
+                    .chunks_exact(3)
+                    .map(|p| height(p[0], p[1], p[2]) as f32)
+                    .collect(),
+            })
+        }
+
+        /// The height at pixel position (px, py), bilinear between pixel centres (clamped at
+        /// the tile's edge: a few metres at most, at zoom 12's 38 m pixels).
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        pub fn sample(&self, px: f64, py: f64) -> f64 {
+            let last = (SIDE - 1) as f64;
+            let (x, y) = ((px - 0.5).clamp(0.0, last), (py - 0.5).clamp(0.0, last));
+            let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+            let (x1, y1) = ((x0 + 1).min(SIDE - 1), (y0 + 1).min(SIDE - 1));
+            let (tx, ty) = (x - x0 as f64, y - y0 as f64);
+            let h = |x: usize, y: usize| f64::from(self.heights[y * SIDE + x]);
+            let top = h(x0, y0) * (1.0 - tx) + h(x1, y0) * tx;
+            let bottom = h(x0, y1) * (1.0 - tx) + h(x1, y1) * tx;
+            top * (1.0 - ty) + bottom * ty
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terrarium_tiles_are_located_and_decoded() {
+        // The Space Needle at zoom 12: x = (lon + 180) / 360 · 4096 = 655.94, y from Mercator.
+        let (x, y, px, py) = terrarium::locate(47.6205, -122.3493, 12);
+        assert_eq!((x, y), (655, 1430));
+        assert!((0.0..256.0).contains(&px) && (0.0..256.0).contains(&py));
+        // Sea level is (128, 0, 0); a pixel's blue is 1/256 m.
+        assert!((terrarium::height(128, 0, 0)).abs() < 1e-9);
+        assert!((terrarium::height(129, 44, 128) - 300.5).abs() < 1e-9);
+        assert!((terrarium::height(0, 0, 0) + 32768.0).abs() < 1e-9);
+        // A tile that rises 1 m per pixel eastward samples to the same slope between centres.
+        let mut rgb = Vec::new();
+        for _y in 0..256 {
+            for x in 0..256u16 {
+                let metres = 32768 + u32::from(x);
+                rgb.extend([(metres >> 8) as u8, (metres & 255) as u8, 0]);
+            }
+        }
+        let tile = terrarium::Tile::from_rgb(&rgb).unwrap();
+        assert!((tile.sample(10.5, 3.0) - 10.0).abs() < 1e-6);
+        assert!((tile.sample(11.0, 200.0) - 10.5).abs() < 1e-6);
+        assert!((tile.sample(300.0, 0.0) - 255.0).abs() < 1e-6, "clamped at the edge");
+        assert!(terrarium::Tile::from_rgb(&rgb[3..]).is_none());
+    }
 
     fn tile(f: impl Fn(usize, usize) -> i16) -> Vec<u8> {
         let mut out = Vec::with_capacity(1201 * 1201 * 2);

@@ -62,6 +62,10 @@ pub struct Config {
     pub elevation_url: Option<String>,
     /// Its API key, if it needs one (sent as `key=`; never logged).
     pub elevation_key: Option<Secret>,
+    /// Terrarium-encoded terrain tiles (`{z}`, `{x}`, `{y}` in the URL), used when there are
+    /// no SRTM tiles and no elevation service: by default the public, keyless elevation tiles
+    /// ([`DEFAULT_TERRAIN_TILES`]); "off" for flat ground (the flight page then says so).
+    pub terrain_tiles_url: Option<String>,
     /// What one user's photos may take on this machine in all (unfinished uploads included).
     pub user_quota_bytes: u64,
     /// Room always left free on the data disk: uploads and stages that would eat into it are
@@ -103,6 +107,7 @@ struct FileLayer {
     pipeline_bin: Option<PathBuf>,
     elevation_url: Option<String>,
     elevation_key: Option<Secret>,
+    terrain_tiles_url: Option<String>,
     client_ip_header: Option<String>,
     metrics_token: Option<Secret>,
     contact_email: Option<String>,
@@ -121,7 +126,7 @@ struct FileLayer {
 
 /// Every environment setting; cloud mode's eight come first (a test checks the deployment
 /// template sets them).
-const ENV_KEYS: [&str; 29] = [
+const ENV_KEYS: [&str; 30] = [
     "SPACEPORT_MODE",
     "SPACEPORT_AWS_REGION",
     "SPACEPORT_AWS_ENDPOINT_URL",
@@ -151,7 +156,12 @@ const ENV_KEYS: [&str; 29] = [
     "SPACEPORT_MIN_FREE_BYTES",
     "SPACEPORT_METRICS_TOKEN",
     "SPACEPORT_CONTACT_EMAIL",
+    "SPACEPORT_TERRAIN_TILES_URL",
 ];
+
+/// The public Terrarium elevation tiles (an open dataset, no key): the default terrain source.
+pub const DEFAULT_TERRAIN_TILES: &str =
+    "https://s3.amazonaws.com/elevation-tiles-prod/terrarium/{z}/{x}/{y}.png";
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -320,6 +330,23 @@ impl Config {
             .cloned()
             .map(Secret::new)
             .or(file.elevation_key);
+        let terrain_tiles_url = match env
+            .get("SPACEPORT_TERRAIN_TILES_URL")
+            .cloned()
+            .or(file.terrain_tiles_url)
+        {
+            None => Some(DEFAULT_TERRAIN_TILES.to_owned()),
+            Some(off) if off.is_empty() || off == "off" => None,
+            Some(url) => {
+                let web = url.starts_with("https://") || url.starts_with("http://");
+                if !web || !["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p)) {
+                    return Err(err(format!(
+                        "terrain_tiles_url must be an http(s) URL with {{z}}, {{x}} and {{y}} in it, e.g. {DEFAULT_TERRAIN_TILES}, or \"off\""
+                    )));
+                }
+                Some(url)
+            }
+        };
         let client_ip_header = match env
             .get("SPACEPORT_CLIENT_IP_HEADER")
             .cloned()
@@ -429,6 +456,7 @@ impl Config {
             max_upload_bytes,
             elevation_url,
             elevation_key,
+            terrain_tiles_url,
             user_quota_bytes,
             min_free_bytes,
             stage_time_limit_secs,
@@ -724,6 +752,31 @@ mod tests {
         )
         .expect_err("not an address");
         assert!(e.to_string().contains("contact_email"), "{e}");
+    }
+
+    #[test]
+    fn terrain_tiles_default_to_the_public_ones_and_can_be_turned_off() {
+        let tiles = |e: &[(&str, &str)]| {
+            Config::from_layers(&env(e), &Overrides::default()).map(|c| c.terrain_tiles_url)
+        };
+        assert_eq!(
+            tiles(&[]).expect("valid").as_deref(),
+            Some(DEFAULT_TERRAIN_TILES)
+        );
+        assert_eq!(
+            tiles(&[("SPACEPORT_TERRAIN_TILES_URL", "off")]).expect("valid"),
+            None
+        );
+        let mine = "https://tiles.example/t/{z}/{x}/{y}.png";
+        assert_eq!(
+            tiles(&[("SPACEPORT_TERRAIN_TILES_URL", mine)])
+                .expect("valid")
+                .as_deref(),
+            Some(mine)
+        );
+        let e = tiles(&[("SPACEPORT_TERRAIN_TILES_URL", "https://tiles.example/{z}/{x}.png")])
+            .expect_err("no {y}");
+        assert!(e.to_string().contains("{z}, {x} and {y}"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,11 @@
 //!   `GET URL?locations=lat,lon|lat,lon…[&key=KEY]` with `{"results":[{"elevation":m},…]}` in
 //!   order (OpenTopoData, Open-Elevation, Google's Elevation API); the key comes from
 //!   configuration only and is never logged;
-//! - otherwise flat ground.
+//! - otherwise Terrarium-encoded terrain tiles (`terrain_tiles_url`, by default the public
+//!   elevation tiles every OSM-style web map can use, no key), fetched at zoom 12 (about 38 m a
+//!   pixel) and cached on disk in `DATA_DIR/terrain/` and in memory;
+//! - otherwise (or when the source cannot answer) flat ground, which the flight page then says
+//!   in words (`app::api::flight`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,7 +18,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::ports::Terrain;
-use planner::elevation::{Elevation, FlatGround, HgtTile, HgtTiles};
+use planner::elevation::{terrarium, Elevation, HgtTile, HgtTiles};
 
 use crate::config::Secret;
 
@@ -172,11 +176,182 @@ impl Terrain for HttpTerrain {
     }
 }
 
+/// Terrarium tiles from a URL template (`{z}`, `{x}`, `{y}`), cached on disk and in memory.
+pub struct TileTerrain {
+    client: reqwest::Client,
+    template: String,
+    dir: std::path::PathBuf,
+    tiles: Mutex<HashMap<(u32, u32), Arc<terrarium::Tile>>>,
+}
+
+/// Zoom of the tiles fetched: 38 m pixels at the equator, 26 m at 47° — a fraction of the
+/// 100 ft clearances the planner keeps — and a 20-minute flight's plan fits a few tiles.
+const TILE_ZOOM: u8 = 12;
+/// Tiles held decoded in memory (256 KiB each).
+const TILES_IN_MEMORY: usize = 64;
+/// A tile larger than this is not a terrain tile (they are 100–200 KB).
+const MAX_TILE_BYTES: usize = 4 << 20;
+
+impl TileTerrain {
+    pub fn new(template: &str, data_dir: &Path) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(Self {
+            client,
+            template: template.to_owned(),
+            dir: data_dir.join("terrain").join(TILE_ZOOM.to_string()),
+            tiles: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn decode(bytes: &[u8]) -> Result<terrarium::Tile, String> {
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder.read_info().map_err(|e| format!("not a PNG ({e})"))?;
+        let mut buf = vec![0; reader.output_buffer_size().ok_or("a PNG too large")?];
+        let info = reader
+            .next_frame(&mut buf)
+            .map_err(|e| format!("a broken PNG ({e})"))?;
+        let pixels = &buf[..info.buffer_size()];
+        let rgb: Vec<u8> = match info.color_type {
+            png::ColorType::Rgb => pixels.to_vec(),
+            png::ColorType::Rgba => pixels
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect(),
+            other => return Err(format!("a {other:?} PNG, not RGB")),
+        };
+        terrarium::Tile::from_rgb(&rgb).ok_or_else(|| {
+            format!(
+                "a {}×{} tile, not {side}×{side}",
+                info.width,
+                info.height,
+                side = terrarium::SIDE
+            )
+        })
+    }
+
+    /// The tile from memory, the disk cache, or the network (then cached in both).
+    async fn tile(&self, x: u32, y: u32) -> Result<Arc<terrarium::Tile>, String> {
+        let lock = || {
+            self.tiles
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(t) = lock().get(&(x, y)) {
+            return Ok(t.clone());
+        }
+        let path = self.dir.join(x.to_string()).join(format!("{y}.png"));
+        let tile = match tokio::fs::read(&path).await {
+            Ok(bytes) => Self::decode(&bytes).ok(),
+            Err(_) => None,
+        };
+        let tile = match tile {
+            Some(t) => t,
+            None => {
+                let bytes = self.fetch(x, y).await?;
+                let tile = Self::decode(&bytes)
+                    .map_err(|why| unavailable(&self.template, &format!("it sent {why}")))?;
+                // A cache that cannot be written only costs a fetch next time.
+                if let Some(parent) = path.parent() {
+                    let tmp = path.with_extension("tmp");
+                    let written = tokio::fs::create_dir_all(parent).await.is_ok()
+                        && tokio::fs::write(&tmp, &bytes).await.is_ok()
+                        && tokio::fs::rename(&tmp, &path).await.is_ok();
+                    if !written {
+                        tracing::warn!(path = %path.display(), "cannot cache a terrain tile");
+                    }
+                }
+                tile
+            }
+        };
+        let tile = Arc::new(tile);
+        let mut tiles = lock();
+        if tiles.len() >= TILES_IN_MEMORY {
+            tiles.clear();
+        }
+        tiles.insert((x, y), tile.clone());
+        Ok(tile)
+    }
+
+    async fn fetch(&self, x: u32, y: u32) -> Result<Vec<u8>, String> {
+        let url = self
+            .template
+            .replace("{z}", &TILE_ZOOM.to_string())
+            .replace("{x}", &x.to_string())
+            .replace("{y}", &y.to_string());
+        let res = self.client.get(&url).send().await.map_err(|e| {
+            unavailable(
+                &self.template,
+                if e.is_timeout() {
+                    "it timed out"
+                } else {
+                    "no connection"
+                },
+            )
+        })?;
+        if !res.status().is_success() {
+            return Err(unavailable(
+                &self.template,
+                &format!("HTTP {}", res.status()),
+            ));
+        }
+        if res
+            .content_length()
+            .is_some_and(|n| n > MAX_TILE_BYTES as u64)
+        {
+            return Err(unavailable(&self.template, "a tile too large"));
+        }
+        let bytes = res
+            .bytes()
+            .await
+            .map_err(|_| unavailable(&self.template, "the connection dropped"))?;
+        if bytes.len() > MAX_TILE_BYTES {
+            return Err(unavailable(&self.template, "a tile too large"));
+        }
+        Ok(bytes.to_vec())
+    }
+}
+
+fn unavailable(template: &str, why: &str) -> String {
+    tracing::warn!(template, "terrain tiles: {why}");
+    format!("the terrain tiles could not be read ({why})")
+}
+
+#[async_trait]
+impl Terrain for TileTerrain {
+    async fn elevations_m(&self, points: &[(f64, f64)]) -> Result<Vec<Option<f64>>, String> {
+        let mut out = Vec::with_capacity(points.len());
+        for &(lat, lon) in points {
+            let (x, y, px, py) = terrarium::locate(lat, lon, TILE_ZOOM);
+            out.push(Some(self.tile(x, y).await?.sample(px, py)));
+        }
+        Ok(out)
+    }
+}
+
+/// No source at all: every plan is on flat ground, and says why.
+pub struct NoTerrain;
+
+#[async_trait]
+impl Terrain for NoTerrain {
+    async fn elevations_m(&self, points: &[(f64, f64)]) -> Result<Vec<Option<f64>>, String> {
+        Ok(vec![Some(0.0); points.len()])
+    }
+
+    fn flat_because(&self) -> Option<&str> {
+        Some("this server has no terrain source (no SRTM tiles, no elevation service, and terrain tiles turned off)")
+    }
+}
+
 /// Chooses the terrain source: tiles, then the configured service, then flat ground.
 pub fn load(
     data_dir: &Path,
     url: Option<&str>,
     api_key: Option<Secret>,
+    tiles_url: Option<&str>,
 ) -> anyhow::Result<Arc<dyn Terrain>> {
     let dir = data_dir.join("dem");
     let mut tiles = HgtTiles::default();
@@ -204,9 +379,57 @@ pub fn load(
         tracing::info!(url, "terrain for flight plans: web elevation service");
         return Ok(Arc::new(HttpTerrain::new(url, api_key)?));
     }
+    if let Some(template) = tiles_url {
+        tracing::info!(template, "terrain for flight plans: Terrarium tiles");
+        return Ok(Arc::new(TileTerrain::new(template, data_dir)?));
+    }
     tracing::info!(
-        "terrain for flight plans: flat ground (put SRTM .hgt tiles in {} or set elevation_url)",
+        "terrain for flight plans: flat ground (put SRTM .hgt tiles in {}, or set elevation_url or terrain_tiles_url)",
         dir.display()
     );
-    Ok(Arc::new(LocalTerrain(Arc::new(FlatGround))))
+    Ok(Arc::new(NoTerrain))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Terrarium PNG of one height everywhere.
+    fn tile_png(metres: f64) -> Vec<u8> {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let v = ((metres + 32768.0) * 256.0).round() as u32;
+        let rgb: Vec<u8> = (0..256 * 256)
+            .flat_map(|_| [(v >> 16) as u8, (v >> 8) as u8, v as u8])
+            .collect();
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, 256, 256);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&rgb).unwrap();
+        w.finish().unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn tiles_on_disk_answer_without_the_network_and_bad_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lat, lon) = (47.6205, -122.3493);
+        let (x, y, _, _) = terrarium::locate(lat, lon, TILE_ZOOM);
+        let cached = dir.path().join(format!("terrain/12/{x}"));
+        std::fs::create_dir_all(&cached).unwrap();
+        std::fs::write(cached.join(format!("{y}.png")), tile_png(1234.5)).unwrap();
+        // Port 9 (discard) refuses: only the cache can answer.
+        let t = TileTerrain::new("http://127.0.0.1:9/{z}/{x}/{y}.png", dir.path()).unwrap();
+        let h = t.elevations_m(&[(lat, lon)]).await.unwrap();
+        assert!((h[0].unwrap() - 1234.5).abs() < 0.01, "{h:?}");
+        // A point on another tile needs the network, which says what failed.
+        let e = t.elevations_m(&[(lat + 1.0, lon)]).await.unwrap_err();
+        assert!(e.contains("terrain tiles could not be read (no connection)"), "{e}");
+        // Bytes that are not a tile are refused with the reason.
+        let Err(why) = TileTerrain::decode(b"<html>rate limited</html>") else {
+            panic!("a page of HTML decoded as a tile");
+        };
+        assert!(why.contains("not a PNG"), "{why}");
+    }
 }

@@ -298,6 +298,7 @@ impl Application {
                 &config.data_dir,
                 config.elevation_url.as_deref(),
                 config.elevation_key.clone(),
+                config.terrain_tiles_url.as_deref(),
             )?,
         };
         let router = router(config, services, ops);

@@ -84,6 +84,47 @@ pub fn query_string(
     )
 }
 
+/// The ground under a plan, as the server's terrain source gives it: what the browser plans on
+/// so the picture is the download.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GroundHeights {
+    /// (latitude, longitude, metres above sea level) of every point the plan asked about.
+    pub heights: Vec<(f64, f64, Option<f64>)>,
+    /// Why the plan is on flat ground, when it is (no source, or the source did not answer).
+    pub flat: Option<String>,
+}
+
+impl GroundHeights {
+    /// The heights as the planner's elevation source.
+    pub fn elevation(&self) -> planner::elevation::Prefetched {
+        let mut cache = planner::elevation::Prefetched::default();
+        for &(lat, lon, h) in &self.heights {
+            cache.insert(lat, lon, h);
+        }
+        cache
+    }
+}
+
+/// The ground under the plan of these inputs (a signed-in pilot's; the inputs as typed).
+#[leptos::server(prefix = "/api", endpoint = "flight_ground")]
+pub async fn flight_ground(
+    center: String,
+    battery_minutes: String,
+    batteries: String,
+    min_height_ft: String,
+    max_height_ft: String,
+) -> Result<GroundHeights, AppError> {
+    let (svc, _, _) = crate::services::require_user().await?;
+    let inputs = FlightInputs::parse(
+        &center,
+        &battery_minutes,
+        &batteries,
+        &min_height_ft,
+        &max_height_ft,
+    )?;
+    Ok(server_side::ground(&svc, &inputs, true).await?.1)
+}
+
 #[cfg(feature = "ssr")]
 pub use server_side::*;
 
@@ -112,25 +153,51 @@ mod server_side {
 
     /// Plans on the server's terrain. The planner asks for heights point by point; a web
     /// service answers in batches, so plan, fetch what it asked for, and plan again until
-    /// nothing new is asked (two or three passes).
-    async fn plan_with_terrain(
+    /// nothing new is asked (two or three passes). A server with no terrain source plans on
+    /// flat ground and says so. When its source cannot answer, a download is refused (a file
+    /// planned on flat ground by accident is a risk to the aircraft); the page (`lenient`) is
+    /// shown the flat plan with the reason.
+    pub(crate) async fn ground(
         svc: &Services,
         inputs: &FlightInputs,
-    ) -> Result<planner::plan::Plan, AppError> {
+        lenient: bool,
+    ) -> Result<(planner::plan::Plan, super::GroundHeights), AppError> {
+        let flat = |why: String| -> Result<_, AppError> {
+            let plan = plan_for(inputs, &planner::elevation::FlatGround)?;
+            let ground = super::GroundHeights {
+                heights: Vec::new(),
+                flat: Some(why),
+            };
+            Ok((plan, ground))
+        };
+        if let Some(why) = svc.terrain.flat_because() {
+            return flat(why.to_owned());
+        }
         let mut cache = planner::elevation::Prefetched::default();
+        let mut heights = Vec::new();
         for _ in 0..8 {
             let plan = plan_for(inputs, &cache);
             let missing = cache.take_missing();
             if missing.is_empty() {
-                return plan;
+                let ground = super::GroundHeights {
+                    heights,
+                    flat: None,
+                };
+                return Ok((plan?, ground));
             }
-            let heights = svc
-                .terrain
-                .elevations_m(&missing)
-                .await
-                .map_err(AppError::BadRequest)?;
-            for ((lat, lon), h) in missing.into_iter().zip(heights) {
-                cache.insert(lat, lon, h);
+            match svc.terrain.elevations_m(&missing).await {
+                Ok(found) => {
+                    for ((lat, lon), h) in missing.into_iter().zip(found) {
+                        cache.insert(lat, lon, h);
+                        heights.push((lat, lon, h));
+                    }
+                }
+                Err(why) if lenient => {
+                    return flat(format!(
+                        "{why}; the mission files can be downloaded once it answers"
+                    ));
+                }
+                Err(why) => return Err(AppError::BadRequest(why)),
             }
         }
         Err(AppError::internal(
@@ -164,7 +231,7 @@ mod server_side {
             &q.min_height_ft,
             &q.max_height_ft,
         )?;
-        let plan = plan_with_terrain(svc, &inputs).await?;
+        let (plan, _) = ground(svc, &inputs, false).await?;
         let (n, ext) = match which {
             MissionFile::LitchiCsv(n) | MissionFile::DjiKmz(n) => (n, file.rsplit('.').next()),
         };

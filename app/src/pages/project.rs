@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::flight::{plan_for, query_string, MissionFile};
+use crate::api::flight::{flight_ground, plan_for, query_string, GroundHeights, MissionFile};
 use crate::api::projects::{get_project, DeleteProject, RenameProject, SaveFlightInputs};
 use crate::components::form::{outcome, FieldError, FormError};
 use crate::components::progress::StatusBar;
@@ -110,8 +110,20 @@ struct Preview {
     summary: String,
 }
 
+/// A reason as the start of a sentence.
+fn sentence(why: &str) -> String {
+    let mut chars = why.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().chain(chars).collect::<String>()
+    })
+}
+
+/// The form's five fields, as typed: what a plan (and its ground) is for.
+type Fields = (String, String, String, String, String);
+
 fn preview(
     fields: (&str, &str, &str, &str, &str),
+    ground: Option<&GroundHeights>,
     profile_battery: usize,
 ) -> Result<Preview, (String, String)> {
     let (center, minutes, batteries, min_h, max_h) = fields;
@@ -121,7 +133,18 @@ fn preview(
     };
     let inputs = FlightInputs::parse(center, minutes, batteries, min_h, max_h)
         .map_err(|e| to_field(e.into()))?;
-    let plan = plan_for(&inputs, &planner::elevation::FlatGround).map_err(to_field)?;
+    // On the server's ground once it has answered for these inputs (then the picture is the
+    // download), on flat ground meanwhile.
+    let on_terrain = ground.filter(|g| g.flat.is_none()).and_then(|g| {
+        let cache = g.elevation();
+        let plan = plan_for(&inputs, &cache);
+        cache.take_missing().is_empty().then_some(plan)
+    });
+    let plan = match on_terrain {
+        Some(plan) => plan,
+        None => plan_for(&inputs, &planner::elevation::FlatGround),
+    }
+    .map_err(to_field)?;
     let per_battery = plan.batteries.first().map_or(0, |b| b.waypoints.len());
     let index = profile_battery.min(plan.batteries.len().saturating_sub(1));
     Ok(Preview {
@@ -153,7 +176,59 @@ fn FlightForm(
         RwSignal::new(flight.map_or_else(|| "350".to_owned(), |f| f.max_height_ft.to_string()));
     let profile_battery = RwSignal::new(0usize);
     let aircraft = RwSignal::new(planner::export::Aircraft::default());
+    let fields = Memo::new(move |_| -> Fields {
+        (
+            center.get(),
+            minutes.get(),
+            batteries.get(),
+            min_h.get(),
+            max_h.get(),
+        )
+    });
+    // The server's ground for the fields as they were when it answered.
+    let ground = RwSignal::new(None::<(Fields, GroundHeights)>);
+    let asked = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        let f = fields.get();
+        if FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4).is_err() {
+            return;
+        }
+        // Asked once typing pauses, and only the latest answer counts.
+        let n = asked.get_untracked() + 1;
+        asked.set(n);
+        set_timeout(
+            move || {
+                if asked.get_untracked() != n {
+                    return;
+                }
+                leptos::task::spawn_local(async move {
+                    let answer = flight_ground(
+                        f.0.clone(),
+                        f.1.clone(),
+                        f.2.clone(),
+                        f.3.clone(),
+                        f.4.clone(),
+                    )
+                    .await;
+                    if asked.get_untracked() == n {
+                        if let Ok(g) = answer {
+                            ground.set(Some((f, g)));
+                        }
+                    }
+                });
+            },
+            std::time::Duration::from_millis(400),
+        );
+    });
+    let current_ground = move || {
+        ground.with(|g| {
+            g.as_ref()
+                .filter(|(f, _)| fields.with(|now| now == f))
+                .map(|(_, g)| g.clone())
+        })
+    };
     let plan = Memo::new(move |_| {
+        let g = current_ground();
         preview(
             (
                 &center.read(),
@@ -162,9 +237,33 @@ fn FlightForm(
                 &min_h.read(),
                 &max_h.read(),
             ),
+            g.as_ref(),
             profile_battery.get(),
         )
     });
+    let terrain_note = move || {
+        plan.get().ok()?;
+        Some(match current_ground() {
+            None => view! {
+                <p class="muted small" data-testid="terrain-pending">"Checking the ground under the flight…"</p>
+            }
+            .into_any(),
+            Some(GroundHeights { flat: Some(why), .. }) => view! {
+                <p class="terrain-warning" role="alert" data-testid="terrain-flat">
+                    <strong>"This plan assumes flat ground. "</strong>
+                    {format!("{}. ", sentence(&why))}
+                    "Heights are above the take-off point everywhere: where the ground rises, the drone flies lower above it than planned. Check the site's slopes and obstacles before you fly."
+                </p>
+            }
+            .into_any(),
+            Some(g) => view! {
+                <p class="muted small" data-testid="terrain-ok">
+                    {format!("Heights follow the terrain ({} ground points); the picture is what the files fly.", g.heights.len())}
+                </p>
+            }
+            .into_any(),
+        })
+    };
     let id_field = id.clone();
     let downloads = move || {
         let Ok(p) = plan.get() else { return None };
@@ -262,6 +361,7 @@ fn FlightForm(
                     </p>
                 }.into_any(),
                 Ok(p) => view! {
+                    {terrain_note}
                     <figure class="plan-picture">
                         <div class="plan-top" inner_html=p.top_view></div>
                         <figcaption class="small" data-testid="plan-summary">{p.summary}</figcaption>

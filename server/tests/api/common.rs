@@ -32,10 +32,13 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let data = tempfile::tempdir().unwrap();
-    let env: BTreeMap<String, String> = env
+    let mut env: BTreeMap<String, String> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
+    // Tests never reach the internet: no public terrain tiles unless a test serves its own.
+    env.entry("SPACEPORT_TERRAIN_TILES_URL".into())
+        .or_insert_with(|| "off".into());
     let overrides = Overrides {
         config_file: None,
         addr: Some("127.0.0.1:0".into()),

@@ -344,3 +344,152 @@ async fn mission_files_follow_terrain_from_a_web_elevation_service() {
     let status = w.call("get_project", &[("id", &id)]).await.json()["status"].clone();
     assert_eq!(status, "Draft", "a failed download changes nothing");
 }
+
+/// A stand-in for the public Terrarium tiles at zoom 12: ground 100 m above sea level with a
+/// 150 m ridge running north–south 600 ft east of the centre, each tile drawn as it is asked for
+/// (a real PNG, Terrarium-encoded). `fail` makes it answer 500; `asked` counts the tiles sent.
+async fn spawn_tile_server(
+    fail: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
+    use axum::extract::Path;
+    use std::sync::atomic::Ordering;
+    let app = axum::Router::new().route(
+        "/tiles/{z}/{x}/{file}",
+        // The ridge runs north–south: a tile's row ({y}, in `file`) does not change it.
+        axum::routing::get(move |Path((z, x, _file)): Path<(u32, u32, String)>| {
+            let (fail, asked) = (fail.clone(), asked.clone());
+            async move {
+                if fail.load(Ordering::SeqCst) {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, Vec::new());
+                }
+                asked.fetch_add(1, Ordering::SeqCst);
+                let n = f64::from(1u32 << z);
+                let mut rgb = Vec::with_capacity(256 * 256 * 3);
+                for _row in 0..256 {
+                    for col in 0..256 {
+                        let lon = (f64::from(x) + (f64::from(col) + 0.5) / 256.0) / n * 360.0 - 180.0;
+                        let x_ft =
+                            (lon + 122.3493) * 111_320.0 * 47.6205f64.to_radians().cos() / 0.3048;
+                        let h = 100.0 + 150.0 * (-((x_ft - 600.0) / 250.0).powi(2)).exp();
+                        let v = ((h + 32768.0) * 256.0).round() as u32;
+                        rgb.extend([(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+                    }
+                }
+                let mut png_bytes = Vec::new();
+                {
+                    let mut enc = png::Encoder::new(&mut png_bytes, 256, 256);
+                    enc.set_color(png::ColorType::Rgb);
+                    enc.set_depth(png::BitDepth::Eight);
+                    let mut w = enc.write_header().unwrap();
+                    w.write_image_data(&rgb).unwrap();
+                }
+                (StatusCode::OK, png_bytes)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/tiles/{{z}}/{{x}}/{{y}}.png")
+}
+
+#[tokio::test]
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let fail = Arc::new(AtomicBool::new(false));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let tiles = spawn_tile_server(fail.clone(), asked.clone()).await;
+    let fields = [
+        ("center", "47.6205, -122.3493"),
+        ("battery_minutes", "20"),
+        ("batteries", "4"),
+        ("min_height_ft", "120"),
+        ("max_height_ft", "400"),
+    ];
+    let q = "center=47.6205%2C%20-122.3493&battery_minutes=20&batteries=4&min_height_ft=120&max_height_ft=400";
+
+    let app = crate::common::spawn_app_with(&[("SPACEPORT_TERRAIN_TILES_URL", &tiles)]).await;
+    let b = app.active_user("tiles@example.com", "tiles", PASSWORD).await;
+    let id = b.create_project("Ridge").await;
+
+    // The page's ground: real heights, not flat.
+    let g = b.call("flight_ground", &fields).await;
+    assert_eq!(g.status, StatusCode::OK, "{}", g.body);
+    let g = g.json();
+    assert!(g["flat"].is_null(), "{g}");
+    let heights = g["heights"].as_array().unwrap();
+    assert!(heights.len() > 100, "{} points", heights.len());
+    assert!(heights
+        .iter()
+        .all(|h| (99.0..=251.0).contains(&h[2].as_f64().unwrap())));
+
+    // The downloads fly over the ridge with clearance waypoints, as the page showed.
+    let mut ridge_rows = 0;
+    for n in 1..=4 {
+        let csv = b
+            .get(&format!("/api/projects/{id}/flight/battery-{n}.csv?{q}"))
+            .await;
+        assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+        ridge_rows += csv.body.lines().count() - 1 - (4 * 9 + 3);
+    }
+    assert!(ridge_rows > 0, "the ridge was not cleared");
+
+    // Tiles are cached (on disk, for the next start, and in memory): the same plan again asks
+    // the tile server for nothing.
+    let cached = std::fs::read_dir(app.data_dir().join("terrain/12"))
+        .unwrap()
+        .count();
+    assert!(cached > 0);
+    let before = asked.load(Ordering::SeqCst);
+    assert_eq!(
+        b.get(&format!("/api/projects/{id}/flight/battery-1.csv?{q}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(asked.load(Ordering::SeqCst), before, "a tile was fetched twice");
+
+    // A source that fails: the page plans on flat ground and says why; a download is refused
+    // (a file planned on flat ground by accident is a danger), and changes nothing.
+    fail.store(true, Ordering::SeqCst);
+    let down = crate::common::spawn_app_with(&[("SPACEPORT_TERRAIN_TILES_URL", &tiles)]).await;
+    let d = down.active_user("down@example.com", "down", PASSWORD).await;
+    let id = d.create_project("Down").await;
+    let g = d.call("flight_ground", &fields).await.json();
+    let why = g["flat"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("terrain tiles could not be read (HTTP 500"),
+        "{g}"
+    );
+    let r = d
+        .get(&format!("/api/projects/{id}/flight/battery-1.csv?{q}"))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("terrain tiles could not be read"), "{}", r.body);
+    let status = d.call("get_project", &[("id", &id)]).await.json()["status"].clone();
+    assert_eq!(status, "Draft");
+
+    // Turned off: flat ground, said so, and the files download.
+    let off = crate::common::spawn_app().await;
+    let o = off.active_user("off@example.com", "offuser", PASSWORD).await;
+    let id = o.create_project("Off").await;
+    let g = o.call("flight_ground", &fields).await.json();
+    assert!(
+        g["flat"].as_str().unwrap_or_default().contains("no terrain source"),
+        "{g}"
+    );
+    assert_eq!(
+        o.get(&format!("/api/projects/{id}/flight/battery-1.csv?{q}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Signed out, nobody learns the ground.
+    assert_eq!(
+        off.browser().call("flight_ground", &fields).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
