@@ -28,6 +28,10 @@ test('a pilot plans a flight, sees the picture follow the inputs and downloads b
   await expect(picture).toHaveAttribute('data-waypoints', String(3 * 39));
   await expect(page.getByTestId('plan-summary')).toContainText('9 bounces');
   await expect(page.getByTestId('scale-bar')).toBeVisible();
+  // This server has no terrain source (tests never reach the internet): the page says, in a
+  // box the pilot cannot miss, that the plan is on flat ground, and why.
+  await expect(page.getByTestId('terrain-flat')).toContainText('This plan assumes flat ground');
+  await expect(page.getByTestId('terrain-flat')).toContainText('no terrain source');
 
   // The picture follows the inputs as they are typed.
   await page.getByLabel('Batteries').fill('4');
@@ -39,6 +43,21 @@ test('a pilot plans a flight, sees the picture follow the inputs and downloads b
   await page.getByLabel('Minutes per battery').fill('20');
   await page.getByLabel('Batteries').fill('3');
   await expect(picture).toHaveAttribute('data-batteries', '3');
+
+  // The inputs save themselves once typing pauses, and say so; a reload keeps them.
+  const saveState = page.getByTestId('flight-save-state');
+  await expect(saveState).toHaveAttribute('data-state', 'saved');
+  await expect(saveState).toHaveText('All changes saved');
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.getByLabel('Centre (latitude, longitude)')).toHaveValue(/^47\.6205(00)?, ?-122\.3493(00)?$/);
+  await expect(page.getByLabel('Batteries')).toHaveValue('3');
+  await expect(saveState).toHaveAttribute('data-state', 'saved');
+  await page.getByLabel('Max height (ft above ground)').fill('300');
+  await expect(saveState).toHaveAttribute('data-state', /unsaved|saving/);
+  await expect(saveState).toHaveAttribute('data-state', 'saved');
+  await page.getByLabel('Max height (ft above ground)').fill('350');
+  await expect(saveState).toHaveAttribute('data-state', 'saved');
 
   // The altitude profile switches between batteries.
   await page.getByRole('group', { name: 'Altitude profile of battery' }).getByRole('button', { name: '2' }).click();

@@ -285,7 +285,10 @@ mod tests {
         let tile = terrarium::Tile::from_rgb(&rgb).unwrap();
         assert!((tile.sample(10.5, 3.0) - 10.0).abs() < 1e-6);
         assert!((tile.sample(11.0, 200.0) - 10.5).abs() < 1e-6);
-        assert!((tile.sample(300.0, 0.0) - 255.0).abs() < 1e-6, "clamped at the edge");
+        assert!(
+            (tile.sample(300.0, 0.0) - 255.0).abs() < 1e-6,
+            "clamped at the edge"
+        );
         assert!(terrarium::Tile::from_rgb(&rgb[3..]).is_none());
     }
 

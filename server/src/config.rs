@@ -774,8 +774,11 @@ mod tests {
                 .as_deref(),
             Some(mine)
         );
-        let e = tiles(&[("SPACEPORT_TERRAIN_TILES_URL", "https://tiles.example/{z}/{x}.png")])
-            .expect_err("no {y}");
+        let e = tiles(&[(
+            "SPACEPORT_TERRAIN_TILES_URL",
+            "https://tiles.example/{z}/{x}.png",
+        )])
+        .expect_err("no {y}");
         assert!(e.to_string().contains("{z}, {x} and {y}"), "{e}");
     }
 

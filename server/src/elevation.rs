@@ -209,7 +209,9 @@ impl TileTerrain {
     fn decode(bytes: &[u8]) -> Result<terrarium::Tile, String> {
         let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
         decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-        let mut reader = decoder.read_info().map_err(|e| format!("not a PNG ({e})"))?;
+        let mut reader = decoder
+            .read_info()
+            .map_err(|e| format!("not a PNG ({e})"))?;
         let mut buf = vec![0; reader.output_buffer_size().ok_or("a PNG too large")?];
         let info = reader
             .next_frame(&mut buf)
@@ -425,7 +427,10 @@ mod tests {
         assert!((h[0].unwrap() - 1234.5).abs() < 0.01, "{h:?}");
         // A point on another tile needs the network, which says what failed.
         let e = t.elevations_m(&[(lat + 1.0, lon)]).await.unwrap_err();
-        assert!(e.contains("terrain tiles could not be read (no connection)"), "{e}");
+        assert!(
+            e.contains("terrain tiles could not be read (no connection)"),
+            "{e}"
+        );
         // Bytes that are not a tile are refused with the reason.
         let Err(why) = TileTerrain::decode(b"<html>rate limited</html>") else {
             panic!("a page of HTML decoded as a tile");

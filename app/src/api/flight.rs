@@ -256,6 +256,12 @@ mod server_side {
                 planner::export::dji_kmz(&plan, battery, aircraft).map_err(AppError::internal)?
             }
         };
+        // What was flown is what the project remembers, even if the form had not saved yet.
+        if p.flight.as_ref() != Some(&inputs) {
+            svc.projects
+                .set_flight_inputs(&user.id, &id, &inputs)
+                .await?;
+        }
         if p.status == ProjectStatus::Draft {
             svc.projects
                 .set_status(&user.id, &id, ProjectStatus::PathDownloaded)

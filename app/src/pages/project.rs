@@ -16,9 +16,11 @@ pub fn ProjectPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let rename = ServerAction::<RenameProject>::new();
     let save_flight = ServerAction::<SaveFlightInputs>::new();
+    // Saving the flight inputs (as the pilot types) changes nothing else the page shows, and
+    // reloading would rebuild the form under the pilot's fingers: not a key here.
     let project = Resource::new(
-        move || (id(), rename.version().get(), save_flight.version().get()),
-        |(id, _, _)| get_project(id),
+        move || (id(), rename.version().get()),
+        |(id, _)| get_project(id),
     );
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the project…"</p> }>
@@ -186,6 +188,64 @@ fn FlightForm(
         )
     });
     // The server's ground for the fields as they were when it answered.
+    // Autosave: what the server last confirmed, and a save once typing pauses for a second.
+    let saved = RwSignal::new(flight.is_some().then(|| fields.get_untracked()));
+    let sending = RwSignal::new(None::<Fields>);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save_flight.value().get() {
+            saved.set(
+                sending
+                    .get_untracked()
+                    .or_else(|| Some(fields.get_untracked())),
+            );
+        }
+    });
+    let edits = RwSignal::new(0u64);
+    let id_save = id.clone();
+    Effect::new(move |_| {
+        let f = fields.get();
+        let valid = FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4).is_ok();
+        if !valid || saved.get_untracked().as_ref() == Some(&f) {
+            return;
+        }
+        let n = edits.get_untracked() + 1;
+        edits.set(n);
+        let id = id_save.clone();
+        set_timeout(
+            move || {
+                if edits.get_untracked() != n {
+                    return;
+                }
+                sending.set(Some(f.clone()));
+                save_flight.dispatch(SaveFlightInputs {
+                    id,
+                    center: f.0,
+                    battery_minutes: f.1,
+                    batteries: f.2,
+                    min_height_ft: f.3,
+                    max_height_ft: f.4,
+                });
+            },
+            std::time::Duration::from_secs(1),
+        );
+    });
+    let save_state = move || {
+        let f = fields.get();
+        if save_flight.pending().get() {
+            ("saving", "Saving…")
+        } else if saved.get().as_ref() == Some(&f) {
+            ("saved", "All changes saved")
+        } else if FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4).is_err() {
+            ("invalid", "Not saved until the inputs make a plan")
+        } else if matches!(save_flight.value().get(), Some(Err(_))) {
+            (
+                "failed",
+                "Not saved (see above); retrying on your next change",
+            )
+        } else {
+            ("unsaved", "Unsaved changes…")
+        }
+    };
     let ground = RwSignal::new(None::<(Fields, GroundHeights)>);
     let asked = RwSignal::new(0u64);
     Effect::new(move |_| {
@@ -345,10 +405,15 @@ fn FlightForm(
                     </div>
                 </div>
                 <FormError result />
-                <Show when=move || matches!(result.get(), Some(Ok(())))>
-                    <p class="notice" role="status">"Saved."</p>
-                </Show>
-                <button type="submit" disabled=move || save_flight.pending().get()>"Save flight inputs"</button>
+                <p
+                    class="save-state small"
+                    role="status"
+                    data-testid="flight-save-state"
+                    data-state=move || save_state().0
+                >
+                    {move || save_state().1}
+                </p>
+                <button type="submit" disabled=move || save_flight.pending().get()>"Save now"</button>
             </ActionForm>
             {move || match plan.get() {
                 // Nothing typed yet is not a mistake: say what to do, quietly.
@@ -380,7 +445,7 @@ fn FlightForm(
                 }.into_any(),
             }}
             <h3>"Mission files"</h3>
-            <p class="muted small">"One file per battery, for the plan shown. Heights are above the take-off point at the centre; with terrain data installed on the server they follow rising ground. Both take a photo every 3 seconds along the whole path."</p>
+            <p class="muted small">"One file per battery, for the plan shown. Heights are above the take-off point at the centre and follow the ground the server reads (as the note above the picture says). Both take a photo every 3 seconds along the whole path."</p>
             <label for="aircraft">"DJI aircraft (for the KMZ)"</label>
             <select
                 id="aircraft"

@@ -220,8 +220,11 @@ async fn mission_files_download_for_the_owner_and_mark_the_plan_downloaded() {
     );
     let kmz = alice.get(&url("battery-3.kmz")).await;
     assert_eq!(kmz.status, StatusCode::OK);
-    let status = alice.call("get_project", &[("id", &id)]).await.json()["status"].clone();
-    assert_eq!(status, "PathDownloaded");
+    let project = alice.call("get_project", &[("id", &id)]).await.json();
+    assert_eq!(project["status"], "PathDownloaded");
+    // A download keeps the inputs it was planned from, saved or not.
+    assert_eq!(project["flight"]["max_height_ft"], 400.0, "{project}");
+    assert_eq!(project["flight"]["batteries"], 3, "{project}");
 
     // Bad requests say what is wrong.
     let r = alice.get(&url("battery-4.csv")).await;
@@ -368,7 +371,8 @@ async fn spawn_tile_server(
                 let mut rgb = Vec::with_capacity(256 * 256 * 3);
                 for _row in 0..256 {
                     for col in 0..256 {
-                        let lon = (f64::from(x) + (f64::from(col) + 0.5) / 256.0) / n * 360.0 - 180.0;
+                        let lon =
+                            (f64::from(x) + (f64::from(col) + 0.5) / 256.0) / n * 360.0 - 180.0;
                         let x_ft =
                             (lon + 122.3493) * 111_320.0 * 47.6205f64.to_radians().cos() / 0.3048;
                         let h = 100.0 + 150.0 * (-((x_ft - 600.0) / 250.0).powi(2)).exp();
@@ -412,7 +416,9 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
     let q = "center=47.6205%2C%20-122.3493&battery_minutes=20&batteries=4&min_height_ft=120&max_height_ft=400";
 
     let app = crate::common::spawn_app_with(&[("SPACEPORT_TERRAIN_TILES_URL", &tiles)]).await;
-    let b = app.active_user("tiles@example.com", "tiles", PASSWORD).await;
+    let b = app
+        .active_user("tiles@example.com", "tiles", PASSWORD)
+        .await;
     let id = b.create_project("Ridge").await;
 
     // The page's ground: real heights, not flat.
@@ -450,7 +456,11 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
             .status,
         StatusCode::OK
     );
-    assert_eq!(asked.load(Ordering::SeqCst), before, "a tile was fetched twice");
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        before,
+        "a tile was fetched twice"
+    );
 
     // A source that fails: the page plans on flat ground and says why; a download is refused
     // (a file planned on flat ground by accident is a danger), and changes nothing.
@@ -468,17 +478,26 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
         .get(&format!("/api/projects/{id}/flight/battery-1.csv?{q}"))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("terrain tiles could not be read"), "{}", r.body);
+    assert!(
+        r.body.contains("terrain tiles could not be read"),
+        "{}",
+        r.body
+    );
     let status = d.call("get_project", &[("id", &id)]).await.json()["status"].clone();
     assert_eq!(status, "Draft");
 
     // Turned off: flat ground, said so, and the files download.
     let off = crate::common::spawn_app().await;
-    let o = off.active_user("off@example.com", "offuser", PASSWORD).await;
+    let o = off
+        .active_user("off@example.com", "offuser", PASSWORD)
+        .await;
     let id = o.create_project("Off").await;
     let g = o.call("flight_ground", &fields).await.json();
     assert!(
-        g["flat"].as_str().unwrap_or_default().contains("no terrain source"),
+        g["flat"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no terrain source"),
         "{g}"
     );
     assert_eq!(
