@@ -36,8 +36,8 @@ impl Default for Moments {
 pub struct State {
     pub gaussians: Gaussians,
     pub(crate) moments: Vec<Moments>,
-    /// Summed view-space gradient norms, their count and the largest screen radius, per
-    /// Gaussian, since the last densification.
+    /// Summed view-space gradient norms, their count and the largest screen radius (a fraction
+    /// of the view's long side), per Gaussian, since the last densification.
     pub(crate) grad_accum: Vec<f32>,
     pub(crate) grad_count: Vec<u32>,
     pub(crate) max_radius: Vec<f32>,
