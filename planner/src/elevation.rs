@@ -265,6 +265,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::cast_possible_truncation)] // bytes of a 24-bit value, by design
     fn terrarium_tiles_are_located_and_decoded() {
         // The Space Needle at zoom 12: x = (lon + 180) / 360 · 4096 = 655.94, y from Mercator.
         let (x, y, px, py) = terrarium::locate(47.6205, -122.3493, 12);

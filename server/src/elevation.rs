@@ -250,24 +250,26 @@ impl TileTerrain {
             Ok(bytes) => Self::decode(&bytes).ok(),
             Err(_) => None,
         };
-        let tile = match tile {
-            Some(t) => t,
-            None => {
-                let bytes = self.fetch(x, y).await?;
-                let tile = Self::decode(&bytes)
-                    .map_err(|why| unavailable(&self.template, &format!("it sent {why}")))?;
-                // A cache that cannot be written only costs a fetch next time.
-                if let Some(parent) = path.parent() {
-                    let tmp = path.with_extension("tmp");
-                    let written = tokio::fs::create_dir_all(parent).await.is_ok()
-                        && tokio::fs::write(&tmp, &bytes).await.is_ok()
-                        && tokio::fs::rename(&tmp, &path).await.is_ok();
-                    if !written {
-                        tracing::warn!(path = %path.display(), "cannot cache a terrain tile");
-                    }
+        let tile = if let Some(t) = tile {
+            t
+        } else {
+            let bytes = self.fetch(x, y).await?;
+            let tile = Self::decode(&bytes)
+                .map_err(|why| unavailable(&self.template, &format!("it sent {why}")))?;
+            // A cache that cannot be written only costs a fetch next time.
+            if let Some(parent) = path.parent() {
+                // Its own temporary name: two requests may fetch the same tile at once.
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let tmp = path.with_extension(format!("{n}.tmp"));
+                let written = tokio::fs::create_dir_all(parent).await.is_ok()
+                    && tokio::fs::write(&tmp, &bytes).await.is_ok()
+                    && tokio::fs::rename(&tmp, &path).await.is_ok();
+                if !written {
+                    tracing::warn!(path = %path.display(), "cannot cache a terrain tile");
                 }
-                tile
             }
+            tile
         };
         let tile = Arc::new(tile);
         let mut tiles = lock();
@@ -393,12 +395,13 @@ pub fn load(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // a test's fixtures
 mod tests {
     use super::*;
 
     /// A Terrarium PNG of one height everywhere.
     fn tile_png(metres: f64) -> Vec<u8> {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[allow(clippy::cast_sign_loss)]
         let v = ((metres + 32768.0) * 256.0).round() as u32;
         let rgb: Vec<u8> = (0..256 * 256)
             .flat_map(|_| [(v >> 16) as u8, (v >> 8) as u8, v as u8])
@@ -417,19 +420,19 @@ mod tests {
     async fn tiles_on_disk_answer_without_the_network_and_bad_ones_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let (lat, lon) = (47.6205, -122.3493);
-        let (x, y, _, _) = terrarium::locate(lat, lon, TILE_ZOOM);
-        let cached = dir.path().join(format!("terrain/12/{x}"));
+        let (tile_x, tile_y, _, _) = terrarium::locate(lat, lon, TILE_ZOOM);
+        let cached = dir.path().join(format!("terrain/12/{tile_x}"));
         std::fs::create_dir_all(&cached).unwrap();
-        std::fs::write(cached.join(format!("{y}.png")), tile_png(1234.5)).unwrap();
+        std::fs::write(cached.join(format!("{tile_y}.png")), tile_png(1234.5)).unwrap();
         // Port 9 (discard) refuses: only the cache can answer.
-        let t = TileTerrain::new("http://127.0.0.1:9/{z}/{x}/{y}.png", dir.path()).unwrap();
-        let h = t.elevations_m(&[(lat, lon)]).await.unwrap();
-        assert!((h[0].unwrap() - 1234.5).abs() < 0.01, "{h:?}");
+        let terrain = TileTerrain::new("http://127.0.0.1:9/{z}/{x}/{y}.png", dir.path()).unwrap();
+        let heights = terrain.elevations_m(&[(lat, lon)]).await.unwrap();
+        assert!((heights[0].unwrap() - 1234.5).abs() < 0.01, "{heights:?}");
         // A point on another tile needs the network, which says what failed.
-        let e = t.elevations_m(&[(lat + 1.0, lon)]).await.unwrap_err();
+        let why = terrain.elevations_m(&[(lat + 1.0, lon)]).await.unwrap_err();
         assert!(
-            e.contains("terrain tiles could not be read (no connection)"),
-            "{e}"
+            why.contains("terrain tiles could not be read (no connection)"),
+            "{why}"
         );
         // Bytes that are not a tile are refused with the reason.
         let Err(why) = TileTerrain::decode(b"<html>rate limited</html>") else {

@@ -351,6 +351,7 @@ async fn mission_files_follow_terrain_from_a_web_elevation_service() {
 /// A stand-in for the public Terrarium tiles at zoom 12: ground 100 m above sea level with a
 /// 150 m ridge running north–south 600 ft east of the centre, each tile drawn as it is asked for
 /// (a real PNG, Terrarium-encoded). `fail` makes it answer 500; `asked` counts the tiles sent.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // bytes of the encoding
 async fn spawn_tile_server(
     fail: std::sync::Arc<std::sync::atomic::AtomicBool>,
     asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
@@ -413,20 +414,20 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
         ("min_height_ft", "120"),
         ("max_height_ft", "400"),
     ];
-    let q = "center=47.6205%2C%20-122.3493&battery_minutes=20&batteries=4&min_height_ft=120&max_height_ft=400";
+    let query = "center=47.6205%2C%20-122.3493&battery_minutes=20&batteries=4&min_height_ft=120&max_height_ft=400";
 
     let app = crate::common::spawn_app_with(&[("SPACEPORT_TERRAIN_TILES_URL", &tiles)]).await;
-    let b = app
+    let pilot = app
         .active_user("tiles@example.com", "tiles", PASSWORD)
         .await;
-    let id = b.create_project("Ridge").await;
+    let id = pilot.create_project("Ridge").await;
 
     // The page's ground: real heights, not flat.
-    let g = b.call("flight_ground", &fields).await;
-    assert_eq!(g.status, StatusCode::OK, "{}", g.body);
-    let g = g.json();
-    assert!(g["flat"].is_null(), "{g}");
-    let heights = g["heights"].as_array().unwrap();
+    let ground = pilot.call("flight_ground", &fields).await;
+    assert_eq!(ground.status, StatusCode::OK, "{}", ground.body);
+    let ground = ground.json();
+    assert!(ground["flat"].is_null(), "{ground}");
+    let heights = ground["heights"].as_array().unwrap();
     assert!(heights.len() > 100, "{} points", heights.len());
     assert!(heights
         .iter()
@@ -435,8 +436,10 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
     // The downloads fly over the ridge with clearance waypoints, as the page showed.
     let mut ridge_rows = 0;
     for n in 1..=4 {
-        let csv = b
-            .get(&format!("/api/projects/{id}/flight/battery-{n}.csv?{q}"))
+        let csv = pilot
+            .get(&format!(
+                "/api/projects/{id}/flight/battery-{n}.csv?{query}"
+            ))
             .await;
         assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
         ridge_rows += csv.body.lines().count() - 1 - (4 * 9 + 3);
@@ -451,7 +454,8 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
     assert!(cached > 0);
     let before = asked.load(Ordering::SeqCst);
     assert_eq!(
-        b.get(&format!("/api/projects/{id}/flight/battery-1.csv?{q}"))
+        pilot
+            .get(&format!("/api/projects/{id}/flight/battery-1.csv?{query}"))
             .await
             .status,
         StatusCode::OK
@@ -466,16 +470,16 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
     // (a file planned on flat ground by accident is a danger), and changes nothing.
     fail.store(true, Ordering::SeqCst);
     let down = crate::common::spawn_app_with(&[("SPACEPORT_TERRAIN_TILES_URL", &tiles)]).await;
-    let d = down.active_user("down@example.com", "down", PASSWORD).await;
-    let id = d.create_project("Down").await;
-    let g = d.call("flight_ground", &fields).await.json();
-    let why = g["flat"].as_str().unwrap_or_default();
+    let dave = down.active_user("down@example.com", "down", PASSWORD).await;
+    let id = dave.create_project("Down").await;
+    let ground = dave.call("flight_ground", &fields).await.json();
+    let why = ground["flat"].as_str().unwrap_or_default();
     assert!(
         why.contains("terrain tiles could not be read (HTTP 500"),
-        "{g}"
+        "{ground}"
     );
-    let r = d
-        .get(&format!("/api/projects/{id}/flight/battery-1.csv?{q}"))
+    let r = dave
+        .get(&format!("/api/projects/{id}/flight/battery-1.csv?{query}"))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -483,25 +487,25 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
         "{}",
         r.body
     );
-    let status = d.call("get_project", &[("id", &id)]).await.json()["status"].clone();
+    let status = dave.call("get_project", &[("id", &id)]).await.json()["status"].clone();
     assert_eq!(status, "Draft");
 
     // Turned off: flat ground, said so, and the files download.
     let off = crate::common::spawn_app().await;
-    let o = off
+    let olga = off
         .active_user("off@example.com", "offuser", PASSWORD)
         .await;
-    let id = o.create_project("Off").await;
-    let g = o.call("flight_ground", &fields).await.json();
+    let id = olga.create_project("Off").await;
+    let ground = olga.call("flight_ground", &fields).await.json();
     assert!(
-        g["flat"]
+        ground["flat"]
             .as_str()
             .unwrap_or_default()
             .contains("no terrain source"),
-        "{g}"
+        "{ground}"
     );
     assert_eq!(
-        o.get(&format!("/api/projects/{id}/flight/battery-1.csv?{q}"))
+        olga.get(&format!("/api/projects/{id}/flight/battery-1.csv?{query}"))
             .await
             .status,
         StatusCode::OK
