@@ -66,14 +66,18 @@ struct ReplyPoint {
     elevation: Option<f64>,
 }
 
+/// A client for terrain sources: a request that takes 20 s has failed (the plan then says so).
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .context("cannot build the HTTP client")
+}
+
 impl HttpTerrain {
     pub fn new(url: &str, key: Option<Secret>) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .context("cannot build the HTTP client")?;
         Ok(Self {
-            client,
+            client: http_client()?,
             url: url.to_owned(),
             key,
             cache: Mutex::new(HashMap::new()),
@@ -194,12 +198,8 @@ const MAX_TILE_BYTES: usize = 4 << 20;
 
 impl TileTerrain {
     pub fn new(template: &str, data_dir: &Path) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .context("cannot build the HTTP client")?;
         Ok(Self {
-            client,
+            client: http_client()?,
             template: template.to_owned(),
             dir: data_dir.join("terrain").join(TILE_ZOOM.to_string()),
             tiles: Mutex::new(HashMap::new()),
