@@ -335,7 +335,42 @@ impl LocalJobs {
         self.finish(&job, &owner, JobStatus::Succeeded, None)
             .await?;
         tracing::info!(job = %job.id, "job delivered");
+        self.sweep_superseded(&job).await;
         Ok(true)
+    }
+
+    /// Once a job has delivered, the project's earlier jobs are superseded: the project serves
+    /// its latest delivered model, and a retry always takes the latest job. Their folders
+    /// (working photos, SfM, model: 246 MB for the 75-photo survey) are removed, so relaunching
+    /// a project does not add a folder each time; their rows stay, as the project's history.
+    /// A folder that cannot be removed is logged and left to the next delivery.
+    async fn sweep_superseded(&self, job: &Job) {
+        let older = sqlx::query(&format!(
+            "SELECT id FROM jobs WHERE project_id = ? AND id != ? AND status IN ({})",
+            JobStatus::sql_list(JobStatus::ended())
+        ))
+        .bind(&job.project.0)
+        .bind(&job.id)
+        .fetch_all(&self.pool)
+        .await;
+        let older = match older {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(job = %job.id, error = %e, "listing the project's earlier jobs");
+                return;
+            }
+        };
+        for row in older {
+            let id: String = row.get(0);
+            let dir = self.job_dir(&id);
+            match tokio::fs::remove_dir_all(&dir).await {
+                Ok(()) => tracing::info!(job = %id, "removed a superseded job's folder"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(job = %id, error = %e, "removing a superseded job's folder");
+                }
+            }
+        }
     }
 
     /// Records how the job ended: its status and its project's in one transaction (written one

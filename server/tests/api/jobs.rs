@@ -340,6 +340,33 @@ async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
     assert_eq!(events.len(), 500);
     assert_eq!(events[499]["message"], "line 599");
     assert_eq!(events[0]["message"], "line 100");
+
+    // Launched again, the project delivers a new model and the superseded job's folder goes:
+    // relaunching does not add a folder each time. Until then, the first model is served.
+    let first = app.data_dir().join("jobs").join(job_id);
+    assert!(first.join("model.sog").is_file());
+    assert_eq!(launch(&b, &project).await.status, StatusCode::OK);
+    let second = wait_for_end(&b, &project, Duration::from_mins(3)).await;
+    assert_eq!(second["job"]["status"], "succeeded", "{second}");
+    let second_id = second["job"]["id"].as_str().unwrap();
+    assert_ne!(second_id, job_id);
+    assert!(
+        !first.exists(),
+        "the superseded job's folder is still there"
+    );
+    assert!(app
+        .data_dir()
+        .join("jobs")
+        .join(second_id)
+        .join("model.sog")
+        .is_file());
+    let model = b
+        .client
+        .get(format!("{}/api/projects/{project}/files/model.sog", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(model.status(), StatusCode::OK);
 }
 
 /// The owner's viewer page, and a share link's whole life: made once, public, embeddable,
