@@ -187,25 +187,22 @@ fn FlightForm(
             max_h.get(),
         )
     });
-    // The server's ground for the fields as they were when it answered.
-    // Autosave: what the server last confirmed, and a save once typing pauses for a second.
-    let saved = RwSignal::new(flight.is_some().then(|| fields.get_untracked()));
-    let sending = RwSignal::new(None::<Fields>);
+    // Autosave: the inputs the server last confirmed (its answer, so a save from the button and
+    // one from typing count alike), and a save once typing pauses for a second.
+    let saved = RwSignal::new(flight);
     Effect::new(move |_| {
-        if let Some(Ok(_)) = save_flight.value().get() {
-            saved.set(
-                sending
-                    .get_untracked()
-                    .or_else(|| Some(fields.get_untracked())),
-            );
+        if let Some(Ok(p)) = save_flight.value().get() {
+            saved.set(p.flight);
         }
     });
     let edits = RwSignal::new(0u64);
     let id_save = id.clone();
     Effect::new(move |_| {
         let f = fields.get();
-        let valid = FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4).is_ok();
-        if !valid || saved.get_untracked().as_ref() == Some(&f) {
+        let Ok(inputs) = FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4) else {
+            return;
+        };
+        if saved.get_untracked() == Some(inputs) {
             return;
         }
         let n = edits.get_untracked() + 1;
@@ -216,7 +213,6 @@ fn FlightForm(
                 if edits.get_untracked() != n {
                     return;
                 }
-                sending.set(Some(f.clone()));
                 save_flight.dispatch(SaveFlightInputs {
                     id,
                     center: f.0,
@@ -231,11 +227,12 @@ fn FlightForm(
     });
     let save_state = move || {
         let f = fields.get();
+        let typed = FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4).ok();
         if save_flight.pending().get() {
             ("saving", "Saving…")
-        } else if saved.get().as_ref() == Some(&f) {
+        } else if typed.is_some() && saved.get() == typed {
             ("saved", "All changes saved")
-        } else if FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4).is_err() {
+        } else if typed.is_none() {
             ("invalid", "Not saved until the inputs make a plan")
         } else if matches!(save_flight.value().get(), Some(Err(_))) {
             (
@@ -246,6 +243,7 @@ fn FlightForm(
             ("unsaved", "Unsaved changes…")
         }
     };
+    // The server's ground for the fields as they were when it answered.
     let ground = RwSignal::new(None::<(Fields, GroundHeights)>);
     let asked = RwSignal::new(0u64);
     Effect::new(move |_| {
