@@ -185,6 +185,9 @@ pub struct TileTerrain {
     client: reqwest::Client,
     template: String,
     dir: std::path::PathBuf,
+    /// `min_free_bytes`: tiles are cached on disk only while this much stays free (a pilot
+    /// can ask for any place on Earth, so the cache is bounded by the disk's reserve).
+    keep_free: u64,
     tiles: Mutex<HashMap<(u32, u32), Arc<terrarium::Tile>>>,
 }
 
@@ -197,11 +200,12 @@ const TILES_IN_MEMORY: usize = 64;
 const MAX_TILE_BYTES: usize = 4 << 20;
 
 impl TileTerrain {
-    pub fn new(template: &str, data_dir: &Path) -> anyhow::Result<Self> {
+    pub fn new(template: &str, data_dir: &Path, keep_free: u64) -> anyhow::Result<Self> {
         Ok(Self {
             client: http_client()?,
             template: template.to_owned(),
             dir: data_dir.join("terrain").join(TILE_ZOOM.to_string()),
+            keep_free,
             tiles: Mutex::new(HashMap::new()),
         })
     }
@@ -257,7 +261,14 @@ impl TileTerrain {
             let tile = Self::decode(&bytes)
                 .map_err(|why| unavailable(&self.template, &format!("it sent {why}")))?;
             // A cache that cannot be written only costs a fetch next time.
-            if let Some(parent) = path.parent() {
+            let room = self
+                .dir
+                .parent()
+                .and_then(Path::parent)
+                .is_some_and(|data| {
+                    crate::disk::check_room(data, bytes.len() as u64, self.keep_free).is_ok()
+                });
+            if let Some(parent) = path.parent().filter(|_| room) {
                 // Its own temporary name: two requests may fetch the same tile at once.
                 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
                 let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -356,6 +367,7 @@ pub fn load(
     url: Option<&str>,
     api_key: Option<Secret>,
     tiles_url: Option<&str>,
+    keep_free: u64,
 ) -> anyhow::Result<Arc<dyn Terrain>> {
     let dir = data_dir.join("dem");
     let mut tiles = HgtTiles::default();
@@ -385,7 +397,7 @@ pub fn load(
     }
     if let Some(template) = tiles_url {
         tracing::info!(template, "terrain for flight plans: Terrarium tiles");
-        return Ok(Arc::new(TileTerrain::new(template, data_dir)?));
+        return Ok(Arc::new(TileTerrain::new(template, data_dir, keep_free)?));
     }
     tracing::info!(
         "terrain for flight plans: flat ground (put SRTM .hgt tiles in {}, or set elevation_url or terrain_tiles_url)",
@@ -425,7 +437,8 @@ mod tests {
         std::fs::create_dir_all(&cached).unwrap();
         std::fs::write(cached.join(format!("{tile_y}.png")), tile_png(1234.5)).unwrap();
         // Port 9 (discard) refuses: only the cache can answer.
-        let terrain = TileTerrain::new("http://127.0.0.1:9/{z}/{x}/{y}.png", dir.path()).unwrap();
+        let terrain =
+            TileTerrain::new("http://127.0.0.1:9/{z}/{x}/{y}.png", dir.path(), 0).unwrap();
         let heights = terrain.elevations_m(&[(lat, lon)]).await.unwrap();
         assert!((heights[0].unwrap() - 1234.5).abs() < 0.01, "{heights:?}");
         // A point on another tile needs the network, which says what failed.

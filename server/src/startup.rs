@@ -299,6 +299,7 @@ impl Application {
                 config.elevation_url.as_deref(),
                 config.elevation_key.clone(),
                 config.terrain_tiles_url.as_deref(),
+                config.min_free_bytes,
             )?,
         };
         let router = router(config, services, ops);

@@ -510,6 +510,21 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
             .status,
         StatusCode::OK
     );
+    // A disk short of its reserve: the plan still follows the tiles, but none is kept.
+    fail.store(false, Ordering::SeqCst);
+    let full = crate::common::spawn_app_with(&[
+        ("SPACEPORT_TERRAIN_TILES_URL", &tiles),
+        ("SPACEPORT_MIN_FREE_BYTES", "1125899906842624"),
+    ])
+    .await;
+    let fay = full.active_user("full@example.com", "fay", PASSWORD).await;
+    let ground = fay.call("flight_ground", &fields).await.json();
+    assert!(ground["flat"].is_null(), "{ground}");
+    assert!(
+        !full.data_dir().join("terrain").exists(),
+        "a tile was cached past the disk's reserve"
+    );
+
     // Signed out, nobody learns the ground.
     assert_eq!(
         off.browser().call("flight_ground", &fields).await.status,
