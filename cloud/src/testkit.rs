@@ -30,13 +30,27 @@ impl Drop for Moto {
     }
 }
 
-/// `moto_server`: `$MOTO_SERVER`, else `.tools/aws/bin/moto_server` in the workspace.
+/// `moto_server`: `$MOTO_SERVER`, else `.tools/aws/bin/moto_server` in the workspace. The
+/// server is started through the Python beside it (see [`SERIAL`]).
 fn moto_server() -> PathBuf {
     std::env::var_os("MOTO_SERVER").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/aws/bin/moto_server"),
         PathBuf::from,
     )
 }
+
+/// moto's `moto_server` answers on a thread per request and holds no lock between a condition's
+/// check and its write, so conditional writes sent at the same moment can all pass: the
+/// attempt store's "twenty guesses at once" let six through where DynamoDB lets five, and two
+/// launches at once once both started. DynamoDB serialises writes to an item; served one
+/// request at a time (HTTP/1.0, no keep-alive to hold the server), so does the stand-in.
+const SERIAL: &str = "import os, sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+os.environ.setdefault('MOTO_PORT', sys.argv[2])
+app = DomainDispatcherApplication(create_backend_app)
+run_simple(sys.argv[1], int(sys.argv[2]), app, threaded=False, request_handler=MotoRequestHandler)
+";
 
 impl Moto {
     /// Starts a fresh server and waits until it answers. Sets the process's AWS credentials to
@@ -63,8 +77,9 @@ impl Moto {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let python = bin.with_file_name("python");
+        let child = Command::new(&python)
+            .args(["-c", SERIAL, "127.0.0.1", &port.to_string()])
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
