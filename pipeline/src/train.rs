@@ -411,8 +411,8 @@ pub struct SurveyCap {
 
 /// A survey's photos look at most this far from straight down (the median photo). Most photos
 /// of the planner's spirals look toward the centre from far out (a 20-minute battery's median
-/// waypoint is over 1,000 ft out at 120–350 ft up: 70° or more off vertical), and an object
-/// orbit looks sideways: neither is capped.
+/// waypoint looks 71° off vertical, its steepest 31°), and an object orbit looks sideways:
+/// neither is capped.
 const NADIR_DEGREES: f64 = 20.0;
 
 /// The cap as a fraction of the height flown. Trained uncapped, a nadir survey fills the photos'
