@@ -187,6 +187,9 @@ fn FlightForm(
             max_h.get(),
         )
     });
+    // The fields as inputs, when they make valid ones: what is saved and asked about.
+    let typed =
+        Memo::new(move |_| fields.with(|f| FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4).ok()));
     // Autosave: the inputs the server last confirmed (its answer, so a save from the button and
     // one from typing count alike), and a save once typing pauses for a second.
     let saved = RwSignal::new(flight);
@@ -199,7 +202,7 @@ fn FlightForm(
     let id_save = id.clone();
     Effect::new(move |_| {
         let f = fields.get();
-        let Ok(inputs) = FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4) else {
+        let Some(inputs) = typed.get() else {
             return;
         };
         if saved.get_untracked() == Some(inputs) {
@@ -226,8 +229,7 @@ fn FlightForm(
         );
     });
     let save_state = move || {
-        let f = fields.get();
-        let typed = FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4).ok();
+        let typed = typed.get();
         if save_flight.pending().get() {
             ("saving", "Saving…")
         } else if typed.is_some() && saved.get() == typed {
@@ -248,7 +250,7 @@ fn FlightForm(
     let asked = RwSignal::new(0u64);
     Effect::new(move |_| {
         let f = fields.get();
-        if FlightInputs::parse(&f.0, &f.1, &f.2, &f.3, &f.4).is_err() {
+        if typed.get().is_none() {
             return;
         }
         // Asked once typing pauses, and only the latest answer counts.
