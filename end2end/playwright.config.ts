@@ -12,6 +12,12 @@ process.env.E2E_PORT ||= '3107';
 // Tests never reach the internet: no terrain tiles, so flight plans are on flat ground (and the
 // flight page says so).
 process.env.SPACEPORT_TERRAIN_TILES_URL ||= 'off';
+// The map's tiles and the place search come from a local stand-in (servers/map-fixtures.mjs).
+process.env.E2E_FIXTURE_PORT ||= String(Number(process.env.E2E_PORT) + 1);
+const fixtures = `http://127.0.0.1:${process.env.E2E_FIXTURE_PORT}`;
+process.env.SPACEPORT_MAP_TILES_URL ||= `${fixtures}/tiles/{z}/{x}/{y}.png`;
+process.env.SPACEPORT_MAP_ATTRIBUTION ||= '© Test tiles';
+process.env.SPACEPORT_GEOCODER_URL ||= `${fixtures}/search`;
 // The binaries under test: the release build, or another profile's (scripts/test.sh: target/ci).
 process.env.E2E_BIN_DIR ||= resolve(__dirname, '../target/release');
 process.env.E2E_SERVER_BIN ||= resolve(process.env.E2E_BIN_DIR, 'server');
@@ -41,12 +47,20 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `"${process.env.E2E_SERVER_BIN}" --addr 127.0.0.1:${process.env.E2E_PORT} --data-dir "${process.env.E2E_DATA_DIR}"`,
-    url: baseURL,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: `node servers/map-fixtures.mjs`,
+      url: fixtures,
+      reuseExistingServer: false,
+      timeout: 10_000,
+    },
+    {
+      command: `"${process.env.E2E_SERVER_BIN}" --addr 127.0.0.1:${process.env.E2E_PORT} --data-dir "${process.env.E2E_DATA_DIR}"`,
+      url: baseURL,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+  ],
 });

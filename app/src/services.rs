@@ -48,6 +48,10 @@ pub struct Services {
     pub uploads: Arc<dyn domain::ports::UploadStore>,
     /// Ground heights for flight plans (tiles, a web service, or flat ground).
     pub terrain: Arc<dyn domain::ports::Terrain>,
+    /// Place search for the flight page's map.
+    pub places: Arc<dyn domain::ports::Places>,
+    /// Where the flight page's map gets its tiles, and whether it may search.
+    pub map: crate::api::map::MapSources,
     /// Public links to delivered models.
     pub shares: Arc<dyn domain::ports::ShareLinks>,
     /// Where mail goes (the outbox, in both modes).

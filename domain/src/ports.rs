@@ -148,6 +148,24 @@ pub trait Terrain: Send + Sync {
     }
 }
 
+/// A place a search found: what the flight page lists for the pilot to pick.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Place {
+    /// The place's full name as the search service gives it ("Space Needle, Seattle, …").
+    pub name: String,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// Address and place search for the flight page's map (a Nominatim-compatible service, or
+/// none).
+#[async_trait]
+pub trait Places: Send + Sync {
+    /// At most a handful of places matching what the pilot typed, best first. `Err` is a
+    /// sentence for the pilot (the service is off, busy or down), ending in what to do instead.
+    async fn search(&self, query: &str) -> Result<Vec<Place>, String>;
+}
+
 /// A resumable upload of one file into a project, in fixed-size parts.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UploadSession {

@@ -334,11 +334,17 @@ impl FlightInputs {
     }
 
     pub fn center_text(&self) -> String {
-        format!("{:.6}, {:.6}", self.center_lat, self.center_lon)
+        center_text(self.center_lat, self.center_lon)
     }
 }
 
-fn parse_center(raw: &str) -> Result<(f64, f64), ValidationError> {
+/// A centre as the form writes it (about 0.1 m of precision).
+pub fn center_text(lat: f64, lon: f64) -> String {
+    format!("{lat:.6}, {lon:.6}")
+}
+
+/// A centre as the form takes it: "latitude, longitude" in decimal degrees.
+pub fn parse_center(raw: &str) -> Result<(f64, f64), ValidationError> {
     let err = || {
         ValidationError::new(
             "center",

@@ -8,6 +8,7 @@
 
 pub mod elevation;
 pub mod export;
+pub mod mercator;
 pub mod optimise;
 pub mod plan;
 pub mod svg;

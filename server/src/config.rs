@@ -66,6 +66,18 @@ pub struct Config {
     /// no SRTM tiles and no elevation service: by default the public, keyless elevation tiles
     /// ([`DEFAULT_TERRAIN_TILES`]); "off" for flat ground (the flight page then says so).
     pub terrain_tiles_url: Option<String>,
+    /// The flight page's map: OSM-style raster tiles (`{z}`, `{x}`, `{y}` in the URL; a key,
+    /// if the provider needs one, goes in the URL and so reaches browsers, as every web map's
+    /// does). By default OpenStreetMap's ([`DEFAULT_MAP_TILES`]); "off" for no map (the
+    /// "lat, lon" field and the place search remain).
+    pub map_tiles_url: Option<String>,
+    /// The credit the tiles' licence asks for, shown on the map.
+    pub map_attribution: String,
+    /// A Nominatim-compatible place search (`GET URL?q=…&format=jsonv2`), asked by the server;
+    /// by default OpenStreetMap's ([`DEFAULT_GEOCODER`]); "off" for none.
+    pub geocoder_url: Option<String>,
+    /// Its API key, if it needs one (sent as `key=`; never logged, never sent to browsers).
+    pub geocoder_key: Option<Secret>,
     /// What one user's photos may take on this machine in all (unfinished uploads included).
     pub user_quota_bytes: u64,
     /// Room always left free on the data disk: uploads and stages that would eat into it are
@@ -108,6 +120,10 @@ struct FileLayer {
     elevation_url: Option<String>,
     elevation_key: Option<Secret>,
     terrain_tiles_url: Option<String>,
+    map_tiles_url: Option<String>,
+    map_attribution: Option<String>,
+    geocoder_url: Option<String>,
+    geocoder_key: Option<Secret>,
     client_ip_header: Option<String>,
     metrics_token: Option<Secret>,
     contact_email: Option<String>,
@@ -126,7 +142,7 @@ struct FileLayer {
 
 /// Every environment setting; cloud mode's eight come first (a test checks the deployment
 /// template sets them).
-const ENV_KEYS: [&str; 30] = [
+const ENV_KEYS: [&str; 34] = [
     "SPACEPORT_MODE",
     "SPACEPORT_AWS_REGION",
     "SPACEPORT_AWS_ENDPOINT_URL",
@@ -157,11 +173,52 @@ const ENV_KEYS: [&str; 30] = [
     "SPACEPORT_METRICS_TOKEN",
     "SPACEPORT_CONTACT_EMAIL",
     "SPACEPORT_TERRAIN_TILES_URL",
+    "SPACEPORT_MAP_TILES_URL",
+    "SPACEPORT_MAP_ATTRIBUTION",
+    "SPACEPORT_GEOCODER_URL",
+    "SPACEPORT_GEOCODER_KEY",
 ];
 
 /// The public Terrarium elevation tiles (an open dataset, no key): the default terrain source.
 pub const DEFAULT_TERRAIN_TILES: &str =
     "https://s3.amazonaws.com/elevation-tiles-prod/terrarium/{z}/{x}/{y}.png";
+
+/// OpenStreetMap's raster tiles (free for light use under its tile policy; a busy installation
+/// should name its own provider): the default map.
+pub const DEFAULT_MAP_TILES: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+/// The credit OpenStreetMap's licence asks for.
+pub const DEFAULT_MAP_ATTRIBUTION: &str = "© OpenStreetMap contributors";
+/// OpenStreetMap's public Nominatim: the default place search.
+pub const DEFAULT_GEOCODER: &str = "https://nominatim.openstreetmap.org/search";
+
+/// A web source setting: the default when unset, `None` when "off" (or empty), else an http(s)
+/// URL that holds every one of `placeholders`.
+fn web_source(
+    given: Option<String>,
+    name: &str,
+    default: &str,
+    placeholders: &[&str],
+) -> Result<Option<String>, ConfigError> {
+    match given {
+        None => Ok(Some(default.to_owned())),
+        Some(off) if off.is_empty() || off == "off" => Ok(None),
+        Some(url) => {
+            let web = url.starts_with("https://") || url.starts_with("http://");
+            if web && placeholders.iter().all(|p| url.contains(p)) {
+                Ok(Some(url))
+            } else if placeholders.is_empty() {
+                Err(err(format!(
+                    "{name} must be an http(s) URL, e.g. {default}, or \"off\""
+                )))
+            } else {
+                Err(err(format!(
+                    "{name} must be an http(s) URL with {} in it, e.g. {default}, or \"off\"",
+                    placeholders.join(", ")
+                )))
+            }
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -330,23 +387,43 @@ impl Config {
             .cloned()
             .map(Secret::new)
             .or(file.elevation_key);
-        let terrain_tiles_url = match env
-            .get("SPACEPORT_TERRAIN_TILES_URL")
+        let tiles = ["{z}", "{x}", "{y}"];
+        let terrain_tiles_url = web_source(
+            env.get("SPACEPORT_TERRAIN_TILES_URL")
+                .cloned()
+                .or(file.terrain_tiles_url),
+            "terrain_tiles_url",
+            DEFAULT_TERRAIN_TILES,
+            &tiles,
+        )?;
+        let map_tiles_url = web_source(
+            env.get("SPACEPORT_MAP_TILES_URL")
+                .cloned()
+                .or(file.map_tiles_url),
+            "map_tiles_url",
+            DEFAULT_MAP_TILES,
+            &tiles,
+        )?;
+        let map_attribution = env
+            .get("SPACEPORT_MAP_ATTRIBUTION")
             .cloned()
-            .or(file.terrain_tiles_url)
-        {
-            None => Some(DEFAULT_TERRAIN_TILES.to_owned()),
-            Some(off) if off.is_empty() || off == "off" => None,
-            Some(url) => {
-                let web = url.starts_with("https://") || url.starts_with("http://");
-                if !web || !["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p)) {
-                    return Err(err(format!(
-                        "terrain_tiles_url must be an http(s) URL with {{z}}, {{x}} and {{y}} in it, e.g. {DEFAULT_TERRAIN_TILES}, or \"off\""
-                    )));
-                }
-                Some(url)
-            }
-        };
+            .or(file.map_attribution)
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| DEFAULT_MAP_ATTRIBUTION.to_owned());
+        let geocoder_url = web_source(
+            env.get("SPACEPORT_GEOCODER_URL")
+                .cloned()
+                .or(file.geocoder_url),
+            "geocoder_url",
+            DEFAULT_GEOCODER,
+            &[],
+        )?;
+        let geocoder_key = env
+            .get("SPACEPORT_GEOCODER_KEY")
+            .cloned()
+            .map(Secret::new)
+            .or(file.geocoder_key);
         let client_ip_header = match env
             .get("SPACEPORT_CLIENT_IP_HEADER")
             .cloned()
@@ -457,6 +534,10 @@ impl Config {
             elevation_url,
             elevation_key,
             terrain_tiles_url,
+            map_tiles_url,
+            map_attribution,
+            geocoder_url,
+            geocoder_key,
             user_quota_bytes,
             min_free_bytes,
             stage_time_limit_secs,
@@ -779,7 +860,48 @@ mod tests {
             "https://tiles.example/{z}/{x}.png",
         )])
         .expect_err("no {y}");
-        assert!(e.to_string().contains("{z}, {x} and {y}"), "{e}");
+        assert!(e.to_string().contains("{z}, {x}, {y}"), "{e}");
+    }
+
+    #[test]
+    fn the_map_and_the_place_search_default_to_openstreetmap_and_can_be_turned_off() {
+        let config = |e: &[(&str, &str)]| Config::from_layers(&env(e), &Overrides::default());
+        let c = config(&[]).expect("valid");
+        assert_eq!(c.map_tiles_url.as_deref(), Some(DEFAULT_MAP_TILES));
+        assert_eq!(c.map_attribution, DEFAULT_MAP_ATTRIBUTION);
+        assert_eq!(c.geocoder_url.as_deref(), Some(DEFAULT_GEOCODER));
+        let c = config(&[
+            ("SPACEPORT_MAP_TILES_URL", "off"),
+            ("SPACEPORT_GEOCODER_URL", "off"),
+            ("SPACEPORT_MAP_ATTRIBUTION", "  "),
+        ])
+        .expect("valid");
+        assert_eq!((c.map_tiles_url, c.geocoder_url), (None, None));
+        assert_eq!(c.map_attribution, DEFAULT_MAP_ATTRIBUTION);
+        let c = config(&[
+            (
+                "SPACEPORT_MAP_TILES_URL",
+                "https://maps.example/{z}/{x}/{y}.png?key=k",
+            ),
+            ("SPACEPORT_MAP_ATTRIBUTION", "© Example Maps"),
+            ("SPACEPORT_GEOCODER_URL", "https://search.example/v1/search"),
+            ("SPACEPORT_GEOCODER_KEY", "s3cret"),
+        ])
+        .expect("valid");
+        assert_eq!(c.map_attribution, "© Example Maps");
+        assert_eq!(
+            c.geocoder_key.map(|k| k.expose().to_owned()).as_deref(),
+            Some("s3cret")
+        );
+        let e = config(&[("SPACEPORT_MAP_TILES_URL", "https://maps.example/tile.png")])
+            .expect_err("no placeholders");
+        assert!(e.to_string().contains("map_tiles_url"), "{e}");
+        let e = config(&[("SPACEPORT_GEOCODER_URL", "nominatim")]).expect_err("not a URL");
+        assert!(
+            e.to_string()
+                .contains("geocoder_url must be an http(s) URL"),
+            "{e}"
+        );
     }
 
     #[test]

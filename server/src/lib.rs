@@ -13,6 +13,7 @@ pub mod flight;
 pub mod ops;
 pub mod orphans;
 pub mod password;
+pub mod places;
 pub mod progress;
 pub mod security;
 pub mod session;

@@ -63,6 +63,8 @@ pub struct HeaderPolicy {
     /// Origins the browser may fetch from besides this one (cloud mode: S3, where photo parts
     /// go and models come from), space-separated.
     pub connect_also: String,
+    /// Origins images may come from besides this one (the flight page's map tiles).
+    pub img_also: String,
 }
 
 /// This response's nonce for the page's own inline scripts (Leptos's hydration script and the
@@ -83,18 +85,22 @@ pub fn provide_nonce() {
 
 /// The Content-Security-Policy of every response. Scripts only from this origin or with this
 /// response's nonce (an injected `<script>` or `onclick=` does not run), WebAssembly allowed
-/// (the app and the viewer are wasm), and nothing loaded or sent elsewhere; style attributes
+/// (the app and the viewer are wasm), and nothing loaded or sent elsewhere but the
+/// origins the policy names (S3 in cloud mode, the map's tile server for images); style attributes
 /// stay allowed (progress bars set their width), style sheets only from this origin.
-fn content_security_policy(nonce: &str, connect_also: &str, frame_ancestors: &str) -> String {
-    let connect = if connect_also.is_empty() {
-        "'self'".to_owned()
-    } else {
-        format!("'self' {connect_also}")
+fn content_security_policy(nonce: &str, policy: &HeaderPolicy, frame_ancestors: &str) -> String {
+    let also = |origins: &str| {
+        if origins.is_empty() {
+            String::new()
+        } else {
+            format!(" {origins}")
+        }
     };
+    let (connect, img) = (also(&policy.connect_also), also(&policy.img_also));
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'nonce-{nonce}'; \
-         style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; \
-         connect-src {connect}; worker-src 'self'; object-src 'none'; base-uri 'none'; \
+         style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:{img}; \
+         connect-src 'self'{connect}; worker-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors {frame_ancestors}"
     )
 }
@@ -134,7 +140,7 @@ pub async fn security_headers(
             "'none'"
         }
     };
-    let csp = content_security_policy(&nonce, &policy.connect_also, frame_ancestors);
+    let csp = content_security_policy(&nonce, &policy, frame_ancestors);
     if let Ok(csp) = HeaderValue::from_str(&csp) {
         h.insert(HeaderName::from_static("content-security-policy"), csp);
     }

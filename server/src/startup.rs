@@ -294,6 +294,26 @@ impl Application {
             notifier: embedded.outbox.clone(),
             public_url: config.public_url.trim_end_matches('/').to_owned(),
             contact_email: config.contact_email.clone(),
+            places: match &config.geocoder_url {
+                Some(url) => {
+                    tracing::info!(url, "place search: a Nominatim-compatible service");
+                    Arc::new(crate::places::Nominatim::new(
+                        url,
+                        config.geocoder_key.clone(),
+                        &format!(
+                            "Spaceport/{} (+{})",
+                            env!("CARGO_PKG_VERSION"),
+                            config.public_url
+                        ),
+                    )?)
+                }
+                None => Arc::new(crate::places::NoPlaces),
+            },
+            map: app::api::map::MapSources {
+                tiles: config.map_tiles_url.clone(),
+                attribution: config.map_attribution.clone(),
+                search: config.geocoder_url.is_some(),
+            },
             terrain: crate::elevation::load(
                 &config.data_dir,
                 config.elevation_url.as_deref(),
@@ -446,6 +466,11 @@ fn router(config: &Config, services: Services, ops: crate::ops::Ops) -> Router {
                     .aws
                     .as_ref()
                     .map(|aws| aws.s3_origins().join(" "))
+                    .unwrap_or_default(),
+                img_also: config
+                    .map_tiles_url
+                    .as_deref()
+                    .map(origin_of)
                     .unwrap_or_default(),
             },
             security_headers,

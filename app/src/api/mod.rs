@@ -6,5 +6,6 @@ pub mod admin;
 pub mod auth;
 pub mod flight;
 pub mod jobs;
+pub mod map;
 pub mod projects;
 pub mod share;

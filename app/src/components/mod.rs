@@ -3,5 +3,6 @@
 pub mod footer;
 pub mod form;
 pub mod full_load;
+pub mod map;
 pub mod nav;
 pub mod progress;

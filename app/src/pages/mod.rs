@@ -47,3 +47,11 @@ pub fn error_view(e: AppError) -> AnyView {
         }
     }
 }
+
+/// A reason as the start of a sentence.
+pub(crate) fn sentence(why: &str) -> String {
+    let mut chars = why.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().chain(chars).collect::<String>()
+    })
+}

@@ -4,11 +4,13 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::flight::{flight_ground, plan_for, query_string, GroundHeights, MissionFile};
+use crate::api::map::{get_map_sources, MapSources};
 use crate::api::projects::{get_project, DeleteProject, RenameProject, SaveFlightInputs};
 use crate::components::form::{outcome, FieldError, FormError};
+use crate::components::map::{Overlay, PlaceSearch, SiteMap};
 use crate::components::progress::StatusBar;
 use crate::error::AppError;
-use crate::pages::error_view;
+use crate::pages::{error_view, sentence};
 
 #[component]
 pub fn ProjectPage() -> impl IntoView {
@@ -22,12 +24,19 @@ pub fn ProjectPage() -> impl IntoView {
         move || (id(), rename.version().get()),
         |(id, _)| get_project(id),
     );
+    // The map's sources: when they cannot be had, the page is the text field without a map.
+    let sources = OnceResource::new(get_map_sources());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the project…"</p> }>
             {move || Suspend::new(async move {
+                let map = sources.await.unwrap_or(MapSources {
+                    tiles: None,
+                    attribution: String::new(),
+                    search: false,
+                });
                 match project.await {
                     Err(e) => error_view(e),
-                    Ok(p) => view! { <ProjectView p rename save_flight /> }.into_any(),
+                    Ok(p) => view! { <ProjectView p rename save_flight map /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -39,6 +48,7 @@ fn ProjectView(
     p: Project,
     rename: ServerAction<RenameProject>,
     save_flight: ServerAction<SaveFlightInputs>,
+    map: MapSources,
 ) -> impl IntoView {
     let delete = ServerAction::<DeleteProject>::new();
     let rename_result = outcome(rename);
@@ -77,7 +87,7 @@ fn ProjectView(
                     </ActionForm>
                 </section>
 
-                <FlightForm id=id_flight flight save_flight result=flight_result />
+                <FlightForm id=id_flight flight save_flight result=flight_result map />
             </div>
 
             <crate::pages::processing::Processing id=id_processing status=p.status live_status=status />
@@ -110,14 +120,7 @@ struct Preview {
     top_view: String,
     profile: String,
     summary: String,
-}
-
-/// A reason as the start of a sentence.
-fn sentence(why: &str) -> String {
-    let mut chars = why.chars();
-    chars.next().map_or_else(String::new, |c| {
-        c.to_uppercase().chain(chars).collect::<String>()
-    })
+    overlay: Overlay,
 }
 
 /// The form's five fields, as typed: what a plan (and its ground) is for.
@@ -153,6 +156,14 @@ fn preview(
         batteries: plan.batteries.len(),
         top_view: planner::svg::top_view(&plan),
         profile: planner::svg::altitude_profile(&plan, index),
+        overlay: Overlay {
+            paths: plan
+                .batteries
+                .iter()
+                .map(|b| b.waypoints.iter().map(|w| (w.lat, w.lon)).collect())
+                .collect(),
+            hold_radius_m: plan.params.r_hold_ft * 0.3048,
+        },
         summary: format!(
             "{} bounces per battery, reaching {:.0} ft from the centre; about {:.1} minutes and {} waypoints per battery.",
             plan.params.bounces, plan.params.r_hold_ft, plan.estimated_minutes, per_battery
@@ -166,6 +177,7 @@ fn FlightForm(
     flight: Option<FlightInputs>,
     save_flight: ServerAction<SaveFlightInputs>,
     result: Signal<Option<Result<(), AppError>>>,
+    map: MapSources,
 ) -> impl IntoView {
     let center = RwSignal::new(flight.map(|f| f.center_text()).unwrap_or_default());
     let minutes =
@@ -375,6 +387,8 @@ fn FlightForm(
         <section class="panel flight">
             <h2>"Flight plan"</h2>
             <p class="muted small">"A spiral around the centre, one wedge per battery, sized so each battery's flight fits its minutes. The picture follows what you type."</p>
+            {map.search.then(|| view! { <PlaceSearch center /> })}
+            <SiteMap sources=map center overlay=Signal::derive(move || plan.with(|p| p.as_ref().ok().map(|p| p.overlay.clone()))) />
             <ActionForm action=save_flight attr:class="stack" attr:novalidate=true>
                 <input type="hidden" name="id" value=id_field />
                 <label for="center">"Centre (latitude, longitude)"</label>

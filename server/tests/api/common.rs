@@ -39,6 +39,9 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     // Tests never reach the internet: no public terrain tiles unless a test serves its own.
     env.entry("SPACEPORT_TERRAIN_TILES_URL".into())
         .or_insert_with(|| "off".into());
+    // Nor a public place search.
+    env.entry("SPACEPORT_GEOCODER_URL".into())
+        .or_insert_with(|| "off".into());
     let overrides = Overrides {
         config_file: None,
         addr: Some("127.0.0.1:0".into()),

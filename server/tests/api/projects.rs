@@ -531,3 +531,118 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// A Nominatim-compatible search that finds the Space Needle for anything, counting requests.
+async fn spawn_search_service(asked: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> String {
+    let app = axum::Router::new().route(
+        "/search",
+        axum::routing::get(move || {
+            let asked = asked.clone();
+            async move {
+                asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                r#"[{"lat":"47.6205063","lon":"-122.3492774","display_name":"Space Needle, Seattle"}]"#
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/search", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn the_map_s_sources_and_place_search_are_for_signed_in_pilots_and_its_tiles_pass_the_csp() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let asked = std::sync::Arc::new(AtomicUsize::new(0));
+    let search = spawn_search_service(asked.clone()).await;
+    let app = crate::common::spawn_app_with(&[
+        ("SPACEPORT_GEOCODER_URL", &search),
+        (
+            "SPACEPORT_MAP_TILES_URL",
+            "https://maps.example:8443/t/{z}/{x}/{y}.png",
+        ),
+        ("SPACEPORT_MAP_ATTRIBUTION", "© Example Maps"),
+    ])
+    .await;
+
+    // Nobody signed in: no sources, no searches (the service is not asked).
+    let stranger = app.browser();
+    assert_eq!(
+        stranger.call("get_map_sources", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let refused = stranger.call("search_places", &[("query", "needle")]).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(asked.load(Ordering::SeqCst), 0);
+
+    let pilot = app.active_user("map@example.com", "mapper", PASSWORD).await;
+    let sources = pilot.call("get_map_sources", &[]).await.json();
+    assert_eq!(
+        sources["tiles"],
+        "https://maps.example:8443/t/{z}/{x}/{y}.png"
+    );
+    assert_eq!(sources["attribution"], "© Example Maps");
+    assert_eq!(sources["search"], true);
+    let found = pilot
+        .call("search_places", &[("query", "space needle")])
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    let found = found.json();
+    assert_eq!(found[0]["name"], "Space Needle, Seattle");
+    assert!((found[0]["lat"].as_f64().unwrap() - 47.620_506_3).abs() < 1e-9);
+    // Nonsense gets a sentence beside the search box, not a request to the service.
+    let empty = pilot.call("search_places", &[("query", " ")]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.body.contains("type a place"), "{}", empty.body);
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+
+    // The page may show the tile server's images, and only its: scripts and connections stay
+    // on this origin.
+    let page = pilot
+        .client
+        .get(format!("{}/dashboard", app.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("img-src 'self' data: blob: https://maps.example:8443;"),
+        "{csp}"
+    );
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+
+    // Search off: the page is told, and a search that comes anyway says what to do.
+    let off = crate::common::spawn_app_with(&[
+        ("SPACEPORT_GEOCODER_URL", "off"),
+        ("SPACEPORT_MAP_TILES_URL", "off"),
+    ])
+    .await;
+    let pilot = off
+        .active_user("nomap@example.com", "nomap", PASSWORD)
+        .await;
+    let sources = pilot.call("get_map_sources", &[]).await.json();
+    assert!(
+        sources["tiles"].is_null() && sources["search"] == false,
+        "{sources}"
+    );
+    let refused = pilot.call("search_places", &[("query", "needle")]).await;
+    assert!(
+        refused.body.contains("off on this server"),
+        "{}",
+        refused.body
+    );
+    let page = pilot
+        .client
+        .get(format!("{}/dashboard", off.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("img-src 'self' data: blob:;"), "{csp}");
+}
