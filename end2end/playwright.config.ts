@@ -9,12 +9,11 @@ import { join, resolve } from 'node:path';
 // environment so every worker talks to the same server and data directory.
 process.env.E2E_DATA_DIR ||= mkdtempSync(join(tmpdir(), 'spaceport-e2e-'));
 process.env.E2E_PORT ||= '3107';
-// Tests never reach the internet: no terrain tiles, so flight plans are on flat ground (and the
-// flight page says so).
-process.env.SPACEPORT_TERRAIN_TILES_URL ||= 'off';
-// The map's tiles and the place search come from a local stand-in (servers/map-fixtures.mjs).
+// Tests never reach the internet: the map's tiles, the terrain tiles and the place search come
+// from a local stand-in (servers/map-fixtures.mjs).
 process.env.E2E_FIXTURE_PORT ||= String(Number(process.env.E2E_PORT) + 1);
 const fixtures = `http://127.0.0.1:${process.env.E2E_FIXTURE_PORT}`;
+process.env.SPACEPORT_TERRAIN_TILES_URL ||= `${fixtures}/terrain/{z}/{x}/{y}.png`;
 process.env.SPACEPORT_MAP_TILES_URL ||= `${fixtures}/tiles/{z}/{x}/{y}.png`;
 process.env.SPACEPORT_MAP_ATTRIBUTION ||= '© Test tiles';
 process.env.SPACEPORT_GEOCODER_URL ||= `${fixtures}/search`;

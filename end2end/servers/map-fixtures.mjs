@@ -1,6 +1,7 @@
 // Stands in for the internet's map services in end-to-end tests (tests never reach the
-// internet): OSM-style raster tiles drawn at request time, and a Nominatim-compatible search
-// that knows two places. Started by playwright.config.ts beside the server under test.
+// internet): OSM-style raster tiles drawn at request time, Terrarium terrain tiles of level
+// ground 100 m up (except east of Greenwich to 30° E, where the source fails, as a real one
+// does now and then), and a Nominatim-compatible search that knows two places. Started by playwright.config.ts beside the server under test.
 import { createServer } from 'node:http';
 import { deflateSync } from 'node:zlib';
 
@@ -26,21 +27,18 @@ function chunk(type, data) {
   return out;
 }
 
-// A 256-pixel tile: a checkerboard colour by tile, with a darker border, so a screenshot shows
-// the tiles' seams line up.
-function tile(z, x, y) {
+// A 256-pixel RGB PNG, each pixel's colour from `colour(row, col)`.
+function png(colour) {
   const size = 256;
-  const light = (x + y) % 2 === 0 ? [214, 232, 200] : [200, 220, 236];
   const raw = Buffer.alloc(size * (1 + size * 3));
   for (let row = 0; row < size; row++) {
     const at = row * (1 + size * 3);
     raw[at] = 0; // no filter
     for (let col = 0; col < size; col++) {
-      const edge = row < 2 || col < 2;
-      const [r, g, b] = edge ? [120, 130, 140] : light;
+      const [r, g, b] = colour(row, col);
       raw[at + 1 + col * 3] = r;
       raw[at + 2 + col * 3] = g;
-      raw[at + 3 + col * 3] = (b + z * 3) % 256;
+      raw[at + 3 + col * 3] = b;
     }
   }
   const header = Buffer.alloc(13);
@@ -56,6 +54,18 @@ function tile(z, x, y) {
   ]);
 }
 
+// A map tile: a checkerboard colour by tile, with a darker border, so a screenshot shows the
+// tiles' seams line up.
+function mapTile(z, x, y) {
+  const light = (x + y) % 2 === 0 ? [214, 232, 200] : [200, 220, 236];
+  return png((row, col) => (row < 2 || col < 2 ? [120, 130, 140] : [light[0], light[1], (light[2] + z * 3) % 256]));
+}
+
+// Terrarium: height = (R·256 + G + B/256) − 32768 metres.
+const GROUND_M = 100;
+const level = Math.round((GROUND_M + 32768) * 256);
+const terrainTile = png(() => [(level >> 16) & 255, (level >> 8) & 255, level & 255]);
+
 const PLACES = [
   { match: /needle/i, lat: '47.6205063', lon: '-122.3492774', display_name: 'Space Needle, 400, Broad Street, Seattle, Washington, 98109, United States' },
   { match: /matterhorn/i, lat: '45.9765', lon: '7.6584', display_name: 'Matterhorn, Zermatt, Valais, Switzerland' },
@@ -64,9 +74,19 @@ const PLACES = [
 createServer((req, res) => {
   const url = new URL(req.url, `http://127.0.0.1:${port}`);
   const t = url.pathname.match(/^\/tiles\/(\d+)\/(\d+)\/(\d+)\.png$/);
+  const ground = url.pathname.match(/^\/terrain\/(\d+)\/(\d+)\/(\d+)\.png$/);
   if (t) {
     res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'max-age=3600' });
-    res.end(tile(Number(t[1]), Number(t[2]), Number(t[3])));
+    res.end(mapTile(Number(t[1]), Number(t[2]), Number(t[3])));
+  } else if (ground) {
+    const lon = (Number(ground[2]) / 2 ** Number(ground[1])) * 360 - 180;
+    if (lon >= 0 && lon < 30) {
+      res.writeHead(503);
+      res.end();
+    } else {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.end(terrainTile);
+    }
   } else if (url.pathname === '/search') {
     const q = url.searchParams.get('q') || '';
     const hits = PLACES.filter((p) => p.match.test(q)).map(({ match, ...p }) => ({ place_id: 1, ...p }));

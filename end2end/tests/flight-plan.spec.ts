@@ -28,10 +28,10 @@ test('a pilot plans a flight, sees the picture follow the inputs and downloads b
   await expect(picture).toHaveAttribute('data-waypoints', String(3 * 39));
   await expect(page.getByTestId('plan-summary')).toContainText('9 bounces');
   await expect(page.getByTestId('scale-bar')).toBeVisible();
-  // This server has no terrain source (tests never reach the internet): the page says, in a
-  // box the pilot cannot miss, that the plan is on flat ground, and why.
-  await expect(page.getByTestId('terrain-flat')).toContainText('This plan assumes flat ground');
-  await expect(page.getByTestId('terrain-flat')).toContainText('no terrain source');
+  // The server reads the ground from its terrain tiles (a local stand-in: level, 100 m up), and
+  // the page says the picture is what the files fly.
+  await expect(page.getByTestId('terrain-ok')).toContainText('Heights follow the terrain');
+  await expect(page.getByTestId('terrain-flat')).toHaveCount(0);
 
   // The picture follows the inputs as they are typed.
   await page.getByLabel('Batteries').fill('4');
@@ -89,6 +89,17 @@ test('a pilot plans a flight, sees the picture follow the inputs and downloads b
     '<wpml:actionTriggerType>multipleTiming</wpml:actionTriggerType><wpml:actionTriggerParam>3</wpml:actionTriggerParam>',
   );
   expect(archive.match(/takePhoto/g)?.length).toBe(2); // one timed group, in each of the two files
+
+  // Where the terrain source fails, the page says, in a box the pilot cannot miss, that the
+  // plan is on flat ground and why, and the files wait for the source.
+  await page.getByLabel('Centre (latitude, longitude)').fill('45.9765, 7.6584');
+  await expect(page.getByTestId('terrain-flat')).toContainText('This plan assumes flat ground');
+  await expect(page.getByTestId('terrain-flat')).toContainText('could not be read');
+  const refused = await page.request.get((await page.getByTestId('csv-1').getAttribute('href'))!);
+  expect(refused.status()).toBe(400);
+  expect(await refused.text()).toContain('could not be read');
+  await page.getByLabel('Centre (latitude, longitude)').fill('47.6205, -122.3493');
+  await expect(page.getByTestId('terrain-ok')).toBeVisible();
 
   // Downloading the plan moved the project on.
   await page.reload();
