@@ -123,8 +123,17 @@ test('a pilot finds the site by searching, then moves the centre with the mouse 
   await expect(map).toHaveAttribute('data-zoom', '16');
   m = await markerAt(page);
   expect(Math.abs(m.x - (box.x + box.width / 2))).toBeLessThan(2);
-  // Whatever set it, the inputs save themselves.
+  // Whatever set it, the inputs save themselves; the page drawn by the server opens the map on
+  // the saved centre.
   await expect(page.getByTestId('flight-save-state')).toHaveAttribute('data-state', 'saved');
+  await page.reload();
+  await waitForHydration(page);
+  await expect(map).toHaveAttribute('data-zoom', '15');
+  await expect(map.locator('img.map-tile').first()).toHaveJSProperty('naturalWidth', 256);
+  m = await markerAt(page);
+  const after = (await surface.boundingBox())!;
+  expect(Math.abs(m.x - (after.x + after.width / 2))).toBeLessThan(2);
+  expect(Math.abs(m.y - (after.y + after.height / 2))).toBeLessThan(2);
 });
 
 test('when the tiles cannot load, the map says so and the centre field still plans', async ({ page }) => {
