@@ -3,20 +3,10 @@
 // the place search come from servers/map-fixtures.mjs (tests never reach the internet).
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
-import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
+import { openNewProject, waitForHydration } from './fixtures/spaceport';
 
 /** Degrees of longitude one pixel spans at a zoom (Web Mercator, 256-pixel tiles). */
 const lonPerPx = (zoom: number) => 360 / (256 * 2 ** zoom);
-
-async function openNewProject(page: Page, prefix: string, title: string) {
-  await signUpAndSignIn(page, prefix);
-  await waitForHydration(page);
-  const dashboard = new DashboardPage(page);
-  await dashboard.createProject(title);
-  await dashboard.card(title).getByRole('link').click();
-  await expect(page.getByRole('heading', { level: 1, name: title })).toBeVisible();
-  await waitForHydration(page);
-}
 
 /** The centre field's value as numbers. */
 async function centre(page: Page): Promise<[number, number]> {

@@ -7,18 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Page } from '@playwright/test';
 import { expect, test } from './fixtures/test';
-import { DashboardPage, signUpAndSignIn, waitForHydration } from './fixtures/spaceport';
+import { openNewProject } from './fixtures/spaceport';
 import { FOUNTAIN } from './fixtures/photos';
-
-/** Opens a new project's page for a new user. */
-async function newProject(page: Page, who: string, name: string) {
-  await signUpAndSignIn(page, who);
-  await waitForHydration(page);
-  const dashboard = new DashboardPage(page);
-  await dashboard.createProject(name);
-  await dashboard.card(name).getByRole('link').click();
-  await waitForHydration(page);
-}
 
 /** Records every upload part the page sends (and lets it through); `archive()` joins them. */
 async function recordParts(page: Page) {
@@ -68,7 +58,7 @@ test('a folder of photos uploads as one archive, other files left out', async ({
   bigPng(join(folder, 'panorama.png'));
   writeFileSync(join(folder, 'flight-log.txt'), 'not a photo');
 
-  await newProject(page, 'folder', 'Folder upload');
+  await openNewProject(page, 'folder', 'Folder upload');
   const archive = await recordParts(page);
   await page.getByLabel('…or a whole folder of photos').setInputFiles(folder);
   await page.getByRole('button', { name: 'Upload' }).click();
@@ -91,7 +81,7 @@ test('a folder of photos uploads as one archive, other files left out', async ({
 
 test('photos dropped on the page upload as one archive; a mix with a zip is refused', async ({ page }) => {
   test.setTimeout(120_000);
-  await newProject(page, 'drop', 'Dropped photos');
+  await openNewProject(page, 'drop', 'Dropped photos');
   const archive = await recordParts(page);
   // Files travel into the page as base64 (a JSON array of numbers would take a minute).
   const photos = ['0005.jpg', '0006.jpg'].map((name) => ({

@@ -532,6 +532,20 @@ async fn terrain_tiles_are_the_default_ground_cached_and_a_failure_is_said() {
     );
 }
 
+/// The Content-Security-Policy a signed-in page is served with.
+async fn csp_of(b: &crate::common::Browser, base: &str) -> String {
+    let page = b
+        .client
+        .get(format!("{base}/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// A Nominatim-compatible search that finds the Space Needle for anything, counting requests.
 async fn spawn_search_service(asked: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> String {
     let app = axum::Router::new().route(
@@ -598,16 +612,7 @@ async fn the_map_s_sources_and_place_search_are_for_signed_in_pilots_and_its_til
 
     // The page may show the tile server's images, and only its: scripts and connections stay
     // on this origin.
-    let page = pilot
-        .client
-        .get(format!("{}/dashboard", app.base))
-        .send()
-        .await
-        .unwrap();
-    let csp = page.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let csp = csp_of(&pilot, &app.base).await;
     assert!(
         csp.contains("img-src 'self' data: blob: https://maps.example:8443;"),
         "{csp}"
@@ -634,15 +639,6 @@ async fn the_map_s_sources_and_place_search_are_for_signed_in_pilots_and_its_til
         "{}",
         refused.body
     );
-    let page = pilot
-        .client
-        .get(format!("{}/dashboard", off.base))
-        .send()
-        .await
-        .unwrap();
-    let csp = page.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let csp = csp_of(&pilot, &off.base).await;
     assert!(csp.contains("img-src 'self' data: blob:;"), "{csp}");
 }
