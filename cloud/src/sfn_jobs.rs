@@ -661,6 +661,9 @@ impl JobRunner for SfnJobs {
         let id = dp::new_id();
         let execution = self.execution_arn(&id);
         self.claim(owner, &execution).await?;
+        // The project's record names one job: the earlier one, overwritten below, can never be
+        // served, resumed or found again (the delivered model is always the latest job's).
+        let earlier = self.record(owner, project).await?.map(|r| r.job.id);
         let now = dp::now_secs();
         let r = Record {
             job: Job {
@@ -685,6 +688,18 @@ impl JobRunner for SfnJobs {
         self.projects
             .set_status(owner, project, JobStatus::Running.project_status())
             .await?;
+        // So its files go now, or they would stay in the bucket for as long as the bucket does.
+        // A failure here costs storage, not the launch: logged, and the launch stands.
+        if let Some(earlier) = earlier.filter(|e| *e != id) {
+            match self.bucket.delete_prefix(&job_prefix(&earlier)).await {
+                Ok(n) => {
+                    tracing::info!(job = %earlier, objects = n, "removed a superseded job's files")
+                }
+                Err(e) => {
+                    tracing::warn!(job = %earlier, error = %e, "removing a superseded job's files")
+                }
+            }
+        }
         Ok(r.job)
     }
 

@@ -797,6 +797,23 @@ async fn deleting_a_project_erases_its_job_link_and_photos() {
         .await
         .expect("a launch right after the delete");
     assert_ne!(started.status, JobStatus::Failed);
+
+    // A new job for a project supersedes its earlier one, whose files nothing can reach again
+    // (the project's record names only the latest job): they leave the bucket at the launch.
+    s3.put_object()
+        .bucket(&bucket)
+        .key(format!("jobs/{}/train/point_cloud.ply", started.id))
+        .body(b"a model stand-in".to_vec().into())
+        .send()
+        .await
+        .expect("a stage's file");
+    jobs.cancel(&alice, &next).await.expect("cancel");
+    let again = jobs
+        .launch(&alice, &next, Preset::Preview.params())
+        .await
+        .expect("a second launch");
+    assert_ne!(again.id, started.id);
+    assert_eq!(keys(format!("jobs/{}/", started.id)).await.0, 0);
 }
 
 /// Starts an upload of two parts for `project` and sends only the first.
