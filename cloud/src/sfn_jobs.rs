@@ -693,10 +693,10 @@ impl JobRunner for SfnJobs {
         if let Some(earlier) = earlier.filter(|e| *e != id) {
             match self.bucket.delete_prefix(&job_prefix(&earlier)).await {
                 Ok(n) => {
-                    tracing::info!(job = %earlier, objects = n, "removed a superseded job's files")
+                    tracing::info!(job = %earlier, objects = n, "removed a superseded job's files");
                 }
                 Err(e) => {
-                    tracing::warn!(job = %earlier, error = %e, "removing a superseded job's files")
+                    tracing::warn!(job = %earlier, error = %e, "removing a superseded job's files");
                 }
             }
         }
