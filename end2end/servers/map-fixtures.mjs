@@ -71,11 +71,15 @@ const PLACES = [
   { match: /matterhorn/i, lat: '45.9765', lon: '7.6584', display_name: 'Matterhorn, Zermatt, Valais, Switzerland' },
 ];
 
+// Every Referer tile requests came with, for the tests to read at /tile-referers.
+const tileReferers = new Set();
+
 createServer((req, res) => {
   const url = new URL(req.url, `http://127.0.0.1:${port}`);
   const t = url.pathname.match(/^\/tiles\/(\d+)\/(\d+)\/(\d+)\.png$/);
   const ground = url.pathname.match(/^\/terrain\/(\d+)\/(\d+)\/(\d+)\.png$/);
   if (t) {
+    tileReferers.add(req.headers.referer || '(none)');
     res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'max-age=3600' });
     res.end(mapTile(Number(t[1]), Number(t[2]), Number(t[3])));
   } else if (ground) {
@@ -92,6 +96,9 @@ createServer((req, res) => {
     const hits = PLACES.filter((p) => p.match.test(q)).map(({ match, ...p }) => ({ place_id: 1, ...p }));
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(url.searchParams.get('format') === 'jsonv2' ? hits : { error: 'format' }));
+  } else if (url.pathname === '/tile-referers') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify([...tileReferers]));
   } else if (url.pathname === '/') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('map fixtures');

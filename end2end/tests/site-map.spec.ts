@@ -34,6 +34,11 @@ test('a pilot finds the site by searching, then moves the centre with the mouse 
   // Tiles load from the configured server, under the page's Content-Security-Policy.
   await expect(map.locator('img.map-tile').first()).toHaveJSProperty('naturalWidth', 256);
   await expect(map).toContainText('© Test tiles');
+  // Tile servers are told which site asks (public ones refuse requests without a Referer), and
+  // nothing more: not the page, whose address names the project.
+  const fixtures = `http://127.0.0.1:${process.env.E2E_FIXTURE_PORT}`;
+  const referers = await (await page.request.get(`${fixtures}/tile-referers`)).json();
+  expect(referers).toEqual([`${new URL(page.url()).origin}/`]);
 
   // Search: nothing for nonsense, then the place.
   await page.getByLabel('Find an address or a place').fill('nowhere at all');

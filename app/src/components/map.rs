@@ -391,6 +391,10 @@ pub fn SiteMap(
                 src=template.with_value(|tpl| mercator::tile_url(tpl, t.z, t.x, t.y))
                 alt=""
                 draggable="false"
+                // The page's policy sends no Referer off this origin, and public tile servers
+                // (OpenStreetMap's among them) refuse browsers that send none: name the site,
+                // never the page (a project's address).
+                referrerpolicy="strict-origin"
                 style:transform=at
                 on:load=move |_| loads.update(|n| *n += 1)
                 on:error=move |_| errors.update(|n| *n += 1)

@@ -332,10 +332,12 @@ impl LocalJobs {
                 }
             }
         }
+        // The earlier jobs' folders go before the delivery is recorded, so that whoever sees
+        // the job delivered sees them gone (swept after, a test that saw the end raced it).
+        self.sweep_superseded(&job).await;
         self.finish(&job, &owner, JobStatus::Succeeded, None)
             .await?;
         tracing::info!(job = %job.id, "job delivered");
-        self.sweep_superseded(&job).await;
         Ok(true)
     }
 

@@ -342,7 +342,7 @@ async fn photos_become_a_delivered_model_and_only_the_owner_sees_it() {
     assert_eq!(events[0]["message"], "line 100");
 
     // Launched again, the project delivers a new model and the superseded job's folder goes:
-    // relaunching does not add a folder each time. Until then, the first model is served.
+    // relaunching does not add a folder each time. (It stays until then, for an operator.)
     let first = app.data_dir().join("jobs").join(job_id);
     assert!(first.join("model.sog").is_file());
     assert_eq!(launch(&b, &project).await.status, StatusCode::OK);
