@@ -73,9 +73,25 @@ test('a pilot finds the site by searching, then moves the centre with the mouse 
   await page.mouse.move(m.x - 30, m.y + 20, { steps: 4 });
   await page.mouse.move(m.x - 60, m.y + 40, { steps: 4 });
   await page.mouse.up();
-  const [lat2, lon2] = await centre(page);
+  let [lat2, lon2] = await centre(page);
   expectPx(lon2 - lon, 15, -60);
   expect(lat2).toBeLessThan(lat);
+  // Taken to the map's edge, the marker stays under the pointer: the map does not jump.
+  m = await markerAt(page);
+  const edge = { x: box.x + box.width - 12, y: m.y };
+  await page.mouse.move(m.x, m.y);
+  await page.mouse.down();
+  await page.mouse.move(edge.x, edge.y, { steps: 8 });
+  await page.mouse.up();
+  await expect(map).toHaveAttribute('data-zoom', '15');
+  m = await markerAt(page);
+  expect(Math.abs(m.x - edge.x)).toBeLessThan(2);
+  // ...and back to where it was.
+  await page.mouse.move(edge.x, edge.y);
+  await page.mouse.down();
+  await page.mouse.move(edge.x - 100, edge.y, { steps: 4 });
+  await page.mouse.up();
+  [lat2, lon2] = await centre(page);
 
   // Dragging the map pans it and leaves the centre alone; the marker rides along.
   m = await markerAt(page);

@@ -198,10 +198,15 @@ pub fn SiteMap(
     });
     on_cleanup(move || resize.remove());
 
+    // Set by the map when it moves the centre itself: it is on screen where the pointer put it,
+    // and must stay there (near the edge too), not be brought to the middle under the pointer.
+    let placed_here = StoredValue::new(false);
     // The centre typed (or found by the search) off the map: bring it into view.
     Effect::new(move |before: Option<Option<(f64, f64)>>| {
         let now = marker.get();
-        if let (Some(before), Some((lat, lon))) = (before, now) {
+        let own = placed_here.get_value();
+        placed_here.set_value(false);
+        if let (Some(before), Some((lat, lon)), false) = (before, now, own) {
             if before != now {
                 let v = view.get_untracked();
                 let (x, y) = v.on_screen(lat, lon);
@@ -226,6 +231,7 @@ pub fn SiteMap(
 
     let place = move |p: (f64, f64)| {
         let (lat, lon) = view.get_untracked().at(p);
+        placed_here.set_value(true);
         center.set(center_text(lat, lon));
     };
     let offset = |ev: &ev::PointerEvent| (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
