@@ -1,7 +1,7 @@
 //! The flight page's map: OSM-style raster tiles under the planned path, and a marker that is
 //! the flight's centre. Written here over `planner::mercator` rather than bound from a JavaScript
 //! map library: the page needs pan, zoom, one marker and a few lines. This (with the place
-//! search) adds 62 KB gzip to the signed-in bundle, about what Leaflet's script and style
+//! search) adds 63 KB gzip to the signed-in bundle, about what Leaflet's script and style
 //! (~46 KB gzip) plus bindings to it would, without a second language, a second event model, or
 //! a script file outside the app's build (see docs/decisions.md).
 //!
